@@ -1,0 +1,139 @@
+"""Benchmark quantities, prices and shares (MODEL.md section 3).
+
+All values are in the dataset's currency unit (e.g. million USD).  Every price is 1 in the benchmark
+except the gross import price ``PG0 = 1 + tariff``.  Arrays keep the dataset's order of labels:
+``(sector, source, dest)`` for routes, ``(sector, region)`` for commodities and activities.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import xarray as xr
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    regions: tuple[str, ...]
+    sectors: tuple[str, ...]
+    factors: tuple[str, ...]
+    mobility: tuple[str, ...]             # per factor: "mobile" | "specific"
+    trade: np.ndarray                     # (i, s, r) basic-price value, diagonal = D0
+    tariff0: np.ndarray                   # (i, s, r) benchmark tariff, 0 on the diagonal
+    intermediate: np.ndarray              # (i, j, r) buyer prices
+    final_demand: np.ndarray              # (i, r)
+    F0: np.ndarray                        # (f, j, r) factor use = factor income
+    esubd: np.ndarray                     # (i,)
+    esubm: np.ndarray                     # (i,)
+    esubva: np.ndarray                    # (j,)
+    population: np.ndarray | None         # (r,)
+
+    # ----- derived benchmark quantities (MODEL.md section 3)
+    @cached_property
+    def n(self) -> tuple[int, int, int]:
+        return len(self.sectors), len(self.regions), len(self.factors)
+
+    @cached_property
+    def offdiag(self) -> np.ndarray:
+        """(1, s, r) mask of import routes s != r."""
+        n = len(self.regions)
+        return ~np.eye(n, dtype=bool)[None]
+
+    @cached_property
+    def Y0(self) -> np.ndarray:
+        """Output value of j made in r: sum_s trade[j, r, s] -> (j, r)."""
+        return self.trade.sum(axis=2)
+
+    @cached_property
+    def D0(self) -> np.ndarray:
+        """Domestic sales trade[i, r, r] -> (i, r)."""
+        return np.einsum("irr->ir", self.trade)
+
+    @cached_property
+    def X0(self) -> np.ndarray:
+        """Imports at basic prices, zero on the diagonal -> (i, s, r)."""
+        return np.where(self.offdiag, self.trade, 0.0)
+
+    @cached_property
+    def PG0(self) -> np.ndarray:
+        return 1.0 + self.tariff0
+
+    @cached_property
+    def M0(self) -> np.ndarray:
+        """Import composite at benchmark gross prices: sum_s X0 * PG0 -> (i, r)."""
+        return (self.X0 * self.PG0).sum(axis=1)
+
+    @cached_property
+    def A0(self) -> np.ndarray:
+        return self.D0 + self.M0
+
+    @cached_property
+    def VA0(self) -> np.ndarray:
+        return self.F0.sum(axis=0)
+
+    @cached_property
+    def INC0(self) -> np.ndarray:
+        return self.final_demand.sum(axis=0)
+
+    @cached_property
+    def B(self) -> np.ndarray:
+        """Benchmark trade deficit: imports minus exports at basic prices (fob) -> (r,)."""
+        X0 = self.X0
+        return X0.sum(axis=(0, 1)) - X0.sum(axis=(0, 2))
+
+    @cached_property
+    def tariff_revenue0(self) -> np.ndarray:
+        return (self.X0 * self.tariff0).sum(axis=(0, 1))
+
+    @cached_property
+    def endowment0(self) -> np.ndarray:
+        """Factor endowment by (f, r): sum over sectors of F0."""
+        return self.F0.sum(axis=1)
+
+    # ----- shares
+    @cached_property
+    def thD(self) -> np.ndarray:
+        return _share(self.D0, self.A0)
+
+    @cached_property
+    def thM(self) -> np.ndarray:
+        return _share(self.X0 * self.PG0, self.M0[:, None, :])
+
+    @cached_property
+    def thF(self) -> np.ndarray:
+        return _share(self.F0, self.VA0[None])
+
+    @cached_property
+    def beta(self) -> np.ndarray:
+        return _share(self.final_demand, self.INC0[None])
+
+
+def _share(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    den = np.broadcast_to(den, num.shape)
+    out = np.zeros(num.shape)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+def benchmark(ds: xr.Dataset) -> Benchmark:
+    """Read a (validated) dataset into plain arrays."""
+    def arr(name, *dims):
+        return np.ascontiguousarray(ds[name].transpose(*dims).values, dtype=float)
+
+    pop = arr("population", "region") if "population" in ds else None
+    return Benchmark(
+        regions=tuple(str(r) for r in ds["region"].values),
+        sectors=tuple(str(i) for i in ds["sector"].values),
+        factors=tuple(str(f) for f in ds["factor"].values),
+        mobility=tuple(str(m) for m in ds["mobility"].values),
+        trade=arr("trade", "sector", "source", "dest"),
+        tariff0=arr("tariff", "sector", "source", "dest"),
+        intermediate=arr("intermediate", "sector", "user", "region"),
+        final_demand=arr("final_demand", "sector", "region"),
+        F0=arr("factor_income", "factor", "sector", "region"),
+        esubd=arr("esubd", "sector"),
+        esubm=arr("esubm", "sector"),
+        esubva=arr("esubva", "sector"),
+        population=pop,
+    )

@@ -1,0 +1,142 @@
+"""The ``cge`` command line (INTERFACE.md). Exit status: 0 ok, 2 bad input, 1 failure to solve."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import numpy as np
+
+from .errors import CGEError, InputError
+
+
+def _fail(exc: CGEError):
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(exc.exit_code)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except CGEError as exc:
+            _fail(exc)
+        except KeyboardInterrupt:
+            click.echo("interrupted; nothing was written", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cge-integration")
+def cli():
+    """Trade-integration scenarios on a multi-region CGE model."""
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--data", help="built-in dataset name or benchmark .nc file (overrides the scenario's data)")
+@click.option("--out", type=click.Path(file_okay=False), help="output folder (default results/<scenario name>)")
+@click.option("--solver", default="auto", show_default=True, help="cyipopt, ipopt or auto")
+@click.option("--quiet", "-q", is_flag=True, help="no progress messages")
+def run(scenario, data, out, solver, quiet):
+    """Solve one scenario and write OUT/results.nc."""
+    from .engine import run as run_
+    from .scenario import Scenario
+
+    sc = Scenario.from_yaml(scenario)
+    res = run_(sc, data=data, solver=solver, verbose=not quiet)
+    folder = Path(out) if out else Path("results") / sc.name
+    path = res.to_netcdf(folder / "results.nc")
+    click.echo(f"scenario {sc.name} on dataset {res.dataset.attrs.get('dataset')}")
+    click.echo(res.summary())
+    click.echo(f"results written to {path}")
+
+
+@cli.command()
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--data", help="built-in dataset name or benchmark .nc file (overrides the scenarios' data)")
+@click.option("--out", type=click.Path(file_okay=False), help="output folder (default results/compare)")
+@click.option("--solver", default="auto", show_default=True)
+@click.option("--quiet", "-q", is_flag=True)
+def compare(scenarios, data, out, solver, quiet):
+    """Solve several scenarios on one built model and print EV% side by side."""
+    from .engine import compare as compare_
+    from .scenario import Scenario
+
+    scs = [Scenario.from_yaml(p) for p in scenarios]
+    names = [s.name for s in scs]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise InputError(f"scenario names must differ to be compared: {', '.join(dup)}")
+    results = compare_(scs, data=data, solver=solver, verbose=not quiet)
+    folder = Path(out) if out else Path("results") / "compare"
+    for sc, res in zip(scs, results):
+        res.to_netcdf(folder / sc.name / "results.nc")
+    table = _compare_table(scs, results)
+    _write_text(folder / "ev_pct.csv", table.to_csv(float_format="%.10g"))
+    click.echo(table.to_string(float_format=lambda v: f"{v:.4f}"))
+    click.echo(f"results written to {folder}")
+
+
+def _compare_table(scs, results):
+    import pandas as pd
+    cols = {}
+    for sc, res in zip(scs, results):
+        cols[sc.name] = res.dataset["ev_pct"].to_pandas()
+    return pd.DataFrame(cols).rename_axis("region")
+
+
+def _write_text(path: Path, text: str) -> None:
+    import os
+    import tempfile
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+@cli.command()
+def datasets():
+    """List the built-in benchmark datasets."""
+    from .data import builtin_names, describe, load_dataset
+
+    names = builtin_names()
+    if not names:
+        click.echo("no built-in datasets are installed")
+        return
+    for name in names:
+        d = describe(load_dataset(name, validate=False))
+        click.echo(f"{name}")
+        click.echo(f"  year     {d['year']}  ({d['units']})")
+        click.echo(f"  regions  {len(d['regions'])}: {' '.join(d['regions'])}")
+        click.echo(f"  sectors  {len(d['sectors'])}: {' '.join(d['sectors'])}")
+        click.echo(f"  factors  {', '.join(d['factors'])}")
+        click.echo(f"  source   {d['source']}")
+
+
+@cli.command()
+@click.argument("name_or_path")
+def validate(name_or_path):
+    """Check a dataset against MODEL.md's identities; exit 2 and name the cells if it fails."""
+    from .data import check_dataset, identity_gaps, load_dataset
+    from .errors import DataError
+
+    ds = load_dataset(name_or_path, validate=False)
+    rep = check_dataset(ds)
+    if not rep.ok:
+        raise DataError(rep.message(str(name_or_path)))
+    g1, t1, g2, t2 = identity_gaps(ds)
+    r1 = np.max(np.abs(g1) / np.where(t1 > 0, t1, 1))
+    r2 = np.max(np.abs(g2) / np.where(t2 > 0, t2, 1))
+    click.echo(f"{name_or_path}: ok: {ds.sizes['region']} regions, {ds.sizes['sector']} sectors, "
+               f"{ds.sizes['factor']} factors; largest relative gap: composite balance {r1:.2e}, "
+               f"zero profit {r2:.2e}")
+
+
+def main(argv=None):
+    cli.main(args=argv, standalone_mode=True)
+
+
+if __name__ == "__main__":
+    main()

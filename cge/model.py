@@ -1,0 +1,314 @@
+"""The core model of MODEL.md sections 3-5 in Pyomo, built once, re-solved for every scenario.
+
+Units, stated once: every price and activity is an index equal to 1 in the benchmark; quantities
+(``D``, ``M``, ``X``, ``A``, ``C``, ``FD``) are in benchmark-value units (currency units at
+benchmark prices, so e.g. ``X0 = trade``); income enters as the index ``inc = INC / INC0``.
+Each equation is divided by its benchmark value, so residuals are relative (1e-8 means 1e-8 of the
+benchmark flow of that market or account).
+
+The blocks follow MODEL.md section 5:
+
+* prices      -- ``PG`` (expression), ``PM``, ``PA``, ``PVA`` (CES unit-cost definitions), ``PU``
+* production  -- zero profit with Leontief between value added and each intermediate
+* trade       -- sourcing ``D``, ``M``, ``X`` (CES demands)
+* demand      -- final demand ``C``, composite demand ``A``, factor demand ``FD``
+* markets     -- output clearing, factor clearing (one of them dropped: Walras)
+* income      -- factor income + tariff revenue + trade balance; the numeraire
+
+Scenario instruments (tariffs ``t``, iceberg costs ``tau``, endowments, the numeraire ``PNUM``)
+are mutable Pyomo parameters: a counterfactual is set-and-resolve, never a rebuild.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyomo.environ as pyo
+
+from .calibrate import Benchmark
+
+#: lower bound of every price and activity index (keeps CES powers real)
+LB = 1e-9
+
+
+def ces_price(terms, sigma: float):
+    """CES unit cost ``(sum theta * p^(1-sigma))^(1/(1-sigma))`` for ``terms = [(theta, p), ...]``.
+
+    ``p`` are prices relative to their benchmark, ``theta`` benchmark value shares summing to 1.
+    An elasticity of exactly 1 is Cobb-Douglas ``prod p^theta``; 0 is Leontief ``sum theta * p``.
+    """
+    terms = [(th, p) for th, p in terms if th > 0]
+    if len(terms) == 1:  # a single input: the price itself, whatever sigma is
+        return terms[0][1]
+    if sigma == 1.0:
+        out = 1.0
+        for th, p in terms:
+            out = out * p ** th
+        return out
+    if sigma == 0.0:
+        return sum(th * p for th, p in terms)
+    return sum(th * p ** (1.0 - sigma) for th, p in terms) ** (1.0 / (1.0 - sigma))
+
+
+@dataclass(frozen=True)
+class Index:
+    """The sparse index sets: only cells with a positive benchmark get variables and equations."""
+
+    YR: list      # (j, r) with output Y0 > 0
+    AR: list      # (i, r) with composite A0 > 0
+    DR: list      # (i, r) with domestic sales D0 > 0
+    MR: list      # (i, r) with imports M0 > 0
+    VR: list      # (j, r) with value added VA0 > 0
+    ROUTES: list  # (i, s, r), s != r, with imports X0 > 0
+    FM: list      # (f, r) mobile factor with endowment > 0
+    FS: list      # (f, j, r) specific factor with F0 > 0
+    FU: list      # (f, j, r) factor use F0 > 0 (mobile and specific)
+
+
+class CoreModel:
+    """MODEL.md's model for one benchmark; ``instance`` is the Pyomo ``ConcreteModel``."""
+
+    def __init__(self, bench: Benchmark):
+        self.bench = bench
+        self.idx = self._index()
+        self.instance = self._build()
+        self.dropped = self._choose_dropped()
+        self.instance.output_clearing[self.dropped].deactivate()
+
+    # ------------------------------------------------------------------ index sets
+    def _index(self) -> Index:
+        b = self.bench
+        I, R, F = b.sectors, b.regions, b.factors
+        Y0, A0, D0, M0, VA0, X0, F0 = b.Y0, b.A0, b.D0, b.M0, b.VA0, b.X0, b.F0
+        ir = [(i, r) for a, i in enumerate(I) for c, r in enumerate(R)]
+        pos = {(i, r): (a, c) for a, i in enumerate(I) for c, r in enumerate(R)}
+        mobile = [b.mobility[k] == "mobile" for k in range(len(F))]
+        return Index(
+            YR=[k for k in ir if Y0[pos[k]] > 0],
+            AR=[k for k in ir if A0[pos[k]] > 0],
+            DR=[k for k in ir if D0[pos[k]] > 0],
+            MR=[k for k in ir if M0[pos[k]] > 0],
+            VR=[k for k in ir if VA0[pos[k]] > 0],
+            ROUTES=[(i, s, r) for a, i in enumerate(I) for c, s in enumerate(R) for e, r in enumerate(R)
+                    if c != e and X0[a, c, e] > 0],
+            FM=[(f, r) for k, f in enumerate(F) if mobile[k] for c, r in enumerate(R)
+                if b.endowment0[k, c] > 0],
+            FS=[(f, j, r) for k, f in enumerate(F) if not mobile[k] for a, j in enumerate(I)
+                for c, r in enumerate(R) if F0[k, a, c] > 0],
+            FU=[(f, j, r) for k, f in enumerate(F) for a, j in enumerate(I) for c, r in enumerate(R)
+                if F0[k, a, c] > 0],
+        )
+
+    def _choose_dropped(self):
+        """The output market left out (Walras): the largest, ties broken by codes.
+
+        The choice depends only on the data, not on the order of regions or sectors.
+        """
+        Y0 = self.p("Y0")
+        return max(self.idx.YR, key=lambda k: (Y0[k], k))
+
+    def p(self, name: str) -> dict:
+        """A benchmark array as a dict keyed by labels (only nonzero cells)."""
+        b = self.bench
+        arr = getattr(b, name)
+        labels = {2: (b.sectors, b.regions), 3: (b.sectors, b.regions, b.regions)}
+        if name in ("F0", "thF"):
+            labels[3] = (b.factors, b.sectors, b.regions)
+        if name == "intermediate":
+            labels[3] = (b.sectors, b.sectors, b.regions)
+        if name == "endowment0":
+            labels[2] = (b.factors, b.regions)
+        dims = labels[arr.ndim]
+        nz = np.argwhere(arr != 0)
+        return {tuple(dims[d][k] for d, k in enumerate(pos)): float(arr[tuple(pos)]) for pos in nz}
+
+    # ------------------------------------------------------------------ build
+    def _build(self) -> pyo.ConcreteModel:
+        b, ix = self.bench, self.idx
+        m = pyo.ConcreteModel(name="cge_core")
+        R, I = list(b.regions), list(b.sectors)
+        mobile = {f: mob == "mobile" for f, mob in zip(b.factors, b.mobility)}
+        esubd = dict(zip(I, b.esubd))
+        esubm = dict(zip(I, b.esubm))
+        esubva = dict(zip(I, b.esubva))
+        Y0, D0, M0, A0, VA0 = self.p("Y0"), self.p("D0"), self.p("M0"), self.p("A0"), self.p("VA0")
+        X0, PG0, thM, F0, thF = self.p("X0"), self.p("PG0"), self.p("thM"), self.p("F0"), self.p("thF")
+        thD, beta, fd0 = self.p("thD"), self.p("beta"), self.p("final_demand")
+        inter = self.p("intermediate")
+        INC0 = dict(zip(R, b.INC0))
+        B = dict(zip(R, b.B))
+        E0 = self.p("endowment0")
+        t0 = self.p("tariff0")
+
+        users_of = {k: [] for k in ix.AR}          # (i, r) -> [(j, a_ijr)]
+        inputs_of = {k: [] for k in ix.YR}         # (j, r) -> [(i, a_ijr)]
+        for (i, j, r), v in inter.items():
+            users_of[(i, r)].append((j, v))
+            inputs_of[(j, r)].append((i, v))
+        routes_into = {k: [] for k in ix.MR}       # (i, r) -> [s]
+        routes_from = {k: [] for k in ix.YR}       # (i, s) -> [r]
+        for (i, s, r) in ix.ROUTES:
+            routes_into[(i, r)].append(s)
+            routes_from[(i, s)].append(r)
+        factors_of = {k: [] for k in ix.VR}        # (j, r) -> [f]
+        for (f, j, r) in ix.FU:
+            factors_of[(j, r)].append(f)
+
+        # ---- instruments (mutable parameters)
+        m.t = pyo.Param(ix.ROUTES, initialize=lambda m, i, s, r: t0.get((i, s, r), 0.0), mutable=True,
+                        doc="ad valorem import tariff t[i,s,r]")
+        m.tau = pyo.Param(ix.ROUTES, initialize=1.0, mutable=True,
+                          doc="iceberg trade cost factor tau[i,s,r] (1 in the benchmark)")
+        m.endow_m = pyo.Param(ix.FM, initialize=lambda m, f, r: E0[(f, r)], mutable=True,
+                              doc="endowment of a mobile factor in region r (benchmark value units)")
+        m.endow_s = pyo.Param(ix.FS, initialize=lambda m, f, j, r: F0[(f, j, r)], mutable=True,
+                              doc="endowment of a sector-specific factor (benchmark value units)")
+        m.PNUM = pyo.Param(initialize=1.0, mutable=True, doc="numeraire: world average factor price")
+        # stage instruments (MODEL.md section 7), neutral by default
+        m.pool_in = pyo.Param(R, initialize=0.0, mutable=True,
+                              doc="1 if r's tariff revenue goes to the union's common pool")
+        m.pool_share = pyo.Param(R, initialize=0.0, mutable=True, doc="r's share of the pooled tariff revenue")
+        m.fpool = pyo.Param(ix.FM, initialize=0.0, mutable=True,
+                            doc="1 if mobile factor f of region r moves freely within the union")
+        FMOB = sorted({f for f, _ in ix.FM}, key=b.factors.index)
+        m.any_fpool = pyo.Param(FMOB, initialize=0.0, mutable=True, doc="1 if factor f is pooled at all")
+
+        # ---- unknowns (indices, 1 in the benchmark)
+        m.PY = pyo.Var(ix.YR, initialize=1.0, bounds=(LB, None), doc="output price")
+        m.Y = pyo.Var(ix.YR, initialize=1.0, bounds=(0.0, None), doc="activity level")
+        m.PA = pyo.Var(ix.AR, initialize=1.0, bounds=(LB, None), doc="Armington composite price")
+        m.PM = pyo.Var(ix.MR, initialize=1.0, bounds=(LB, None), doc="import price index")
+        m.PVA = pyo.Var(ix.VR, initialize=1.0, bounds=(LB, None), doc="value-added price")
+        m.Wm = pyo.Var(ix.FM, initialize=1.0, bounds=(LB, None), doc="price of a mobile factor")
+        m.Ws = pyo.Var(ix.FS, initialize=1.0, bounds=(LB, None), doc="price of a sector-specific factor")
+        m.inc = pyo.Var(R, initialize=1.0, doc="income index INC/INC0")
+        m.NF = pyo.Var(ix.FM, initialize=0.0, doc="net inflow of a pooled factor (benchmark value units)")
+        m.WU = pyo.Var(FMOB, initialize=1.0, bounds=(LB, None), doc="union-wide price of a pooled factor")
+
+        def W(f, j, r):
+            return m.Wm[f, r] if mobile[f] else m.Ws[f, j, r]
+
+        # ================================================================ prices
+        m.PG = pyo.Expression(ix.ROUTES, rule=lambda m, i, s, r: m.PY[i, s] * m.tau[i, s, r] * (1 + m.t[i, s, r]),
+                              doc="gross import price PG = PY[i,s] * tau * (1 + t)")
+        m.pm_def = pyo.Constraint(ix.MR, rule=lambda m, i, r: m.PM[i, r] == ces_price(
+            [(thM[(i, s, r)], m.PG[i, s, r] / PG0[(i, s, r)]) for s in routes_into[(i, r)]], esubm[i]))
+
+        def pa_rule(m, i, r):
+            terms = []
+            if (i, r) in D0:
+                terms.append((thD[(i, r)], m.PY[i, r]))
+            if (i, r) in M0:
+                terms.append((1.0 - thD.get((i, r), 0.0), m.PM[i, r]))
+            return m.PA[i, r] == ces_price(terms, esubd[i])
+        m.pa_def = pyo.Constraint(ix.AR, rule=pa_rule)
+        m.pva_def = pyo.Constraint(ix.VR, rule=lambda m, j, r: m.PVA[j, r] == ces_price(
+            [(thF[(f, j, r)], W(f, j, r)) for f in factors_of[(j, r)]], esubva[j]))
+        m.PU = pyo.Expression(R, rule=lambda m, r: ces_price(
+            [(beta[(i, r)], m.PA[i, r]) for i in I if (i, r) in beta], 1.0),
+            doc="utility price (Cobb-Douglas over composites)")
+
+        # ================================================================ production
+        m.zero_profit = pyo.Constraint(ix.YR, rule=lambda m, j, r: m.PY[j, r] == sum(
+            a / Y0[(j, r)] * m.PA[i, r] for i, a in inputs_of[(j, r)])
+            + (VA0[(j, r)] / Y0[(j, r)] * m.PVA[j, r] if (j, r) in VA0 else 0.0))
+
+        # ================================================================ demand
+        m.C = pyo.Expression(ix.AR, rule=lambda m, i, r: fd0.get((i, r), 0.0) * m.inc[r] / m.PA[i, r],
+                             doc="final demand C = beta * INC / PA")
+        m.A = pyo.Expression(ix.AR, rule=lambda m, i, r: sum(a * m.Y[j, r] for j, a in users_of[(i, r)]) + m.C[i, r],
+                             doc="composite demand A = sum_j intermediate * Y + C")
+
+        # ================================================================ trade (sourcing)
+        m.D = pyo.Expression(ix.DR, rule=lambda m, i, r: D0[(i, r)] * (m.A[i, r] / A0[(i, r)])
+                             * (m.PA[i, r] / m.PY[i, r]) ** esubd[i], doc="domestic sales")
+        m.M = pyo.Expression(ix.MR, rule=lambda m, i, r: M0[(i, r)] * (m.A[i, r] / A0[(i, r)])
+                             * (m.PA[i, r] / m.PM[i, r]) ** esubd[i], doc="import composite")
+        m.X = pyo.Expression(ix.ROUTES, rule=lambda m, i, s, r: X0[(i, s, r)] * (m.M[i, r] / M0[(i, r)])
+                             * (m.PM[i, r] / (m.PG[i, s, r] / PG0[(i, s, r)])) ** esubm[i],
+                             doc="delivered imports from s")
+        m.FD = pyo.Expression(ix.FU, rule=lambda m, f, j, r: F0[(f, j, r)] * m.Y[j, r]
+                              * (m.PVA[j, r] / W(f, j, r)) ** esubva[j], doc="factor demand")
+
+        # ================================================================ markets
+        m.output_clearing = pyo.Constraint(ix.YR, rule=lambda m, i, r: m.Y[i, r] == (
+            (m.D[i, r] if (i, r) in D0 else 0.0)
+            + sum(m.tau[i, r, s] * m.X[i, r, s] for s in routes_from[(i, r)])) / Y0[(i, r)])
+        fm_users = {k: [] for k in ix.FM}
+        for (f, j, r) in ix.FU:
+            if mobile[f]:
+                fm_users[(f, r)].append(j)
+        m.factor_clearing_mobile = pyo.Constraint(ix.FM, rule=lambda m, f, r: sum(
+            m.FD[f, j, r] for j in fm_users[(f, r)]) / E0[(f, r)] == (m.endow_m[f, r] + m.NF[f, r]) / E0[(f, r)])
+        # common market (MODEL.md section 7.4): a pooled factor has one union-wide price WU and
+        # clears union-wide (net inflows sum to zero); elsewhere the net inflow is zero.
+        m.factor_pool_link = pyo.Constraint(ix.FM, rule=lambda m, f, r: (1 - m.fpool[f, r]) * m.NF[f, r] / E0[(f, r)]
+                                            + m.fpool[f, r] * (m.Wm[f, r] - m.WU[f]) == 0)
+        e_tot = {f: sum(E0[k] for k in ix.FM if k[0] == f) for f in FMOB}
+        m.factor_pool_clearing = pyo.Constraint(FMOB, rule=lambda m, f: sum(
+            m.fpool[k] * m.NF[k] for k in ix.FM if k[0] == f) / e_tot[f] + (1 - m.any_fpool[f]) * (m.WU[f] - 1) == 0)
+        m.factor_clearing_specific = pyo.Constraint(ix.FS, rule=lambda m, f, j, r:
+                                                    m.FD[f, j, r] / F0[(f, j, r)] == m.endow_s[f, j, r] / F0[(f, j, r)])
+
+        # ================================================================ income
+        tariff_into = {r: [] for r in R}
+        for (i, s, r) in ix.ROUTES:
+            tariff_into[r].append((i, s))
+        m.tariff_revenue = pyo.Expression(R, rule=lambda m, r: sum(
+            m.t[i, s, r] * m.PY[i, s] * m.tau[i, s, r] * m.X[i, s, r] for i, s in tariff_into[r]))
+        fm_of = {r: [f for (f, rr) in ix.FM if rr == r] for r in R}
+        fs_of = {r: [(f, j) for (f, j, rr) in ix.FS if rr == r] for r in R}
+        m.factor_income = pyo.Expression(R, rule=lambda m, r: sum(m.Wm[f, r] * m.endow_m[f, r] for f in fm_of[r])
+                                         + sum(m.Ws[f, j, r] * m.endow_s[f, j, r] for f, j in fs_of[r]))
+        # customs union revenue sharing: pooled regions hand in their revenue and get a share back
+        m.pooled_revenue = pyo.Expression(expr=sum(m.pool_in[r] * m.tariff_revenue[r] for r in R))
+        m.revenue_received = pyo.Expression(R, rule=lambda m, r: (1 - m.pool_in[r]) * m.tariff_revenue[r]
+                                            + m.pool_share[r] * m.pooled_revenue)
+        m.income = pyo.Constraint(R, rule=lambda m, r: m.inc[r] == (
+            m.factor_income[r] + m.revenue_received[r] + B[r] * m.PNUM) / INC0[r])
+
+        # numeraire: benchmark-weighted world average factor price (GTAP's pfactwld) = PNUM
+        wsum = sum(E0[k] for k in ix.FM) + sum(F0[k] for k in ix.FS)
+        m.numeraire = pyo.Constraint(expr=(sum(E0[k] * m.Wm[k] for k in ix.FM)
+                                           + sum(F0[k] * m.Ws[k] for k in ix.FS)) / wsum == m.PNUM)
+        m.obj = pyo.Objective(expr=0.0)  # a square system: feasibility only
+        return m
+
+    # ------------------------------------------------------------------ instruments
+    def set_instruments(self, tariff: np.ndarray, tau: np.ndarray, endowment: np.ndarray,
+                        pnum: float = 1.0, revenue_pool=None, revenue_share=None, factor_pool=None) -> None:
+        """Set the mutable parameters from full arrays.
+
+        ``tariff``, ``tau``: (sector, source, dest); ``endowment``: (factor, sector, region)
+        multiplicative scale of the benchmark factor use (a mobile factor's endowment is
+        ``sum_j F0 * scale``).
+        """
+        b, m = self.bench, self.instance
+        nr, nf = len(b.regions), len(b.factors)
+        revenue_pool = np.zeros(nr) if revenue_pool is None else revenue_pool
+        revenue_share = np.zeros(nr) if revenue_share is None else revenue_share
+        factor_pool = np.zeros((nf, nr)) if factor_pool is None else factor_pool
+        si = {x: k for k, x in enumerate(b.sectors)}
+        ri = {x: k for k, x in enumerate(b.regions)}
+        fi = {x: k for k, x in enumerate(b.factors)}
+        for (i, s, r) in self.idx.ROUTES:
+            m.t[i, s, r] = float(tariff[si[i], ri[s], ri[r]])
+            m.tau[i, s, r] = float(tau[si[i], ri[s], ri[r]])
+        endow = (b.F0 * endowment).sum(axis=1)
+        for (f, r) in self.idx.FM:
+            m.endow_m[f, r] = float(endow[fi[f], ri[r]])
+        for (f, j, r) in self.idx.FS:
+            m.endow_s[f, j, r] = float(b.F0[fi[f], si[j], ri[r]] * endowment[fi[f], si[j], ri[r]])
+        m.PNUM = float(pnum)
+        for c, r in enumerate(b.regions):
+            m.pool_in[r] = float(revenue_pool[c])
+            m.pool_share[r] = float(revenue_share[c])
+        for (f, r) in self.idx.FM:
+            m.fpool[f, r] = float(factor_pool[fi[f], ri[r]])
+        for f in m.any_fpool:
+            m.any_fpool[f] = float(factor_pool[fi[f]].any())
+
+    def reset_start(self) -> None:
+        """Start the next solve from the benchmark (indices 1, net factor flows 0)."""
+        for var in self.instance.component_data_objects(pyo.Var):
+            var.set_value(0.0 if var.parent_component() is self.instance.NF else 1.0)

@@ -1,0 +1,158 @@
+"""Solutions as xarray Datasets (INTERFACE.md "Results"), written atomically to netCDF."""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyomo.environ as pyo
+import xarray as xr
+
+from .calibrate import Benchmark
+
+
+@dataclass(frozen=True)
+class Closure:
+    """The macro closure, a named object that travels with the results (written to the attrs)."""
+
+    name: str = "core"
+    trade_balance: str = "fixed in numeraire units (B[r] * PNUM)"
+    numeraire: str = "world factor-price index: benchmark-weighted average factor price = PNUM (GTAP pfactwld)"
+    dropped_equation: str = ""
+
+    def attrs(self) -> dict:
+        return {"closure": self.name, "closure_trade_balance": self.trade_balance,
+                "closure_numeraire": self.numeraire, "closure_dropped_equation": self.dropped_equation}
+
+
+def extract(core, ins, member: np.ndarray | None = None) -> xr.Dataset:
+    """Read the solved Pyomo instance into the results Dataset."""
+    b: Benchmark = core.bench
+    m = core.instance
+    I, R, F = list(b.sectors), list(b.regions), list(b.factors)
+    si = {x: k for k, x in enumerate(I)}
+    ri = {x: k for k, x in enumerate(R)}
+    fi = {x: k for k, x in enumerate(F)}
+    ni, nr, nf = len(I), len(R), len(F)
+    nan = np.nan
+
+    def grid(var, shape, index_of):
+        out = np.full(shape, nan)
+        for key, v in var.items():
+            out[index_of(key)] = pyo.value(v)
+        return out
+
+    ir = lambda k: (si[k[0]], ri[k[1]])  # noqa: E731
+    PY = grid(m.PY, (ni, nr), ir)
+    Y = grid(m.Y, (ni, nr), ir)
+    PA = grid(m.PA, (ni, nr), ir)
+    PM = grid(m.PM, (ni, nr), ir)
+    PVA = grid(m.PVA, (ni, nr), ir)
+    D = grid(m.D, (ni, nr), ir)
+    X = grid(m.X, (ni, nr, nr), lambda k: (si[k[0]], ri[k[1]], ri[k[2]]))
+    tq = np.where(np.isnan(X), 0.0, X)
+    tq[:, np.arange(nr), np.arange(nr)] = np.where(np.isnan(D), 0.0, D)
+    inc = np.array([pyo.value(m.inc[r]) for r in R])
+    INC = inc * b.INC0
+    PU = np.array([pyo.value(m.PU[r]) for r in R])
+    U = inc / PU
+    EV = b.INC0 * (U - 1.0)
+    W = np.full((nf, ni, nr), nan)
+    for (f, j, r) in core.idx.FU:
+        W[fi[f], si[j], ri[r]] = pyo.value(m.Wm[f, r] if (f, r) in m.Wm else m.Ws[f, j, r])
+    # factor price by region: a mobile factor's W; a specific factor's benchmark-weighted average
+    w_reg = np.full((nf, nr), nan)
+    for (f, r) in core.idx.FM:
+        w_reg[fi[f], ri[r]] = pyo.value(m.Wm[f, r])
+    for k, f in enumerate(F):
+        if b.mobility[k] == "specific":
+            wts = b.F0[k]
+            num = np.nansum(np.where(wts > 0, W[k] * wts, 0.0), axis=0)
+            den = wts.sum(axis=0)
+            w_reg[k] = np.where(den > 0, num / np.where(den > 0, den, 1), nan)
+    NF = np.zeros((nf, nr))
+    for (f, r) in core.idx.FM:
+        NF[fi[f], ri[r]] = pyo.value(m.NF[f, r])
+    rev = np.array([pyo.value(m.tariff_revenue[r]) for r in R])
+    rev_recv = np.array([pyo.value(m.revenue_received[r]) for r in R])
+    # the dropped market (Walras): excess supply valued at its price, currency units
+    i0, r0 = core.dropped
+    walras = float(pyo.value(m.PY[i0, r0]) * pyo.value(m.output_clearing[i0, r0].body
+                                                        - m.output_clearing[i0, r0].upper) * b.Y0[si[i0], ri[r0]])
+
+    coords = {"sector": I, "region": R, "factor": F, "source": R, "dest": R}
+    S, SR, SSD, FR = ("sector",), ("sector", "region"), ("sector", "source", "dest"), ("factor", "region")
+    ds = xr.Dataset(
+        {
+            "ev": (("region",), EV, {"long_name": "equivalent variation", "units": "benchmark currency units"}),
+            "ev_pct": (("region",), 100.0 * (U - 1.0), {"long_name": "EV as % of benchmark income", "units": "%"}),
+            "income": (("region",), INC, {"long_name": "regional income INC", "units": "currency units"}),
+            "income0": (("region",), b.INC0, {"long_name": "benchmark income INC0", "units": "currency units"}),
+            "utility": (("region",), U, {"long_name": "welfare index U = INC/(INC0*PU), 1 in the benchmark"}),
+            "utility_price": (("region",), PU, {"long_name": "utility price PU"}),
+            "price": (SR, PY, {"long_name": "output price PY (NaN where the benchmark output is zero)"}),
+            "output": (SR, Y, {"long_name": "activity Y, 1 in the benchmark (NaN where the benchmark output is zero)"}),
+            "composite_price": (SR, PA, {"long_name": "Armington composite price PA"}),
+            "import_price": (SR, PM, {"long_name": "import price index PM"}),
+            "value_added_price": (SR, PVA, {"long_name": "value-added price PVA"}),
+            "trade_quantity": (SSD, tq, {"long_name": "delivered volume at benchmark prices (diagonal: domestic sales)",
+                                         "units": "benchmark currency units"}),
+            "trade": (SSD, b.trade, {"long_name": "benchmark trade (the benchmark of trade_quantity)",
+                                     "units": "currency units"}),
+            "factor_price": (FR, w_reg, {"long_name": "factor price W (a specific factor: benchmark-weighted "
+                                                      "average over sectors)"}),
+            "factor_price_sector": (("factor", "sector", "region"), W,
+                                    {"long_name": "factor price W by using sector"}),
+            "factor_flow": (FR, NF, {"long_name": "net inflow of a factor pooled in a common market",
+                                     "units": "benchmark currency units"}),
+            "tariff_revenue": (("region",), rev, {"long_name": "tariff revenue collected", "units": "currency units"}),
+            "tariff_revenue_received": (("region",), rev_recv,
+                                        {"long_name": "tariff revenue received after union revenue sharing",
+                                         "units": "currency units"}),
+            "tariff_rate": (SSD, ins.tariff, {"long_name": "scenario tariff rate t"}),
+            "trade_cost": (SSD, ins.tau, {"long_name": "scenario iceberg trade-cost factor tau"}),
+            "walras_residual": ((), walras, {"long_name": "residual of the dropped market-clearing equation "
+                                                          "(excess supply x price)", "units": "currency units"}),
+        },
+        coords=coords,
+    )
+    if member is not None:
+        ds = ds.assign_coords(member=("region", member.astype(bool)))
+    return ds
+
+
+def write_atomic(ds: xr.Dataset, path: str | Path) -> Path:
+    """Write ``ds`` to ``path`` via a temporary file in the same folder and an atomic rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    try:
+        ds.to_netcdf(tmp, engine="netcdf4")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def clean_attrs(attrs: dict) -> dict:
+    """netCDF attributes must be strings or numbers."""
+    out = {}
+    for k, v in attrs.items():
+        if v is None:
+            continue
+        if isinstance(v, bool):
+            v = int(v)
+        elif isinstance(v, (np.floating, np.integer)):
+            v = v.item()
+        elif not isinstance(v, (str, int, float)):
+            v = str(v)
+        out[k] = v
+    return out

@@ -1,0 +1,339 @@
+"""Scenarios: YAML files validated by pydantic schemas, turned into model instruments.
+
+A scenario is data, never code.  Its layers are applied in order to the benchmark instruments:
+
+1. the integration stage (``stage`` with ``stage_options``; see :mod:`cge.stages`), then
+2. the free-form ``shocks``, one after the other.
+
+Both layers only produce :class:`Instruments` -- tariffs, iceberg trade costs, endowment scales --
+that are set on a model built once; nothing here builds or solves a model.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal, Optional, Union
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .calibrate import Benchmark
+from .errors import ScenarioError, nearest
+
+STAGES = ("none", "pta", "fta", "customs_union", "common_market", "economic_union", "full_integration")
+Codes = Union[Literal["all"], list[str], str]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _as_list(v: Any) -> Any:
+    return [v] if isinstance(v, str) and v != "all" else v
+
+
+class TariffShock(_Strict):
+    """Set, scale or read from a CSV file the tariff ``t[i, s, r]`` on selected routes."""
+
+    sector: Codes = "all"
+    source: Codes = "all"
+    dest: Codes = "all"
+    set_: Optional[float] = Field(None, alias="set", gt=-1.0)
+    scale: Optional[float] = Field(None, ge=0.0)
+    file: Optional[str] = None
+
+    _norm = field_validator("sector", "source", "dest", mode="before")(_as_list)
+
+    @model_validator(mode="after")
+    def _one_action(self):
+        given = [k for k in ("set_", "scale", "file") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of 'set', 'scale' or 'file'")
+        return self
+
+
+class TradeCostShock(_Strict):
+    """Scale or set the iceberg trade-cost factor ``tau[i, s, r]`` (1 in the benchmark)."""
+
+    sector: Codes = "all"
+    source: Codes = "all"
+    dest: Codes = "all"
+    scale: Optional[float] = Field(None, gt=0.0)
+    set_: Optional[float] = Field(None, alias="set", gt=0.0)
+
+    _norm = field_validator("sector", "source", "dest", mode="before")(_as_list)
+
+    @model_validator(mode="after")
+    def _one_action(self):
+        if (self.scale is None) == (self.set_ is None):
+            raise ValueError("give exactly one of 'scale' or 'set'")
+        return self
+
+
+class EndowmentShock(_Strict):
+    """Scale a factor's endowment in selected regions (and, for a specific factor, sectors)."""
+
+    factor: Codes
+    region: Codes = "all"
+    sector: Codes = "all"
+    scale: float = Field(gt=0.0)
+
+    _norm = field_validator("factor", "region", "sector", mode="before")(_as_list)
+
+
+class Shock(_Strict):
+    tariff: Optional[TariffShock] = None
+    trade_cost: Optional[TradeCostShock] = None
+    endowment: Optional[EndowmentShock] = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self):
+        kinds = [k for k in ("tariff", "trade_cost", "endowment") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError("each shock is one of 'tariff', 'trade_cost' or 'endowment'")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in ("tariff", "trade_cost", "endowment") if getattr(self, k) is not None)
+
+
+class Union_(_Strict):
+    name: str = "union"
+    members: list[str]
+
+    @field_validator("members")
+    @classmethod
+    def _distinct(cls, v):
+        dup = sorted({m for m in v if v.count(m) > 1})
+        if dup:
+            raise ValueError(f"members listed twice: {', '.join(dup)}")
+        return v
+
+
+class Scenario(_Strict):
+    """One scenario file (INTERFACE.md)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    description: str = ""
+    data: str = "default"
+    union: Optional[Union_] = None
+    stage: Literal[STAGES] = "none"  # type: ignore[valid-type]
+    stage_options: dict[str, Any] = Field(default_factory=dict)
+    shocks: list[Shock] = Field(default_factory=list)
+    solver: Optional[dict[str, Any]] = None
+
+    #: where the scenario was read from (for relative paths and messages); not part of the file
+    source_path: Optional[str] = Field(None, exclude=True)
+    source_text: Optional[str] = Field(None, exclude=True)
+
+    # ---------------------------------------------------------------- reading
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> "Scenario":
+        path = Path(path)
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise ScenarioError(f"{path}: cannot read the scenario file ({exc.strerror})") from None
+        try:
+            raw = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ScenarioError(f"{path}: not valid YAML ({exc})") from None
+        if not isinstance(raw, dict):
+            raise ScenarioError(f"{path}: a scenario file must be a YAML mapping with at least 'name'")
+        return cls.from_dict(raw, where=str(path), text=text)
+
+    @classmethod
+    def from_dict(cls, raw: dict, where: str = "<scenario>", text: str | None = None) -> "Scenario":
+        if "source_path" in raw or "source_text" in raw:
+            raise ScenarioError(f"{where}: unknown key 'source_path'/'source_text'")
+        try:
+            sc = cls.model_validate(raw)
+        except ValidationError as exc:
+            raise ScenarioError(format_validation_error(exc, where)) from None
+        sc.source_path = where
+        sc.source_text = text if text is not None else yaml.safe_dump(raw, sort_keys=False)
+        return sc
+
+    @property
+    def where(self) -> str:
+        return self.source_path or "<scenario>"
+
+    @property
+    def base_dir(self) -> Path:
+        return Path(self.source_path).parent if self.source_path and self.source_path != "<scenario>" else Path(".")
+
+    # ---------------------------------------------------------------- checks against the data
+    def check(self, bench: Benchmark) -> None:
+        """Refuse codes that are not in the dataset, naming the nearest valid one."""
+        from . import stages  # the stage layer validates its own options
+
+        if self.union is not None:
+            for m in self.union.members:
+                _known(m, bench.regions, "region", f"{self.where}: union.members")
+            if len(self.union.members) < 2:
+                raise ScenarioError(f"{self.where}: union.members: a union needs at least two members, "
+                                    f"got {self.union.members}")
+        stages.check(self, bench)
+        for k, shock in enumerate(self.shocks):
+            key = f"{self.where}: shocks[{k}].{shock.kind}"
+            body = getattr(shock, shock.kind)
+            if shock.kind == "endowment":
+                _codes(body.factor, bench.factors, "factor", key + ".factor")
+                _codes(body.region, bench.regions, "region", key + ".region")
+                _codes(body.sector, bench.sectors, "sector", key + ".sector")
+            else:
+                _codes(body.sector, bench.sectors, "sector", key + ".sector")
+                _codes(body.source, bench.regions, "region", key + ".source")
+                _codes(body.dest, bench.regions, "region", key + ".dest")
+                if shock.kind == "tariff" and body.file is not None:
+                    read_tariff_csv(self.base_dir / body.file, bench, key + ".file")
+
+    # ---------------------------------------------------------------- instruments
+    def instruments(self, bench: Benchmark) -> "Instruments":
+        """Benchmark instruments, then the stage layer, then the shocks."""
+        from . import stages
+
+        self.check(bench)
+        ins = Instruments.benchmark(bench)
+        ins = stages.apply(self, bench, ins)
+        for k, shock in enumerate(self.shocks):
+            ins = apply_shock(shock, bench, ins, self.base_dir, f"{self.where}: shocks[{k}].{shock.kind}")
+        return ins
+
+
+@dataclass
+class Instruments:
+    """The values of the model's mutable parameters for one scenario.
+
+    ``tariff``, ``tau``: (sector, source, dest); ``endowment``: (factor, sector, region) scale of
+    benchmark factor use; ``pnum``: the numeraire.  Set by the stage layer (MODEL.md section 7):
+    ``revenue_pool`` (region) 1 where a region's tariff revenue goes to a common pool,
+    ``revenue_share`` (region) each region's share of that pool, ``factor_pool`` (factor, region) 1
+    where a mobile factor moves freely among the regions so marked (one union-wide price).
+    """
+
+    tariff: np.ndarray
+    tau: np.ndarray
+    endowment: np.ndarray
+    revenue_pool: np.ndarray
+    revenue_share: np.ndarray
+    factor_pool: np.ndarray
+    pnum: float = 1.0
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def benchmark(cls, bench: Benchmark) -> "Instruments":
+        nr = len(bench.regions)
+        return cls(tariff=bench.tariff0.copy(), tau=np.ones_like(bench.trade),
+                   endowment=np.ones_like(bench.F0), revenue_pool=np.zeros(nr), revenue_share=np.zeros(nr),
+                   factor_pool=np.zeros((len(bench.factors), nr)))
+
+    def copy(self) -> "Instruments":
+        return replace(self, tariff=self.tariff.copy(), tau=self.tau.copy(), endowment=self.endowment.copy(),
+                       revenue_pool=self.revenue_pool.copy(), revenue_share=self.revenue_share.copy(),
+                       factor_pool=self.factor_pool.copy(), notes=list(self.notes))
+
+
+# ------------------------------------------------------------------- helpers
+def _known(code: str, valid, kind: str, key: str) -> None:
+    if code not in valid:
+        raise ScenarioError(f"{key}: unknown {kind} code {code!r}{nearest(code, valid)}")
+
+
+def _codes(sel, valid, kind: str, key: str) -> None:
+    if sel == "all":
+        return
+    if not isinstance(sel, list) or not sel:
+        raise ScenarioError(f"{key}: give a list of {kind} codes or 'all'")
+    for c in sel:
+        _known(c, valid, kind, key)
+
+
+def _mask(sel, labels) -> np.ndarray:
+    if sel == "all":
+        return np.ones(len(labels), dtype=bool)
+    return np.isin(np.asarray(labels), sel)
+
+
+def route_mask(bench: Benchmark, sector="all", source="all", dest="all") -> np.ndarray:
+    """Boolean (sector, source, dest) mask of selected import routes (never the diagonal)."""
+    m = (_mask(sector, bench.sectors)[:, None, None] & _mask(source, bench.regions)[None, :, None]
+         & _mask(dest, bench.regions)[None, None, :])
+    return m & bench.offdiag
+
+
+def read_tariff_csv(path: Path, bench: Benchmark, key: str) -> list[tuple[int, int, int, float]]:
+    """A tariff table: CSV with columns sector, source, dest, rate (one row per route)."""
+    try:
+        fh = open(path, newline="")
+    except OSError as exc:
+        raise ScenarioError(f"{key}: cannot read tariff file {str(path)!r} ({exc.strerror})") from None
+    si = {x: k for k, x in enumerate(bench.sectors)}
+    ri = {x: k for k, x in enumerate(bench.regions)}
+    out = []
+    with fh:
+        reader = csv.DictReader(fh)
+        need = {"sector", "source", "dest", "rate"}
+        if reader.fieldnames is None or not need <= set(reader.fieldnames):
+            raise ScenarioError(f"{path}: a tariff file needs the columns sector, source, dest, rate; "
+                                f"found {reader.fieldnames}")
+        for line, row in enumerate(reader, start=2):
+            here = f"{path}, line {line}"
+            _known(row["sector"], bench.sectors, "sector", here + ", column sector")
+            _known(row["source"], bench.regions, "region", here + ", column source")
+            _known(row["dest"], bench.regions, "region", here + ", column dest")
+            if row["source"] == row["dest"]:
+                raise ScenarioError(f"{here}: a tariff applies to imports only (source == dest = {row['dest']!r})")
+            try:
+                rate = float(row["rate"])
+            except ValueError:
+                raise ScenarioError(f"{here}, column rate: not a number: {row['rate']!r}") from None
+            if not np.isfinite(rate) or rate <= -1:
+                raise ScenarioError(f"{here}, column rate: must be a finite rate > -1, got {rate}")
+            out.append((si[row["sector"]], ri[row["source"]], ri[row["dest"]], rate))
+    return out
+
+
+def apply_shock(shock: Shock, bench: Benchmark, ins: Instruments, base: Path, key: str) -> Instruments:
+    ins = ins.copy()
+    body = getattr(shock, shock.kind)
+    if shock.kind == "tariff":
+        if body.file is not None:
+            for i, s, r, rate in read_tariff_csv(base / body.file, bench, key + ".file"):
+                ins.tariff[i, s, r] = rate
+        else:
+            m = route_mask(bench, body.sector, body.source, body.dest)
+            if body.set_ is not None:
+                ins.tariff[m] = body.set_
+            else:
+                ins.tariff[m] *= body.scale
+    elif shock.kind == "trade_cost":
+        m = route_mask(bench, body.sector, body.source, body.dest)
+        if body.set_ is not None:
+            ins.tau[m] = body.set_
+        else:
+            ins.tau[m] *= body.scale
+    else:
+        m = (_mask(body.factor, bench.factors)[:, None, None] & _mask(body.sector, bench.sectors)[None, :, None]
+             & _mask(body.region, bench.regions)[None, None, :])
+        ins.endowment[m] *= body.scale
+    return ins
+
+
+def format_validation_error(exc: ValidationError, where: str) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(x) if not isinstance(x, int) else f"[{x}]" for x in err["loc"]).replace(".[", "[")
+        loc = loc.replace("set_", "set")
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif err["type"] == "literal_error" and err["loc"] and err["loc"][0] == "stage":
+            msg = f"unknown stage {err.get('input')!r}{nearest(str(err.get('input')), STAGES)}; one of {', '.join(STAGES)}"
+        val = err.get("input")
+        shown = f" (got {val!r})" if err["type"] not in ("missing", "extra_forbidden") and not isinstance(val, dict) else ""
+        lines.append(f"{loc or '(top)'}: {msg}{shown}")
+    return f"{where}: invalid scenario\n  - " + "\n  - ".join(lines)

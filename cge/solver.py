@@ -1,0 +1,181 @@
+"""Finding and driving the NLP solver (IPOPT) on the square system.
+
+Two routes are supported, tried in this order:
+
+``cyipopt``  Ipopt 3.14 (MUMPS, OpenBLAS) from PyPI's ``cyipopt-wheels``, driven in-process by
+             Pyomo's ``cyipopt`` interface; needs PyNumero's ASL library (``scripts/setup.sh`` builds
+             it from Debian's ``libamplsolver-dev``).
+``ipopt``    any ``ipopt`` executable on the PATH (AMPL interface), through ``SolverFactory('ipopt')``.
+
+The model is a square system (as many equations as unknowns, a constant objective): IPOPT finds
+the feasible point, which is the equilibrium.
+"""
+from __future__ import annotations
+
+import io
+import math
+import contextlib
+import shutil
+import time
+from dataclasses import dataclass, field
+
+import pyomo.environ as pyo
+from pyomo.opt import TerminationCondition
+
+from .errors import SolveError, SolverNotAvailable
+
+INSTALL_HELP = (
+    "No IPOPT solver is available to Pyomo. Install one with the project's set-up script:\n"
+    "    bash scripts/setup.sh\n"
+    "or by hand on Debian/Ubuntu:\n"
+    "    apt-get install g++ cmake libamplsolver-dev\n"
+    "    pip install cyipopt-wheels\n"
+    "    python -m pyomo.contrib.pynumero.build -DASL_INCLUDE_DIR=/usr/include/ampl-netlib-solvers \\\n"
+    "        -DASL_LIBRARY=/usr/lib/x86_64-linux-gnu/libamplsolver.so\n"
+    "(any `ipopt` executable on the PATH also works: solver: ipopt)"
+)
+
+#: IPOPT options for a square system started near the solution
+DEFAULT_OPTIONS = {
+    "tol": 1e-10,
+    "constr_viol_tol": 1e-10,
+    "acceptable_tol": 1e-8,
+    "max_iter": 500,
+    "mu_strategy": "adaptive",
+    "nlp_scaling_method": "none",    # equations are already divided by their benchmark values
+    "bound_push": 1e-10,
+    "bound_frac": 1e-10,
+}
+#: a solve is accepted only if every (relative) residual is below this
+RESIDUAL_TOL = 1e-8
+
+
+@dataclass
+class SolveInfo:
+    solver: str
+    status: str
+    iterations: int | None
+    seconds: float
+    max_residual: float
+    worst_equation: str
+    options: dict = field(default_factory=dict)
+
+
+def _cyipopt_ok() -> bool:
+    try:
+        import cyipopt  # noqa: F401
+        from pyomo.contrib.pynumero.asl import AmplInterface
+        return bool(AmplInterface.available())
+    except Exception:
+        return False
+
+
+def _ipopt_exe_ok() -> bool:
+    return shutil.which("ipopt") is not None
+
+
+def available() -> list[str]:
+    """Solvers usable here, best first."""
+    out = []
+    if _cyipopt_ok():
+        out.append("cyipopt")
+    if _ipopt_exe_ok():
+        out.append("ipopt")
+    return out
+
+
+def pick(name: str | None = None) -> str:
+    have = available()
+    if name in (None, "auto"):
+        if not have:
+            raise SolverNotAvailable(INSTALL_HELP)
+        return have[0]
+    if name not in ("cyipopt", "ipopt"):
+        raise SolverNotAvailable(f"unknown solver {name!r}: use 'cyipopt', 'ipopt' or 'auto'")
+    if name not in have:
+        raise SolverNotAvailable(f"solver {name!r} is not available here.\n" + INSTALL_HELP)
+    return name
+
+
+def max_residual(model: pyo.ConcreteModel):
+    """Largest absolute residual over the active equality constraints, and its name."""
+    worst, where = 0.0, ""
+    for con in model.component_data_objects(pyo.Constraint, active=True):
+        body = pyo.value(con.body, exception=False)
+        if body is None or not math.isfinite(body):
+            return math.inf, con.name
+        res = abs(body - pyo.value(con.upper))
+        if res > worst:
+            worst, where = res, con.name
+    return worst, where
+
+
+def solve(model: pyo.ConcreteModel, solver: str | None = None, options: dict | None = None,
+          tee: bool = False) -> SolveInfo:
+    """Solve the square system in place; raise :class:`SolveError` with a diagnosis on failure."""
+    name = pick(solver)
+    opts = {**DEFAULT_OPTIONS, **(options or {})}
+    opts.setdefault("print_level", 5 if tee else 0)
+    start = time.perf_counter()
+    iterations = None
+    sink = io.StringIO()
+    try:
+        if name == "cyipopt":
+            opt = pyo.SolverFactory("cyipopt")
+            with contextlib.redirect_stdout(sink) if not tee else contextlib.nullcontext():
+                res = opt.solve(model, tee=tee, options=opts, load_solutions=False)
+            info = getattr(opt, "_last_info", None) or {}
+            iterations = info.get("iter_count") if isinstance(info, dict) else None
+        else:
+            opt = pyo.SolverFactory("ipopt")
+            for k, v in opts.items():
+                opt.options[k] = v
+            res = opt.solve(model, tee=tee, load_solutions=False)
+    except Exception as exc:  # evaluation errors inside the solver
+        raise SolveError(f"{name} failed while solving: {exc}") from None
+    seconds = time.perf_counter() - start
+    tc = res.solver.termination_condition
+    status = str(tc)
+    ok_tc = tc in (TerminationCondition.optimal, TerminationCondition.locallyOptimal,
+                   TerminationCondition.feasible)
+    if len(res.solution) > 0 or name == "cyipopt":
+        try:
+            model.solutions.load_from(res)
+        except Exception:
+            pass
+    if iterations is None:
+        iterations = _iterations(res)
+    resid, where = max_residual(model)
+    info = SolveInfo(name, status, iterations, seconds, resid, where, opts)
+    if not ok_tc and resid > RESIDUAL_TOL:
+        raise SolveError(
+            f"{name} did not converge (termination: {status}; message: {res.solver.message}); the largest "
+            f"remaining residual is {resid:.3g} in {where}. Check the shock sizes, or try a smaller step.")
+    if resid > RESIDUAL_TOL:
+        raise SolveError(f"{name} stopped ({status}) with a residual of {resid:.3g} in {where} "
+                         f"(tolerance {RESIDUAL_TOL:g})")
+    return info
+
+
+def _iterations(res) -> int | None:
+    for attr in ("iterations", "iteration_count"):
+        val = getattr(res.solver, attr, None)
+        if isinstance(val, int):
+            return val
+    return None
+
+
+def versions() -> dict:
+    out = {"pyomo": pyo.__version__ if hasattr(pyo, "__version__") else None}
+    try:
+        import pyomo.version
+        out["pyomo"] = pyomo.version.version
+    except Exception:
+        pass
+    try:
+        import cyipopt
+        out["cyipopt"] = cyipopt.__version__
+        out["ipopt"] = ".".join(str(x) for x in cyipopt.IPOPT_VERSION)
+    except Exception:
+        pass
+    return out
