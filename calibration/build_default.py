@@ -45,7 +45,7 @@ TOL = 1e-10
 
 
 class RecipeError(SystemExit):
-    """Refusal with a clear message (exit status 2)."""
+    """Refusal with a clear message (exit status 1)."""
 
     def __init__(self, msg: str):
         super().__init__(f"build_default: ERROR: {msg}")
@@ -186,7 +186,7 @@ def build_fine_tariffs(files, countries, sectors):
 
     nc = len(countries)
     t = np.zeros((len(sectors), nc, nc))
-    stats = {"fallback_simple_mean": 0}
+    fallback = np.zeros((len(sectors), nc, nc), dtype=bool)   # (sector, exporter, importer)
     for k, s in enumerate(sectors):
         js = to_wiod.get(s)
         if not js:   # services (c17-c35): no tariff
@@ -198,7 +198,8 @@ def build_fine_tariffs(files, countries, sectors):
         with np.errstate(invalid="ignore", divide="ignore"):
             weighted = (Tj * Bj).sum(axis=0) / w
         rate = np.where(w > 0, weighted, simple)     # (importer, exporter)
-        stats["fallback_simple_mean"] += int(((w <= 0) & (len(js) > 1)).sum())
+        if len(js) > 1:
+            fallback[k] = (w <= 0).T
         t[k] = rate.T                                # -> (exporter, importer)
     # rules that override the concordance
     eu = np.array([c in EU27 for c in countries])
@@ -206,7 +207,7 @@ def build_fine_tariffs(files, countries, sectors):
     same_cp = (ri[None, :] == ei[:, None])           # exporter and importer map to one CP region
     t[:, same_cp] = 0.0                              # (RUS/TWN/RoW among themselves; CP diagonal is 0)
     t[:, np.arange(nc), np.arange(nc)] = 0.0
-    return t, stats
+    return t, fallback
 
 
 # ----------------------------------------------------------------------------- build
@@ -232,7 +233,7 @@ def build(wiod: Path, cp: Path) -> tuple[xr.Dataset, list[str]]:
     nr, na = len(regions), len(aggsec)
 
     # fine tariffs; within an aggregate region the flow is domestic sales: no tariff
-    t, tstats = build_fine_tariffs(files, countries, sectors)
+    t, fallback = build_fine_tariffs(files, countries, sectors)
     same_region = (R @ R.T) > 0                      # (exporter, importer)
     t_before = t.transpose(1, 0, 2).copy()           # (exporter, sector, importer)
     t[:, same_region] = 0.0
@@ -348,6 +349,7 @@ def build(wiod: Path, cp: Path) -> tuple[xr.Dataset, list[str]]:
         raise RecipeError("benchmark identities fail:\n  " + "\n  ".join(report[-2:]))
 
     # ---- figures for the report
+    fb_used = fallback & ~same_region[None] & (W.transpose(1, 0, 2) > 0)
     world_out = output.sum()
     wiod_out_agg = S.T @ wiod_output.T @ R          # (sector, region)
     resid = output - wiod_out_agg
@@ -361,7 +363,7 @@ def build(wiod: Path, cp: Path) -> tuple[xr.Dataset, list[str]]:
         f"world gross output {world_out:,.0f}; WIOD output vector {wiod_output.sum():,.0f}",
         f"rounding residual absorbed (output := row sum of sales - WIOD output): total {resid.sum():,.0f} "
         f"({resid.sum() / wiod_output.sum():.3%}); worst aggregate cells {worst(resid, [aggsec, regions])}; "
-        f"largest relative {np.abs(resid / wiod_out_agg).max():.3%}",
+        f"largest relative {worst(resid / wiod_out_agg, [aggsec, regions], 2)}",
         f"international trade between the 10 regions {imports:,.0f} "
         f"({imports / world_out:.1%} of output); within-region cross-border flows moved to the diagonal "
         f"{(W * same_region[:, None, :]).sum() - np.trace(W, axis1=0, axis2=2).sum():,.0f}",
@@ -371,7 +373,9 @@ def build(wiod: Path, cp: Path) -> tuple[xr.Dataset, list[str]]:
         f"(domestic sales of the aggregate) {(W * t_before * same_region[:, None, :]).sum():,.1f}",
         f"value added {va.sum():,.0f}, of which labour {factor_income[0].sum():,.0f}; "
         f"final demand {final_demand.sum():,.0f}",
-        f"CP weighted averages that fell back to the simple mean (no 1993 trade): {tstats['fallback_simple_mean']}",
+        f"routes between regions where the CP sector average fell back to the simple mean (no CP 1993 "
+        f"trade on the mapped CP route): {int(fb_used.sum())} of {int(((W > 0) & ~same_region[:, None, :]).sum())} "
+        f"(exporter, sector, importer) routes with trade, carrying {(W * fb_used.transpose(1, 0, 2)).sum():,.0f} of imports",
     ]
     imp_r = trade.sum(axis=(0, 1)) - np.einsum("iss->s", trade)
     report.append("average tariff by importing region: " + ", ".join(
