@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs everything the package needs on a Debian/Ubuntu machine that reaches PyPI and Debian's
-# packages: the system libraries for the solver, the package itself (editable, with test extras),
-# and PyNumero's ASL library, which Pyomo's `cyipopt` solver interface needs.
-# Idempotent: a second run only checks. Usage: bash scripts/setup.sh
+# packages: the system libraries for the solver, a virtual environment .venv holding the package
+# (editable, with test extras) and its dependencies, and PyNumero's ASL library, which Pyomo's
+# `cyipopt` solver interface needs. Idempotent: a second run only checks.
+# Usage: bash scripts/setup.sh        (then .venv/bin/cge ..., or: source .venv/bin/activate)
+# PYTHON=/path/to/python picks the interpreter the venv is made from (3.10 or newer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3}
+BASE_PY=${PYTHON:-python3}
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
   echo "setup: need root (or sudo) to run: $*" >&2; exit 1; fi; }
@@ -13,14 +15,18 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; t
 # 1. system packages: a C++ toolchain, cmake and the AMPL solver library (ASL) headers
 need=()
 for p in g++ cmake libamplsolver-dev; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+$BASE_PY -c "import ensurepip, venv" 2>/dev/null || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need[*]}"
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-# 2. the package, its dependencies (Pyomo, cyipopt-wheels = Ipopt 3.14 with MUMPS and OpenBLAS) and pytest
-echo "setup: installing the cge package and its Python dependencies"
+# 2. a virtual environment with the package, its dependencies (Pyomo, cyipopt-wheels = Ipopt 3.14
+#    with MUMPS and OpenBLAS bundled) and pytest
+[ -x .venv/bin/python ] || { echo "setup: creating .venv"; $BASE_PY -m venv .venv; }
+PY=.venv/bin/python
+echo "setup: installing the cge package and its Python dependencies into .venv"
 $PY -m pip install -q --disable-pip-version-check -e ".[test]"
 
 # 3. PyNumero's ASL interface (pyomo build-extensions would clone from GitHub; this builds offline)
