@@ -39,13 +39,16 @@ def cli():
 @click.option("--solver", default="auto", show_default=True, help="cyipopt, ipopt or auto")
 @click.option("--quiet", "-q", is_flag=True, help="no progress messages")
 def run(scenario, data, out, solver, quiet):
-    """Solve one scenario and write OUT/results.nc."""
-    from .engine import run as run_
+    """Solve one scenario and write OUT/results.nc (a ladder of stages: one folder per stage)."""
+    from .engine import compare as compare_, run as run_
     from .scenario import Scenario
 
     sc = Scenario.from_yaml(scenario)
-    res = run_(sc, data=data, solver=solver, verbose=not quiet)
     folder = Path(out) if out else Path("results") / sc.name
+    if sc.is_ladder:
+        _print_comparison(compare_([sc], data=data, solver=solver, verbose=not quiet), folder)
+        return
+    res = run_(sc, data=data, solver=solver, verbose=not quiet)
     path = res.to_netcdf(folder / "results.nc")
     click.echo(f"scenario {sc.name} on dataset {res.dataset.attrs.get('dataset')}")
     click.echo(res.summary())
@@ -55,45 +58,27 @@ def run(scenario, data, out, solver, quiet):
 @cli.command()
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--data", help="built-in dataset name or benchmark .nc file (overrides the scenarios' data)")
-@click.option("--out", type=click.Path(file_okay=False), help="output folder (default results/compare)")
+@click.option("--out", type=click.Path(file_okay=False), help="output folder (default results/compare, "
+              "or results/<name> for one ladder)")
 @click.option("--solver", default="auto", show_default=True)
 @click.option("--quiet", "-q", is_flag=True)
 def compare(scenarios, data, out, solver, quiet):
-    """Solve several scenarios on one built model and print EV% side by side."""
+    """Solve several scenarios (or every stage of a ladder) on one built model; print EV% side by side."""
     from .engine import compare as compare_
     from .scenario import Scenario
 
     scs = [Scenario.from_yaml(p) for p in scenarios]
-    names = [s.name for s in scs]
-    dup = sorted({n for n in names if names.count(n) > 1})
-    if dup:
-        raise InputError(f"scenario names must differ to be compared: {', '.join(dup)}")
-    results = compare_(scs, data=data, solver=solver, verbose=not quiet)
-    folder = Path(out) if out else Path("results") / "compare"
-    for sc, res in zip(scs, results):
-        res.to_netcdf(folder / sc.name / "results.nc")
-    table = _compare_table(scs, results)
-    _write_text(folder / "ev_pct.csv", table.to_csv(float_format="%.10g"))
-    click.echo(table.to_string(float_format=lambda v: f"{v:.4f}"))
+    default = Path("results") / (scs[0].name if len(scs) == 1 else "compare")
+    _print_comparison(compare_(scs, data=data, solver=solver, verbose=not quiet), Path(out) if out else default)
+
+
+def _print_comparison(comp, folder: Path) -> None:
+    comp.write(folder)
+    click.echo(f"EV% by region on dataset {comp.results[0].dataset.attrs.get('dataset')}")
+    click.echo(comp.table().to_string(float_format=lambda v: f"{v:.4f}"))
+    worst = max(abs(float(r.dataset["walras_residual"])) for r in comp.results)
+    click.echo(f"largest walras residual {worst:.3g}")
     click.echo(f"results written to {folder}")
-
-
-def _compare_table(scs, results):
-    import pandas as pd
-    cols = {}
-    for sc, res in zip(scs, results):
-        cols[sc.name] = res.dataset["ev_pct"].to_pandas()
-    return pd.DataFrame(cols).rename_axis("region")
-
-
-def _write_text(path: Path, text: str) -> None:
-    import os
-    import tempfile
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 @cli.command()

@@ -135,14 +135,82 @@ def run(scenario, data=None, solver: str | None = None, verbose: bool = False) -
     """Solve one scenario (a :class:`Scenario`, a dict, or a YAML path).
 
     ``data`` overrides the scenario's ``data`` (a built-in name, a path, or a Dataset).
+    A ladder (``stages: [...]``) is solved with :func:`compare`.
     """
     sc = _as_scenario(scenario)
+    if sc.is_ladder:
+        raise ScenarioError(f"{sc.where}: a ladder of stages ({', '.join(sc.stages)}) gives one result per "
+                            f"stage: use cge.compare([...]) (or `cge compare` / `cge run` on the command line)")
     model = Model(data if data is not None else _data_path(sc), solver=solver, verbose=verbose)
     return model.solve(sc)
 
 
-def compare(scenarios, data=None, solver: str | None = None, verbose: bool = False) -> list[Results]:
-    """Solve several scenarios on one built model (they must share a dataset)."""
+@dataclass
+class Comparison:
+    """Several scenarios (or the stages of a ladder) solved on one built model, in order."""
+
+    results: list[Results]
+
+    @property
+    def names(self) -> list[str]:
+        return [r.dataset.attrs["scenario"] for r in self.results]
+
+    @property
+    def labels(self) -> list[str]:
+        """Column labels: the stage for the steps of one ladder, else the scenario name."""
+        ladders = {r.scenario.ladder for r in self.results if r.scenario is not None}
+        if len(ladders) == 1 and None not in ladders:
+            return [r.scenario.stage for r in self.results]
+        return self.names
+
+    def table(self):
+        """EV% by region (rows) for each scenario (columns), then union, non-member and world rows."""
+        import pandas as pd
+
+        cols = {}
+        for label, r in zip(self.labels, self.results):
+            ds = r.dataset
+            ev, inc0 = ds["ev"].values, ds["income0"].values
+            col = dict(zip(map(str, ds["region"].values), ds["ev_pct"].values))
+            member = ds["member"].values if "member" in ds.coords else np.zeros(len(ev), bool)
+            col["union members"] = 100 * ev[member].sum() / inc0[member].sum() if member.any() else np.nan
+            col["non-members"] = 100 * ev[~member].sum() / inc0[~member].sum() if (~member).any() else np.nan
+            col["world"] = 100 * ev.sum() / inc0.sum()
+            cols[label] = pd.Series(col)
+        return pd.DataFrame(cols).rename_axis("EV%")
+
+    @property
+    def dataset(self) -> xr.Dataset:
+        """All results stacked along a ``scenario`` dimension."""
+        parts = []
+        for label, r in zip(self.labels, self.results):
+            ds = r.dataset
+            if "member" in ds.coords:
+                ds = ds.assign(member_of_union=ds["member"]).drop_vars("member")
+            parts.append(ds.expand_dims(scenario=[label]))
+        out = xr.concat(parts, dim="scenario", combine_attrs="drop")
+        first = self.results[0].dataset.attrs
+        out.attrs = {k: first[k] for k in ("dataset", "dataset_sha256", "units", "cge_version", "closure",
+                                           "closure_numeraire", "closure_trade_balance") if k in first}
+        out.attrs["scenarios"] = " ".join(self.names)
+        return out
+
+    def write(self, folder: str | Path) -> Path:
+        """``folder/<label>/results.nc`` per scenario, ``comparison.nc`` and ``ev_pct.csv``."""
+        folder = Path(folder)
+        for label, r in zip(self.labels, self.results):
+            r.to_netcdf(folder / label / "results.nc")
+        write_atomic(self.dataset, folder / "comparison.nc")
+        write_text_atomic(folder / "ev_pct.csv", self.table().to_csv(float_format="%.10g"))
+        return folder
+
+
+def compare(scenarios, data=None, solver: str | None = None, verbose: bool = False) -> Comparison:
+    """Solve several scenarios, and every stage of a ladder, on one built model, in order.
+
+    Each solve is warm-started from the previous one; the model is built once (the scenarios must
+    share a dataset, or ``data`` is given).
+    """
     scs = [_as_scenario(s) for s in scenarios]
     if not scs:
         raise ScenarioError("compare needs at least one scenario")
@@ -152,8 +220,32 @@ def compare(scenarios, data=None, solver: str | None = None, verbose: bool = Fal
             raise ScenarioError(f"the scenarios use different datasets ({', '.join(sorted(map(str, datas)))}); "
                                 f"give --data to compare them on one benchmark")
         data = datas.pop()
+    steps = [step for s in scs for step in s.steps()]
+    names = [s.name for s in steps]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ScenarioError(f"scenario names must differ to be compared: {', '.join(dup)}")
     model = Model(data, solver=solver, verbose=verbose)
-    return [model.solve(s) for s in scs]
+    for step in steps:               # refuse bad input before the first solve
+        step.check(model.bench)
+    return Comparison([model.solve(s) for s in steps])
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    import os
+    import tempfile
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
 
 
 def _data_path(sc: Scenario):

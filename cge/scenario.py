@@ -121,6 +121,7 @@ class Scenario(_Strict):
     data: str = "default"
     union: Optional[Union_] = None
     stage: Literal[STAGES] = "none"  # type: ignore[valid-type]
+    stages: Optional[list[Literal[STAGES]]] = None  # type: ignore[valid-type]
     stage_options: dict[str, Any] = Field(default_factory=dict)
     shocks: list[Shock] = Field(default_factory=list)
     solver: Optional[dict[str, Any]] = None
@@ -128,6 +129,47 @@ class Scenario(_Strict):
     #: where the scenario was read from (for relative paths and messages); not part of the file
     source_path: Optional[str] = Field(None, exclude=True)
     source_text: Optional[str] = Field(None, exclude=True)
+    #: for one step of a ladder: the ladder's name
+    ladder: Optional[str] = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _stage_or_stages(self):
+        if self.stages is not None:
+            if "stage" in self.model_fields_set:
+                raise ValueError("give either 'stage' or 'stages' (a ladder), not both")
+            if not self.stages:
+                raise ValueError("'stages' needs at least one stage")
+            dup = sorted({s for s in self.stages if self.stages.count(s) > 1})
+            if dup:
+                raise ValueError(f"stages listed twice: {', '.join(dup)}")
+        return self
+
+    @property
+    def is_ladder(self) -> bool:
+        return self.stages is not None
+
+    def steps(self) -> list["Scenario"]:
+        """The scenarios to solve: itself, or one per stage of a ladder (each with its own options)."""
+        from . import stages as stages_mod
+
+        if self.stages is None:
+            return [self]
+        where = f"{self.where}: stage_options"
+        every = set().union(*stages_mod.OPTIONS.values())
+        for key in self.stage_options:
+            if key not in every:
+                raise ScenarioError(f"{where}.{key}: unknown option{nearest(key, sorted(every))}")
+            if not any(key in stages_mod.OPTIONS[st] for st in self.stages):
+                users = [st for st in stages_mod.ORDER if key in stages_mod.OPTIONS[st]]
+                raise ScenarioError(f"{where}.{key}: no stage of the ladder ({', '.join(self.stages)}) uses this "
+                                    f"option (it belongs to: {', '.join(users)})")
+        out = []
+        for st in self.stages:
+            opts = {k: v for k, v in self.stage_options.items() if k in stages_mod.OPTIONS[st]}
+            step = self.model_copy(update={"stage": st, "stages": None, "stage_options": opts,
+                                           "name": f"{self.name}.{st}", "ladder": self.name})
+            out.append(step)
+        return out
 
     # ---------------------------------------------------------------- reading
     @classmethod
@@ -170,6 +212,10 @@ class Scenario(_Strict):
         """Refuse codes that are not in the dataset, naming the nearest valid one."""
         from . import stages  # the stage layer validates its own options
 
+        if self.stages is not None:
+            for step in self.steps():
+                step.check(bench)
+            return
         if self.union is not None:
             for m in self.union.members:
                 _known(m, bench.regions, "region", f"{self.where}: union.members")
@@ -196,6 +242,9 @@ class Scenario(_Strict):
         """Benchmark instruments, then the stage layer, then the shocks."""
         from . import stages
 
+        if self.stages is not None:
+            raise ScenarioError(f"{self.where}: a ladder ({', '.join(self.stages)}) is solved step by step: "
+                                f"use Scenario.steps() or cge.compare")
         self.check(bench)
         ins = Instruments.benchmark(bench)
         ins = stages.apply(self, bench, ins)
@@ -331,7 +380,7 @@ def format_validation_error(exc: ValidationError, where: str) -> str:
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
-        elif err["type"] == "literal_error" and err["loc"] and err["loc"][0] == "stage":
+        elif err["type"] == "literal_error" and err["loc"] and err["loc"][0] in ("stage", "stages"):
             msg = f"unknown stage {err.get('input')!r}{nearest(str(err.get('input')), STAGES)}; one of {', '.join(STAGES)}"
         val = err.get("input")
         shown = f" (got {val!r})" if err["type"] not in ("missing", "extra_forbidden") and not isinstance(val, dict) else ""
