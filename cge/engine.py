@@ -71,9 +71,20 @@ class Model:
         self.closure = Closure(dropped_equation=f"output_clearing[{','.join(self.core.dropped)}]")
 
     # ------------------------------------------------------------------
+    #: steps along the path from the benchmark used for the welfare decomposition
+    DEFAULT_STEPS = 6
+
     def solve(self, scenario: Scenario | Instruments | None = None, *, warm_start: bool = True,
-              options: dict | None = None) -> Results:
-        """Solve one scenario (or raw instruments; ``None`` = the benchmark)."""
+              options: dict | None = None, steps: int | None = None) -> Results:
+        """Solve one scenario (or raw instruments; ``None`` = the benchmark) and compute its effects.
+
+        The instruments move from the benchmark to the scenario in ``steps`` equal steps (default
+        6), each solve warm-started from the previous one; the welfare decomposition integrates
+        along that path. ``steps=1`` solves the scenario directly (decomposition in one step);
+        ``steps=0`` skips the decomposition.
+        """
+        from . import effects
+
         b = self.bench
         if isinstance(scenario, Scenario):
             ins = scenario.instruments(b)
@@ -81,20 +92,33 @@ class Model:
         else:
             ins = scenario if scenario is not None else Instruments.benchmark(b)
             opts = dict(options or {})
+        steps = self.DEFAULT_STEPS if steps is None else int(steps)
         name = opts.pop("name", None) or self.solver
-        self.core.set_instruments(ins.tariff, ins.tau, ins.endowment, ins.pnum,
-                                  ins.revenue_pool, ins.revenue_share, ins.factor_pool)
-        if not warm_start:
-            self.core.reset_start()
         label = scenario.name if isinstance(scenario, Scenario) else "instruments"
-        _say(self.verbose, f"solving {label} with {name} ...")
-        info = solver_mod.solve(self.core.instance, solver=name, options=opts, tee=False)
-        _say(self.verbose, f"solved in {info.seconds:.2f} s ({info.status}); largest residual "
-                           f"{info.max_residual:.2e}")
-        member = None
+        member = np.zeros(len(b.regions), dtype=bool)
         if isinstance(scenario, Scenario) and scenario.union is not None:
             member = np.isin(np.asarray(b.regions), scenario.union.members)
-        ds = extract(self.core, ins, member)
+        start = Instruments.benchmark(b)
+        bench_ds = self.benchmark_solution(member)
+        if not warm_start:
+            self.core.reset_start()
+        lambdas = [k / steps for k in range(1, steps + 1)] if steps > 0 else [1.0]
+        path, seconds, iterations = [bench_ds], 0.0, 0
+        _say(self.verbose, f"solving {label} with {name}" + (f" in {len(lambdas)} steps from the benchmark"
+                                                           if len(lambdas) > 1 else "") + " ...")
+        for k, lam in enumerate(lambdas, start=1):
+            here = start.towards(ins, lam) if lam < 1.0 else ins
+            self.core.set_instruments(here.tariff, here.tau, here.endowment, here.pnum,
+                                      here.revenue_pool, here.revenue_share, here.factor_pool)
+            info = solver_mod.solve(self.core.instance, solver=name, options=opts, tee=False)
+            seconds += info.seconds
+            iterations += info.iterations or 0
+            if len(lambdas) > 1:
+                _say(self.verbose, f"  step {k}/{len(lambdas)}: {info.status}, {info.seconds:.2f} s, "
+                                   f"largest residual {info.max_residual:.1e}")
+            path.append(extract(self.core, here, member))
+        _say(self.verbose, f"solved in {seconds:.2f} s ({info.status}); largest residual {info.max_residual:.2e}")
+        ds = effects.add_effects(path[-1], bench_ds, path if steps > 0 else None, member, b)
         world_income = float(np.sum(ds["income"].values))
         attrs = {
             "title": f"cge results: {label}",
@@ -111,15 +135,29 @@ class Model:
             **{f"{k}_version": v for k, v in solver_mod.versions().items()},
             "solver": info.solver,
             "solver_status": info.status,
-            "solver_iterations": info.iterations,
-            "solver_seconds": round(info.seconds, 6),
+            "solver_iterations": iterations if iterations else None,
+            "solver_seconds": round(seconds, 6),
+            "solver_solves": len(lambdas),
+            "decomposition_steps": steps,
             "max_residual": info.max_residual,
             "walras_residual_relative": abs(float(ds["walras_residual"])) / world_income,
             **self.closure.attrs(),
         }
         ds.attrs = clean_attrs(attrs)
         return Results(ds, scenario if isinstance(scenario, Scenario) else None,
-                       {"solve": info, "build_seconds": self.build_seconds})
+                       {"solve": info, "build_seconds": self.build_seconds, "solve_seconds": seconds})
+
+    def benchmark_solution(self, member=None) -> xr.Dataset:
+        """The benchmark as a solution (every index 1), without solving; variables are reset."""
+        ins = Instruments.benchmark(self.bench)
+        self.core.set_instruments(ins.tariff, ins.tau, ins.endowment, ins.pnum,
+                                  ins.revenue_pool, ins.revenue_share, ins.factor_pool)
+        saved = {id(v): v.value for v in self.core.instance.component_data_objects(pyo.Var)}
+        self.core.reset_start()
+        ds = extract(self.core, ins, member)
+        for v in self.core.instance.component_data_objects(pyo.Var):   # keep the warm start
+            v.set_value(saved[id(v)], skip_validation=True)
+        return ds
 
 
 # ---------------------------------------------------------------------- API

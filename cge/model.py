@@ -242,8 +242,10 @@ class CoreModel:
             m.FD[f, j, r] for j in fm_users[(f, r)]) / E0[(f, r)] == (m.endow_m[f, r] + m.NF[f, r]) / E0[(f, r)])
         # common market (MODEL.md section 7.4): a pooled factor has one union-wide price WU and
         # clears union-wide (net inflows sum to zero); elsewhere the net inflow is zero.
+        # (a pooling share fpool between 0 and 1, used on the path of the welfare decomposition, is
+        # partial mobility: the net inflow NF is proportional to the gap W - WU)
         m.factor_pool_link = pyo.Constraint(ix.FM, rule=lambda m, f, r: (1 - m.fpool[f, r]) * m.NF[f, r] / E0[(f, r)]
-                                            + m.fpool[f, r] * (m.Wm[f, r] - m.WU[f]) == 0)
+                                            == m.fpool[f, r] * (m.Wm[f, r] - m.WU[f]))
         e_tot = {f: sum(E0[k] for k in ix.FM if k[0] == f) for f in FMOB}
         m.factor_pool_clearing = pyo.Constraint(FMOB, rule=lambda m, f: sum(
             m.fpool[k] * m.NF[k] for k in ix.FM if k[0] == f) / e_tot[f] + (1 - m.any_fpool[f]) * (m.WU[f] - 1) == 0)
@@ -258,8 +260,12 @@ class CoreModel:
             m.t[i, s, r] * m.PY[i, s] * m.tau[i, s, r] * m.X[i, s, r] for i, s in tariff_into[r]))
         fm_of = {r: [f for (f, rr) in ix.FM if rr == r] for r in R}
         fs_of = {r: [(f, j) for (f, j, rr) in ix.FS if rr == r] for r in R}
-        m.factor_income = pyo.Expression(R, rule=lambda m, r: sum(m.Wm[f, r] * m.endow_m[f, r] for f in fm_of[r])
-                                         + sum(m.Ws[f, j, r] * m.endow_s[f, j, r] for f, j in fs_of[r]))
+        # each region is paid for its own endowment; a net inflow NF of a pooled factor earns the
+        # host's price W and is bought from the pool at the union price WU (zero at both ends of
+        # the path: NF = 0 outside a common market, W = WU inside one), so the world budget closes
+        m.factor_income = pyo.Expression(R, rule=lambda m, r: sum(
+            m.Wm[f, r] * m.endow_m[f, r] + (m.Wm[f, r] - m.WU[f]) * m.NF[f, r] for f in fm_of[r])
+            + sum(m.Ws[f, j, r] * m.endow_s[f, j, r] for f, j in fs_of[r]))
         # customs union revenue sharing: pooled regions hand in their revenue and get a share back
         m.pooled_revenue = pyo.Expression(expr=sum(m.pool_in[r] * m.tariff_revenue[r] for r in R))
         m.revenue_received = pyo.Expression(R, rule=lambda m, r: (1 - m.pool_in[r]) * m.tariff_revenue[r]

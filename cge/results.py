@@ -10,6 +10,7 @@ import numpy as np
 import pyomo.environ as pyo
 import xarray as xr
 
+from . import accounts
 from .calibrate import Benchmark
 
 
@@ -41,7 +42,7 @@ def extract(core, ins, member: np.ndarray | None = None) -> xr.Dataset:
     def grid(var, shape, index_of):
         out = np.full(shape, nan)
         for key, v in var.items():
-            out[index_of(key)] = pyo.value(v)
+            out[index_of(key)] = v.value
         return out
 
     ir = lambda k: (si[k[0]], ri[k[1]])  # noqa: E731
@@ -50,37 +51,36 @@ def extract(core, ins, member: np.ndarray | None = None) -> xr.Dataset:
     PA = grid(m.PA, (ni, nr), ir)
     PM = grid(m.PM, (ni, nr), ir)
     PVA = grid(m.PVA, (ni, nr), ir)
-    D = grid(m.D, (ni, nr), ir)
-    X = grid(m.X, (ni, nr, nr), lambda k: (si[k[0]], ri[k[1]], ri[k[2]]))
-    tq = np.where(np.isnan(X), 0.0, X)
-    tq[:, np.arange(nr), np.arange(nr)] = np.where(np.isnan(D), 0.0, D)
-    inc = np.array([pyo.value(m.inc[r]) for r in R])
-    INC = inc * b.INC0
-    PU = np.array([pyo.value(m.PU[r]) for r in R])
-    U = inc / PU
-    EV = b.INC0 * (U - 1.0)
+    inc = np.array([m.inc[r].value for r in R])
     W = np.full((nf, ni, nr), nan)
     for (f, j, r) in core.idx.FU:
-        W[fi[f], si[j], ri[r]] = pyo.value(m.Wm[f, r] if (f, r) in m.Wm else m.Ws[f, j, r])
+        W[fi[f], si[j], ri[r]] = (m.Wm[f, r] if (f, r) in m.Wm else m.Ws[f, j, r]).value
+    NF = np.zeros((nf, nr))
+    for (f, r) in core.idx.FM:
+        NF[fi[f], ri[r]] = m.NF[f, r].value
+    WU = np.full(nf, nan)
+    for f in m.WU:
+        WU[fi[f]] = m.WU[f].value
+    acc = accounts.evaluate(b, ins, PY, Y, PA, PM, PVA, W, inc)
+    tq = acc.X.copy()
+    tq[:, np.arange(nr), np.arange(nr)] = acc.D
+    INC = inc * b.INC0
+    U = inc / acc.PU
+    EV = b.INC0 * (U - 1.0)
+    PU, FD, rev, rev_recv = acc.PU, acc.FD, acc.tariff_revenue, acc.revenue_received
     # factor price by region: a mobile factor's W; a specific factor's benchmark-weighted average
     w_reg = np.full((nf, nr), nan)
     for (f, r) in core.idx.FM:
-        w_reg[fi[f], ri[r]] = pyo.value(m.Wm[f, r])
+        w_reg[fi[f], ri[r]] = m.Wm[f, r].value
     for k, f in enumerate(F):
         if b.mobility[k] == "specific":
             wts = b.F0[k]
             num = np.nansum(np.where(wts > 0, W[k] * wts, 0.0), axis=0)
             den = wts.sum(axis=0)
             w_reg[k] = np.where(den > 0, num / np.where(den > 0, den, 1), nan)
-    NF = np.zeros((nf, nr))
-    for (f, r) in core.idx.FM:
-        NF[fi[f], ri[r]] = pyo.value(m.NF[f, r])
-    rev = np.array([pyo.value(m.tariff_revenue[r]) for r in R])
-    rev_recv = np.array([pyo.value(m.revenue_received[r]) for r in R])
     # the dropped market (Walras): excess supply valued at its price, currency units
-    i0, r0 = core.dropped
-    walras = float(pyo.value(m.PY[i0, r0]) * pyo.value(m.output_clearing[i0, r0].body
-                                                        - m.output_clearing[i0, r0].upper) * b.Y0[si[i0], ri[r0]])
+    i0, r0 = si[core.dropped[0]], ri[core.dropped[1]]
+    walras = float(PY[i0, r0] * acc.excess_supply[i0, r0])
 
     coords = {"sector": I, "region": R, "factor": F, "source": R, "dest": R}
     S, SR, SSD, FR = ("sector",), ("sector", "region"), ("sector", "source", "dest"), ("factor", "region")
@@ -105,6 +105,13 @@ def extract(core, ins, member: np.ndarray | None = None) -> xr.Dataset:
                                                       "average over sectors)"}),
             "factor_price_sector": (("factor", "sector", "region"), W,
                                     {"long_name": "factor price W by using sector"}),
+            "factor_use": (("factor", "sector", "region"), FD,
+                           {"long_name": "factor demand FD", "units": "benchmark currency units"}),
+            "endowment": (("factor", "sector", "region"), b.F0 * ins.endowment,
+                          {"long_name": "factor endowment (a mobile factor's endowment is the sum over sectors)",
+                           "units": "benchmark currency units"}),
+            "union_factor_price": (("factor",), WU, {"long_name": "union-wide price WU of a factor pooled in a "
+                                                                  "common market (1 where not pooled; NaN: not mobile)"}),
             "factor_flow": (FR, NF, {"long_name": "net inflow of a factor pooled in a common market",
                                      "units": "benchmark currency units"}),
             "tariff_revenue": (("region",), rev, {"long_name": "tariff revenue collected", "units": "currency units"}),

@@ -280,6 +280,20 @@ class Instruments:
                    endowment=np.ones_like(bench.F0), revenue_pool=np.zeros(nr), revenue_share=np.zeros(nr),
                    factor_pool=np.zeros((len(bench.factors), nr)))
 
+    def towards(self, final: "Instruments", lam: float) -> "Instruments":
+        """The point ``lam`` (0..1) of the straight path from ``self`` to ``final``.
+
+        Every instrument moves linearly; revenue pooling and factor pooling move from 0 to their
+        final values too, which makes the path continuous (partial pooling, partial mobility).
+        """
+        mix = lambda a, b: (1.0 - lam) * a + lam * b  # noqa: E731
+        return Instruments(tariff=mix(self.tariff, final.tariff), tau=mix(self.tau, final.tau),
+                           endowment=mix(self.endowment, final.endowment),
+                           revenue_pool=mix(self.revenue_pool, final.revenue_pool),
+                           revenue_share=final.revenue_share.copy(),
+                           factor_pool=mix(self.factor_pool, final.factor_pool),
+                           pnum=mix(self.pnum, final.pnum), notes=list(final.notes))
+
     def copy(self) -> "Instruments":
         return replace(self, tariff=self.tariff.copy(), tau=self.tau.copy(), endowment=self.endowment.copy(),
                        revenue_pool=self.revenue_pool.copy(), revenue_share=self.revenue_share.copy(),

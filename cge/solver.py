@@ -19,6 +19,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyomo.environ as pyo
 from pyomo.opt import TerminationCondition
 
@@ -111,26 +112,46 @@ def max_residual(model: pyo.ConcreteModel):
 
 
 def solve(model: pyo.ConcreteModel, solver: str | None = None, options: dict | None = None,
-          tee: bool = False) -> SolveInfo:
-    """Solve the square system in place; raise :class:`SolveError` with a diagnosis on failure."""
+          tee: bool = False, progress=None) -> SolveInfo:
+    """Solve the square system in place; raise :class:`SolveError` with a diagnosis on failure.
+
+    ``progress(iteration, residual)`` is called at every IPOPT iteration (cyipopt route).
+    """
     name = pick(solver)
     opts = {**DEFAULT_OPTIONS, **(options or {})}
     opts.setdefault("print_level", 5 if tee else 0)
     start = time.perf_counter()
-    iterations = None
-    sink = io.StringIO()
+    counter = {"iter": 0, "inf_pr": math.nan}
+    message = ""
     try:
         if name == "cyipopt":
+            def callback(*args):
+                # cyipopt passes (alg_mod, iter_count, obj, inf_pr, inf_du, mu, ...) after the problem
+                vals = [a for a in args if isinstance(a, (int, float))]
+                if len(vals) >= 4:
+                    counter["iter"], counter["inf_pr"] = int(vals[1]), float(vals[3])
+                    if progress is not None:
+                        progress(counter["iter"], counter["inf_pr"])
+                return True
+
             opt = pyo.SolverFactory("cyipopt")
-            with contextlib.redirect_stdout(sink) if not tee else contextlib.nullcontext():
-                res = opt.solve(model, tee=tee, options=opts, load_solutions=False)
-            info = getattr(opt, "_last_info", None) or {}
-            iterations = info.get("iter_count") if isinstance(info, dict) else None
+            res, nlp = opt.solve(model, tee=tee, options=opts, return_nlp=True, intermediate_callback=callback)
+            g = nlp.evaluate_constraints() - nlp.constraints_lb()
+            k = int(np.argmax(np.abs(g))) if len(g) else 0
+            resid = float(np.abs(g[k])) if len(g) else 0.0
+            resid = resid if math.isfinite(resid) else math.inf
+            where = nlp.constraint_names()[k] if len(g) else ""
+            iterations = counter["iter"]
         else:
             opt = pyo.SolverFactory("ipopt")
             for k, v in opts.items():
                 opt.options[k] = v
             res = opt.solve(model, tee=tee, load_solutions=False)
+            if len(res.solution) > 0:
+                model.solutions.load_from(res)
+            resid, where = max_residual(model)
+            iterations = _iterations(res)
+        message = str(res.solver.message)
     except Exception as exc:  # evaluation errors inside the solver
         raise SolveError(f"{name} failed while solving: {exc}") from None
     seconds = time.perf_counter() - start
@@ -138,19 +159,12 @@ def solve(model: pyo.ConcreteModel, solver: str | None = None, options: dict | N
     status = str(tc)
     ok_tc = tc in (TerminationCondition.optimal, TerminationCondition.locallyOptimal,
                    TerminationCondition.feasible)
-    if len(res.solution) > 0 or name == "cyipopt":
-        try:
-            model.solutions.load_from(res)
-        except Exception:
-            pass
-    if iterations is None:
-        iterations = _iterations(res)
-    resid, where = max_residual(model)
     info = SolveInfo(name, status, iterations, seconds, resid, where, opts)
     if not ok_tc and resid > RESIDUAL_TOL:
         raise SolveError(
-            f"{name} did not converge (termination: {status}; message: {res.solver.message}); the largest "
-            f"remaining residual is {resid:.3g} in {where}. Check the shock sizes, or try a smaller step.")
+            f"{name} did not converge (termination: {status}; message: {message}) after {iterations} "
+            f"iterations; the largest remaining residual is {resid:.3g} in {where}. Check the shock sizes, "
+            f"or solve in more steps (steps: N) or with more iterations (solver: {{max_iter: N}}).")
     if resid > RESIDUAL_TOL:
         raise SolveError(f"{name} stopped ({status}) with a residual of {resid:.3g} in {where} "
                          f"(tolerance {RESIDUAL_TOL:g})")

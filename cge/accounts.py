@@ -1,0 +1,73 @@
+"""The model's flows and accounts in numpy, evaluated from a solution's prices and activities.
+
+Evaluating the nested Pyomo expressions cell by cell is slow (Python walks every tree); these
+vectorised formulas give the same flows (MODEL.md section 5, same units as :mod:`cge.model`) in
+milliseconds, and their market balances are an accounting check on the solution: the results
+report the dropped market's residual (Walras) computed here.
+
+Arrays: (sector, region) for commodities and activities, (sector, source, dest) for routes,
+(factor, sector, region) for factors.  Cells with no benchmark flow are zero.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .calibrate import Benchmark
+
+
+def _pow(base: np.ndarray, expo, where: np.ndarray) -> np.ndarray:
+    out = np.zeros(np.broadcast(base, where).shape)
+    b = np.broadcast_to(base, out.shape)
+    e = np.broadcast_to(np.asarray(expo, float), out.shape)
+    np.power(b, e, out=out, where=where)
+    return out
+
+
+def _div(a, b, where):
+    out = np.zeros(np.broadcast(a, b, where).shape)
+    np.divide(np.broadcast_to(a, out.shape), np.broadcast_to(b, out.shape), out=out, where=where)
+    return out
+
+
+@dataclass
+class Accounts:
+    PG: np.ndarray        # (i, s, r) gross import price
+    C: np.ndarray         # (i, r) final demand
+    A: np.ndarray         # (i, r) composite demand
+    D: np.ndarray         # (i, r) domestic sales
+    M: np.ndarray         # (i, r) import composite
+    X: np.ndarray         # (i, s, r) delivered imports
+    FD: np.ndarray        # (f, j, r) factor demand
+    PU: np.ndarray        # (r,) utility price
+    tariff_revenue: np.ndarray     # (r,) collected
+    revenue_received: np.ndarray   # (r,) after union pooling
+    factor_income: np.ndarray      # (r,) own endowments at W (before factor-pool settlements)
+    excess_supply: np.ndarray      # (i, r) Y*Y0 - D - sum_s tau X[i,r,s], benchmark value units
+
+
+def evaluate(b: Benchmark, ins, PY, Y, PA, PM, PVA, W, inc) -> Accounts:
+    """Flows given the unknowns: PY, Y, PA, PM, PVA (i, r); W (f, j, r); inc (r) = INC/INC0."""
+    off = b.offdiag
+    has_X, has_D, has_M, has_A = b.X0 > 0, b.D0 > 0, b.M0 > 0, b.A0 > 0
+    has_F = b.F0 > 0
+    PY, PA, PM, PVA, W = (np.nan_to_num(v, nan=1.0) for v in (PY, PA, PM, PVA, W))
+    Y = np.nan_to_num(Y)
+    sd, sm, sv = b.esubd[:, None], b.esubm[:, None, None], b.esubva[None, :, None]
+    PG = np.where(off, PY[:, :, None] * ins.tau * (1.0 + ins.tariff), 0.0)
+    C = _div(b.final_demand * inc[None, :], PA, has_A)
+    A = np.einsum("ijr,jr->ir", b.intermediate, Y) + C
+    D = np.where(has_D, b.D0 * _div(A, b.A0, has_A) * _pow(_div(PA, PY, has_D), sd, has_D), 0.0)
+    M = np.where(has_M, b.M0 * _div(A, b.A0, has_M) * _pow(_div(PA, PM, has_M), sd, has_M), 0.0)
+    rel = _div(PG, b.PG0, has_X)
+    X = np.where(has_X, b.X0 * _div(M, b.M0, has_M)[:, None, :] * _pow(_div(PM[:, None, :], rel, has_X), sm, has_X), 0.0)
+    FD = np.where(has_F, b.F0 * Y[None] * _pow(_div(PVA[None], W, has_F), sv, has_F), 0.0)
+    PU = np.exp((b.beta * np.log(np.where(b.beta > 0, PA, 1.0))).sum(axis=0))
+    rev = (np.where(off, ins.tariff, 0.0) * PY[:, :, None] * ins.tau * X).sum(axis=(0, 1))
+    received = (1 - ins.revenue_pool) * rev + ins.revenue_share * (ins.revenue_pool * rev).sum()
+    E = b.F0 * ins.endowment
+    factor_income = (W * E).sum(axis=(0, 1))
+    exports = (ins.tau * X).sum(axis=2)
+    excess = Y * b.Y0 - D - exports
+    return Accounts(PG, C, A, D, M, X, FD, PU, rev, received, factor_income, excess)

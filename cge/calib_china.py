@@ -1,0 +1,537 @@
+"""Build a MODEL.md section-2 benchmark from the China interprovincial dataset (C-REM ``allprov``).
+
+The raw data (``../shared/data/china_provinces``, see its README.md) is a GTAP-style benchmark for
+2007 in billion USD: 30 Chinese provinces and 6 world regions (36 regions) x 16 sectors, with
+output taxes, factor taxes, purchase taxes, export taxes, import tariffs, international transport
+margins (a global pool ``vst``), domestic margins on interprovincial coal flows (``vdst``),
+separate hydro/nuclear/wind electricity technologies (``*nhw``) and intra-aggregate trade on the
+diagonal of the world regions.  MODEL.md's core has only import tariffs, no margins and a domestic
+diagonal, so the other items are folded.  The rules (documented in
+``calibration/china-provinces.md``):
+
+* **Valuation of trade.**  Every bilateral flow is valued at the price the importer pays before
+  its tariff (GTAP's cif value): ``trade[i,s,r] = vxmd*(1-rtxs) + vtwr`` for s != r, and
+  ``tariff = rtms`` (which GTAP levies on exactly that value).  The landed value therefore equals
+  what the users of r pay for imports in the source, so the importer's accounts are unchanged.
+* **Export taxes** ``-rtxs*vxmd`` (revenue of the exporting region) are added to the exporting
+  sector's factor income.
+* **Transport margins** ``vtwr`` are added to the flow's value and credited to the exporting
+  sector's factor income; the transport services that paid for them (the global pool ``vst`` and
+  the provincial margin supply ``vdst``, both TRP output) are removed from the supplying region's
+  TRP sales and debited from its TRP factor income.  World totals are unchanged
+  (``sum vst = sum vtwr`` of non-interprovincial flows; ``vdst(r) = sum vtwr`` into province r).
+* **Intra-aggregate trade of the world regions** (``vxmd(i,s,s)``) becomes domestic sales at the
+  value its buyers pay (``cif*(1+rtms)``); the export tax, margin and tariff on it go to the
+  producing sector's factor income (all three were revenue of the same region, except the margin
+  which is handled as above).
+* **Output taxes** ``rto*vom`` (and ``rtonhw*vomnhw``) and **factor taxes** ``rtf*vfm`` are
+  folded into factor income: output is valued at market prices (GTAP's ``vom``), and factor
+  income is the factor cost ``vfm*(1+rtf)``.
+* **Purchase taxes** ``rtfd``/``rtfi`` (world regions only): demands are valued at market prices
+  (before the purchase tax).  Taxes paid by industries go to the buying industry's factor income
+  (its output price is unchanged); taxes paid by final users are **dropped** (final demand and
+  regional income both fall by the same amount; nothing else changes).
+* **Hydro/nuclear/wind** technologies are merged into ELE (output, domestic inputs, factor
+  payments and their taxes).
+* Each addition to or deduction from a cell's factor income is spread over the factors of that
+  cell in proportion to their factor cost ``vfm*(1+rtf)`` (so factor shares are unchanged); a
+  cell with no factor payments at all gets it as capital (only GDT-HAI and WTR-QIH, whose output
+  is pure output tax in the source, ``rto = 1``).
+* **Negative cells.**  The source has 59 tiny negative ``vdfm`` values (>= -9e-13, rounding noise).
+  Any use cell (intermediate or final demand) still negative after aggregation and no more
+  negative than ``NEG_TOL`` is set to 0; the amount is added to domestic sales ``trade[i,r,r]``
+  and to the producing sector's factor income, and, for an industry user, taken from that user's
+  factor income (so both identities still hold).  Anything more negative stops the build.
+
+``read_china_provinces(raw_dir)`` returns the dataset; ``ds.attrs['reconciliation']`` is a JSON
+text with the size of every fold (billion USD).  Run ``python -m cge.calib_china RAW_DIR --out
+FILE.nc`` to build, print the report and write a file.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .errors import DataError
+
+YEAR = 2007
+UNITS = "billion USD (2007 prices and exchange rate; provincial data converted at 7.5215 RMB/USD)"
+#: negative use cells no more negative than this (billion USD, i.e. 1 USD) are treated as rounding noise
+NEG_TOL = 1e-9
+#: both MODEL.md identities are asserted at this relative tolerance
+TOL = 1e-10
+FACTORS = {"lab": "labour", "cap": "capital", "res": "resource"}
+MOBILITY = {"labour": "mobile", "capital": "mobile", "resource": "specific"}
+FINAL_USERS = ("c", "g", "i")
+NHW = ("hyd", "nuc", "wind")
+
+SOURCE = (
+    "China Regional Energy Model (C-REM) benchmark 'allprov', base year 2007: GitHub "
+    "jinggangguo/model_v11, commit 3ecb584d45cdcecc2962dc53d158fc5490b8aeda (2013-02-26), file "
+    "data/allprov.gdx (git blob fe6d6359b5c6fa202de8883ca2bbd39aa416cd65, sha256 "
+    "a350a2b70127a825545e30a7210bd8485af9495a8846f8f26cb38df75a698f93), written to CSV in "
+    "shared/data/china_provinces (README.md there). Built by the repository's setpar/data.gms and "
+    "gtapaggr.gms from GTAP 8 world data (rawdata/chinamodel2.gdx, 2007) and 30 provincial SAMs "
+    "(rawdata/sam52.gdx; origin undocumented, plausibly the 2007 provincial input-output tables) "
+    "with estimated interprovincial trade (rawdata/dtrd.gdx). Code authors per the GAMS titles: "
+    "Da Zhang and Sebastian Rausch (2011). Elasticities: GTAP 8 ESUBD/ESUBM/ESUBVA as aggregated "
+    "in that file."
+)
+LICENCE_NOTE = (
+    "The source repository has no licence. The world-region values are derived from GTAP 8, which "
+    "is released under the GTAP licence, and that licence restricts redistribution. These are "
+    "highly aggregated derived data, but check the terms before you publish them outside this "
+    "project. (shared/data/china_provinces/README.md)"
+)
+
+# World-region population, 2007, million persons.  NOT in the raw data (population.csv covers the
+# 30 provinces only): rounded approximations from UN/World Bank 2007 totals of the GTAP 8 member
+# regions listed in regions.csv.  Membership of the residual GTAP regions (REU, ASI, SSA, MEN, FSU,
+# LAM, ROW) is not documented in the source, so these are uncertain by up to about 10 %.
+WORLD_POPULATION_2007 = {
+    "EUR": 510.0,   # FRA, DEU, ITA, GBR + rest of Europe (taken as rest of EU27 + EFTA)
+    "APD": 229.0,   # JPN 127.8, KOR 48.5, AUS+NZL 25.0, TWN 23.0, SGP 4.6
+    "ASI": 2110.0,  # IDN ~230, IND ~1165, other Asia ~715
+    "NAM": 334.0,   # USA 301.2, CAN 32.9
+    "CAA": 1450.0,  # RUS, TUR, ZAF, Sub-Saharan Africa, Middle East and North Africa, rest of FSU
+    "ROW": 620.0,   # MEX, ARG, BRA, rest of Latin America, Balkans and other rest of world
+}
+
+
+# ----------------------------------------------------------------------------- reading
+def _read(raw: Path, name: str) -> pd.DataFrame:
+    path = raw / f"{name}.csv"
+    if not path.is_file():
+        raise DataError(f"china_provinces: raw file missing: {path}")
+    df = pd.read_csv(path, keep_default_na=False, dtype=str)
+    if "value" in df:
+        # Python's float() is correctly rounded, so the shortest round-trip decimals are exact
+        df["value"] = [float(v) for v in df["value"]]
+    return df
+
+
+def _array(df: pd.DataFrame, cols: list[str], coords: list[list[str]], name: str) -> np.ndarray:
+    """Dense array from a long table; missing combinations are 0, unknown codes are refused."""
+    out = np.zeros([len(c) for c in coords])
+    pos = []
+    for col, codes in zip(cols, coords):
+        lookup = {c: k for k, c in enumerate(codes)}
+        bad = sorted(set(df[col]) - set(lookup))
+        if bad:
+            raise DataError(f"china_provinces: {name}.csv column {col!r} has unknown codes {bad}")
+        pos.append(df[col].map(lookup).to_numpy())
+    np.add.at(out, tuple(pos), df["value"].to_numpy())
+    return out
+
+
+def _spread(amount: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """Spread amount (j, r) over factors in proportion to base (f, j, r); capital where base is 0."""
+    tot = base.sum(axis=0)
+    share = np.zeros_like(base)
+    np.divide(base, tot[None], out=share, where=tot[None] > 0)
+    share[1, tot <= 0] = 1.0            # factor order: labour, capital, resource
+    return share * amount[None]
+
+
+# ----------------------------------------------------------------------------- builder
+def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Dataset:
+    """The MODEL.md benchmark built from the C-REM ``allprov`` CSV files in ``raw_dir``."""
+    raw = Path(raw_dir)
+    if not raw.is_dir():
+        raise DataError(f"china_provinces: raw data folder not found: {raw}")
+    reg = _read(raw, "regions")
+    sec = _read(raw, "sectors")
+    R = reg["code"].tolist()
+    I = sec["code"].tolist()
+    prov = reg.loc[reg["kind"] == "province", "code"].tolist()
+    world = reg.loc[reg["kind"] == "world_region", "code"].tolist()
+    if sorted(R) != sorted(_read(raw, "set_rs")["element"]) or sorted(I) != sorted(_read(raw, "set_i")["element"]):
+        raise DataError("china_provinces: regions.csv/sectors.csv do not match set_rs.csv/set_i.csv")
+    if len(prov) != 30 or len(world) != 6:
+        raise DataError(f"china_provinces: expected 30 provinces and 6 world regions, found {len(prov)} and {len(world)}")
+    Fraw = list(FACTORS)
+    Fraw_ordered = ["lab", "cap", "res"]
+    G = I + list(FINAL_USERS)
+    nI, nR = len(I), len(R)
+    isprov = np.array([r in prov for r in R])
+    ele, trp = I.index("ELE"), I.index("TRP")
+
+    A = lambda n, cols, coords: _array(_read(raw, n), cols, coords, n)  # noqa: E731
+    vom = A("vom", ["activity", "region"], [G, R])
+    vfm = A("vfm", ["factor", "sector", "region"], [Fraw_ordered, I, R])
+    rtf = A("rtf", ["factor", "sector", "region"], [Fraw_ordered, I, R])
+    vdfm = A("vdfm", ["good", "user", "region"], [I, G, R])
+    vifm_ch = A("vifm", ["good", "user", "region", "channel"], [I, G, R, ["CNTRD", "OTHTRD"]])
+    vifm = vifm_ch.sum(axis=3)
+    rtfd = A("rtfd", ["good", "user", "region"], [I, G, R])
+    rtfi = A("rtfi", ["good", "user", "region"], [I, G, R])
+    rto = A("rto", ["sector", "region"], [I, R])
+    vxmd = A("vxmd", ["good", "src", "dst"], [I, R, R])
+    vtwr = A("vtwr", ["good", "src", "dst"], [I, R, R])
+    rtms = A("rtms", ["good", "src", "dst"], [I, R, R])
+    rtxs = A("rtxs", ["good", "src", "dst"], [I, R, R])
+    vst = A("vst", ["good", "region"], [I, R])
+    vdst = A("vdst", ["good", "region"], [I, R])
+    vomnhw = A("vomnhw", ["nhw", "region"], [list(NHW), R])
+    vfmnhw = A("vfmnhw", ["factor", "nhw", "region"], [Fraw_ordered, list(NHW), R])
+    vdfmnhw = A("vdfmnhw", ["good", "nhw", "region"], [I, list(NHW), R])
+    rtonhw = A("rtonhw", ["nhw", "region"], [list(NHW), R])
+    rtfnhw = A("rtfnhw", ["factor", "nhw", "region"], [Fraw_ordered, list(NHW), R])
+    rtfdnhw = A("rtfdnhw", ["good", "nhw", "region"], [I, list(NHW), R])
+    esub = {}
+    for name, col in (("esubd", "good"), ("esubm", "good"), ("esubva", "sector")):
+        esub[name] = A(name, [col], [I])
+    pop = _read(raw, "population")
+    pop = pop[pop["yr"] == "107"].set_index("region")["value"]
+
+    # --- domestic purchases of goods that the region does not produce (vom = 0): rounding noise in
+    # the source (|v| <= NEG_TOL), removed; an industry user's factor income takes up the difference
+    neg_moves = []
+    neg_adj = np.zeros((nI, nR))        # (j, r) change of factor income
+    ghost_moves = []
+    produced = (vom[:nI] + np.eye(nI)[ele][:, None] * vomnhw.sum(axis=0)[None]) > 0
+    for i, g, r in np.argwhere((vdfm != 0) & ~produced[:, None, :]):
+        v = float(vdfm[i, g, r])
+        if abs(v) > NEG_TOL:
+            raise DataError(f"china_provinces: vdfm({I[i]},{G[g]},{R[r]}) = {v:.6g} but {R[r]} does not produce {I[i]}")
+        vdfm[i, g, r] = 0.0
+        if g < nI:
+            neg_adj[g, r] += v
+        ghost_moves.append((I[i], G[g], R[r], v))
+    for i, n, r in np.argwhere((vdfmnhw != 0) & ~produced[:, None, :]):
+        v = float(vdfmnhw[i, n, r])
+        if abs(v) > NEG_TOL:
+            raise DataError(f"china_provinces: vdfmnhw({I[i]},{NHW[n]},{R[r]}) = {v:.6g} but {R[r]} does not produce {I[i]}")
+        vdfmnhw[i, n, r] = 0.0
+        neg_adj[ele, r] += v
+        ghost_moves.append((I[i], NHW[n], R[r], v))
+    # --- negative vdfm cells (rounding noise in the source): move by the documented rule
+    if (vdfm < 0).any():
+        worst = float(vdfm.min())
+        if worst < -NEG_TOL:
+            k = np.unravel_index(np.argmin(vdfm), vdfm.shape)
+            raise DataError(f"china_provinces: vdfm{tuple(c[x] for c, x in zip((I, G, R), k))} = {worst:.6g} "
+                            f"(< -{NEG_TOL:g}) is not rounding noise; refusing to zero it")
+        for i, g, r in np.argwhere(vdfm < 0):
+            e = -float(vdfm[i, g, r])
+            vdfm[i, g, r] = 0.0         # the user buys e more: domestic sales of (i, r) rise by e ...
+            neg_adj[i, r] += e          # ... and so does the producer's factor income;
+            if g < nI:
+                neg_adj[g, r] -= e      # an industry user's cost rises by e: its factor income falls by e
+            neg_moves.append((I[i], G[g], R[r], e))
+    vom_s = vom[:nI]
+    vdfm_s, vdfm_f = vdfm[:, :nI], vdfm[:, nI:]
+    vifm_s, vifm_f = vifm[:, :nI], vifm[:, nI:]
+    eye = np.eye(nR, dtype=bool)
+    off = ~eye[None]
+    pp3 = (isprov[:, None] & isprov[None, :])[None]     # province -> province routes
+
+    # --- sanity of rates
+    if (rtms <= -1).any():
+        raise DataError("china_provinces: rtms <= -1 found")
+    if (isprov[:, None] & isprov[None, :] & ((rtms != 0) | (rtxs != 0))[:]).any():
+        raise DataError("china_provinces: taxes on province -> province flows (the README says there are none)")
+
+    # --- trade at fob (exporter's market price net of export tax); margins become TRP purchases
+    fob = vxmd * (1 - rtxs)
+    if (fob < 0).any() or ((vtwr > 0) & (fob <= 0)).any():
+        raise DataError("china_provinces: negative fob value, or a margin on a route without trade")
+    cif = fob + vtwr
+    landed = np.where(pp3, cif, cif * (1 + rtms))
+    # the tariff on the margin (rtms*vtwr, revenue of the importer) stays on the good's route
+    tariff = np.zeros_like(rtms)
+    np.divide(rtms * cif, fob, out=tariff, where=fob > 0)
+    tariff = np.where(off, tariff, 0.0)
+    trade = np.where(off, fob, 0.0)
+    # domestic sales: own-region purchases, plus (world regions) intra-aggregate trade at the value its
+    # buyers pay for the good itself (landed minus the margin, which becomes a TRP purchase)
+    intra = np.einsum("irr->ir", landed - vtwr)
+    trade[:, np.arange(nR), np.arange(nR)] = vdfm.sum(axis=1) + vdfmnhw.sum(axis=1) + intra
+
+    # margins: the users who paid them in vifm buy TRP instead, channel by channel
+    src_prov = isprov[None, :, None]
+    cntrd = np.where(src_prov, vtwr, 0.0).sum(axis=1)                        # from provinces
+    othtrd = np.where(~src_prov, vtwr, 0.0).sum(axis=1)                      # from world regions (incl. diagonal)
+    margin_ch = np.stack([cntrd, othtrd], axis=2)                            # (i, r, channel)
+    chan_tot = vifm_ch.sum(axis=1)                                           # (i, r, channel)
+    if ((margin_ch > 0) & (chan_tot <= 0)).any():
+        raise DataError("china_provinces: a margin on an import channel nobody buys")
+    share = np.zeros_like(vifm_ch)
+    np.divide(vifm_ch, chan_tot[:, None], out=share, where=chan_tot[:, None] > 0)
+    moved = (share * margin_ch[:, None]).sum(axis=3)                         # (i, g, r) taken off good i
+    vifm_net = vifm - moved
+    trp_add = moved.sum(axis=0)                                              # (g, r) added to TRP purchases
+    # who supplies the margins: the province itself (vdst) for interprovincial flows; the global pool
+    # (vst shares) for all other flows, delivered as TRP trade from each supplier to the importer
+    pool_need = np.where(pp3, 0.0, vtwr).sum(axis=(0, 1))                    # (r,)
+    dom_need = np.where(pp3, vtwr, 0.0).sum(axis=(0, 1))
+    if not np.allclose(dom_need, vdst.sum(axis=0), rtol=1e-12, atol=1e-12) or \
+            not np.isclose(pool_need.sum(), vst.sum(), rtol=1e-12):
+        raise DataError("china_provinces: margins do not match vst/vdst (the README's margin identities)")
+    pool_share = vst[trp] / vst[trp].sum()
+    trp_flow = pool_share[:, None] * pool_need[None, :]                      # (supplier, importer)
+    old_trp = trade[trp].copy()
+    trade[trp] += trp_flow + np.diag(vdst[trp])
+    # existing TRP routes with a tariff keep their revenue (rate averaged over the larger flow)
+    tariff_trp_old = tariff[trp].copy()
+    tariff[trp] = np.where(off[0] & (trade[trp] > 0), tariff_trp_old * old_trp / np.where(trade[trp] > 0, trade[trp], 1.0), 0.0)
+
+    # --- uses at market prices (before purchase taxes), margins moved to TRP
+    intermediate = vdfm_s + vifm_net[:, :nI]
+    intermediate[:, ele, :] += vdfmnhw.sum(axis=1)
+    intermediate[trp] += trp_add[:nI]
+    final_demand = (vdfm_f + vifm_net[:, nI:]).sum(axis=1)
+    final_demand[trp] += trp_add[nI:].sum(axis=0)
+
+    # --- factor income and the folds, each (j, r)
+    base = vfm * (1 + rtf)
+    base[:, ele, :] += (vfmnhw * (1 + rtfnhw)).sum(axis=1)
+    folds = {
+        "output_tax": rto * vom_s + np.eye(nI)[ele][:, None] * (rtonhw * vomnhw).sum(axis=0)[None],
+        "purchase_tax_industries": (vdfm_s * rtfd[:, :nI] + vifm_s * rtfi[:, :nI]).sum(axis=0)
+        + np.eye(nI)[ele][:, None] * (vdfmnhw * rtfdnhw).sum(axis=(0, 1))[None],
+        "export_tax": (-rtxs * vxmd).sum(axis=2),
+        "intra_aggregate_tariff": np.einsum("irr->ir", rtms * cif),
+        "negative_vdfm_cells_moved": neg_adj,
+    }
+    addition = sum(folds.values())
+    # cells whose value added would turn negative (output subsidies larger than factor payments): the
+    # cell's net fold is undone (value added = factor cost) and the same value of its inputs, scaled
+    # proportionally, is bought by the region's final demand instead (the subsidising government
+    # buys the subsidised inputs); income rises by the subsidy, both identities keep holding
+    subsidy_moves = []
+    negva = (base.sum(axis=0) + addition) < 0
+    for j, r in np.argwhere(negva):
+        va = float(base[:, j, r].sum() + addition[j, r])
+        # (a cell without factor payments ends with value added 0: GDT-ZHJ, and GAS-GUD whose -3e-16
+        # is rounding noise from the negative-vdfm move)
+        x = -float(addition[j, r])
+        inputs = intermediate[:, j, r].sum()
+        if x <= 0 or x > inputs:
+            raise DataError(f"china_provinces: value added of {I[j]}-{R[r]} is negative after the folds "
+                            f"({base[:, j, r].sum() + addition[j, r]:.6g}) and cannot be repaired")
+        removed = intermediate[:, j, r] * (x / inputs)
+        intermediate[:, j, r] -= removed
+        final_demand[:, r] += removed
+        addition[j, r] = 0.0
+        subsidy_moves.append((I[j], R[r], x, x / inputs))
+    factor_income = base + _spread(addition, base)
+    factor_tax = (vfm * rtf).sum(axis=0) + np.eye(nI)[ele][:, None] * (vfmnhw * rtfnhw).sum(axis=(0, 1))[None]
+    margin_report = {
+        "international margins vtwr = pool vst (moved from goods to TRP purchases)": float(pool_need.sum()),
+        "of which on intra-aggregate (diagonal) flows": float(np.einsum("irr->", vtwr)),
+        "interprovincial margins vdst (COL only; to the importer's own TRP)": float(dom_need.sum()),
+        "pool TRP supplied from another region (trade)": float(np.where(off[0], trp_flow, 0.0).sum()),
+        "pool TRP supplied by the importer itself (domestic sales)": float(np.trace(trp_flow)),
+        "tariff on margins kept on the good's route (rtms*vtwr, off-diagonal)": float(np.where(off, rtms * vtwr, 0.0).sum()),
+        "max tariff rate raised by that (percentage points)": float(np.max(np.where(off, tariff - rtms, 0.0)) * 100),
+        "TRP routes whose tariff was averaged": int(((tariff_trp_old != 0) & (trp_flow > 0) & off[0]).sum()),
+    }
+
+    # --- refusals: negative flows anywhere else, nonpositive income
+    for name, arr in (("trade", trade), ("intermediate", intermediate), ("final_demand", final_demand),
+                      ("factor_income", factor_income)):
+        if (arr < 0).any():
+            k = np.unravel_index(np.argmin(arr), arr.shape)
+            raise DataError(f"china_provinces: {name} has negative cells after the folds, worst {k}: {arr[k]:.6g}")
+
+    # --- identities, to TOL relative
+    lhs1 = intermediate.sum(axis=1) + final_demand
+    rhs1 = np.where(eye[None], trade, trade * (1 + tariff)).sum(axis=1)
+    lhs2 = trade.sum(axis=2)
+    rhs2 = intermediate.sum(axis=0) + factor_income.sum(axis=0)
+    g1 = np.abs(lhs1 - rhs1) / np.maximum(np.maximum(lhs1, rhs1), 1e-300)
+    g2 = np.abs(lhs2 - rhs2) / np.maximum(np.maximum(lhs2, rhs2), 1e-300)
+    if g1.max() > TOL or g2.max() > TOL:
+        w1, w2 = np.unravel_index(np.argmax(g1), g1.shape), np.unravel_index(np.argmax(g2), g2.shape)
+        raise DataError(f"china_provinces: identities fail after folding (composite {g1.max():.3g} at "
+                        f"{I[w1[0]]}-{R[w1[1]]}, zero profit {g2.max():.3g} at {I[w2[0]]}-{R[w2[1]]} "
+                        f"[{lhs2[w2]:.6g} vs {rhs2[w2]:.6g}], tolerance {TOL:g})")
+    inc0 = final_demand.sum(axis=0)
+    if (inc0 <= 0).any():
+        raise DataError(f"china_provinces: nonpositive income in {[R[k] for k in np.where(inc0 <= 0)[0]]}")
+    X = np.where(off, trade, 0.0)
+    B = X.sum(axis=(0, 1)) - X.sum(axis=(0, 2))
+
+    # --- the reconciliation report (billion USD)
+    fd_tax = (vdfm_f * rtfd[:, nI:] + vifm_f * rtfi[:, nI:]).sum(axis=(0, 1))
+    src_vomtot = vom_s.copy()
+    src_vomtot[ele] += vomnhw.sum(axis=0)
+    tb_src = _source_trade_balance(vxmd, vtwr, rtxs, vst, isprov)
+    Y0 = trade.sum(axis=2)
+
+    def tot(a):
+        return round(float(np.sum(a)), 6)
+
+    def by_region(a):
+        a = np.asarray(a)
+        if a.ndim == 2:
+            a = a.sum(axis=0)
+        return {R[k]: round(float(a[k]), 6) for k in range(nR)}
+
+    rec = {
+        "units": "billion USD",
+        "folds_into_factor_income": {
+            "factor_tax (rtf*vfm, incl. nhw)": {"world": tot(factor_tax), "china": tot(factor_tax[:, isprov])},
+            **{k: {"world": tot(v), "china": tot(v[:, isprov]),
+                   "min_cell": round(float(v.min()), 6), "max_cell": round(float(v.max()), 6)}
+               for k, v in folds.items()},
+        },
+        "dropped_final_demand_purchase_taxes": {"world": tot(fd_tax), "by_region": by_region(fd_tax)},
+        "intra_aggregate_trade_to_domestic_sales (landed value)": {
+            "world": tot(np.einsum("irr->ir", landed)), "by_region": by_region(np.einsum("irr->ir", landed))},
+        "negative_value_added_repaired (sector, region, inputs moved to final demand, share of inputs)":
+            [[a, b, round(x, 6), round(sh, 6)] for a, b, x, sh in subsidy_moves],
+        "margins": {k: round(v, 6) for k, v in margin_report.items()},
+        "unproduced_goods_noise_removed": {"count": len(ghost_moves), "total": sum(m[3] for m in ghost_moves),
+                                           "cells": [list(m) for m in ghost_moves[:10]]},
+        "negative_cells_moved": {"count": len(neg_moves), "total": sum(m[3] for m in neg_moves),
+                                 "cells": [list(m) for m in neg_moves[:10]]},
+        "output_vs_source": {
+            "definition": "Y0 = sum_s trade[j,r,s] minus source output vom (+vomnhw for ELE)",
+            "world": tot(Y0 - src_vomtot), "china": tot((Y0 - src_vomtot)[:, isprov]),
+            "max_rel_cell": round(float(np.max(np.abs(Y0 - src_vomtot) / np.maximum(src_vomtot, 1e-12))), 6),
+            "source_output_world": tot(src_vomtot), "source_output_china": tot(src_vomtot[:, isprov]),
+        },
+        "income": {
+            "source_absorption_c+g+i": by_region(vom[nI:]),
+            "INC0 = sum final_demand": by_region(inc0),
+            "difference (= dropped final purchase taxes)": by_region(vom[nI:].sum(axis=0) - inc0),
+        },
+        "trade_deficit_B": {"model (cif)": by_region(B), "source vb": by_region(tb_src),
+                            "sum_model": float(B.sum())},
+        "factor_income_vs_source_vfm": {
+            "model": by_region(factor_income.sum(axis=0)),
+            "source vfm+vfmnhw": by_region(vfm.sum(axis=0) + vfmnhw.sum(axis=(0, 1))),
+        },
+        "tariff_revenue": {"world": tot((X * tariff).sum()), "china": tot((X * tariff)[:, :, isprov])},
+        "identity_max_rel_gap": {"composite": float(g1.max()), "zero_profit": float(g2.max())},
+    }
+
+    population = np.array([pop.get(r, np.nan) / 100.0 if r in prov else WORLD_POPULATION_2007[r] for r in R])
+    if np.isnan(population).any():
+        raise DataError("china_provinces: population.csv lacks 2007 values for some provinces")
+
+    Fout = [FACTORS[f] for f in Fraw_ordered]
+    coords = {"region": R, "sector": I, "factor": Fout, "source": R, "dest": R, "user": I}
+    ds = xr.Dataset(
+        {
+            "trade": (("sector", "source", "dest"), trade),
+            "tariff": (("sector", "source", "dest"), tariff),
+            "intermediate": (("sector", "user", "region"), intermediate),
+            "final_demand": (("sector", "region"), final_demand),
+            "factor_income": (("factor", "sector", "region"), factor_income),
+            "esubd": (("sector",), esub["esubd"]),
+            "esubm": (("sector",), esub["esubm"]),
+            "esubva": (("sector",), esub["esubva"]),
+            "mobility": (("factor",), np.array([MOBILITY[f] for f in Fout])),
+            "population": (("region",), population),
+        },
+        coords=coords,
+    )
+    for v in ("trade", "intermediate", "final_demand", "factor_income"):
+        ds[v].attrs["units"] = "billion USD"
+    ds["trade"].attrs["valuation"] = "cif (exporter market price net of export tax plus transport margin); diagonal = domestic sales"
+    ds["tariff"].attrs["units"] = "ad valorem rate on trade (GTAP rtms, on the cif value)"
+    ds["intermediate"].attrs["valuation"] = "market prices incl. tariffs, before purchase taxes (folded)"
+    ds["population"].attrs["units"] = "million persons"
+    ds["population"].attrs["note"] = (
+        "provinces: population.csv, yr 107 = 2007, converted from 10^4 persons; world regions: NOT in "
+        "the raw data, rounded approximations (+-10 %) of 2007 UN/World Bank totals of the member "
+        "regions, see cge/calib_china.py WORLD_POPULATION_2007")
+    ds["mobility"].attrs["note"] = ("labour and capital mobile across sectors within a region; resource "
+                                    "(land/natural resource in AGR, COL, CRU, GAS, OMN and the hydro/nuclear/"
+                                    "wind resource in ELE) sector-specific, as in C-REM")
+    ds.attrs.update({
+        "name": "china-provinces",
+        "title": "China interprovincial benchmark: 30 provinces + 6 world regions x 16 sectors, 2007 "
+                 "(C-REM allprov, folded into the MODEL.md core)",
+        "year": YEAR,
+        "units": UNITS,
+        "source": SOURCE,
+        "licence_note": LICENCE_NOTE,
+        "recipe": "cge/calib_china.py (read_china_provinces); calibration/china-provinces.md",
+        "regions_provinces": " ".join(prov),
+        "regions_world": " ".join(world),
+        "region_names": "; ".join(f"{c} {n}" for c, n in zip(reg["code"], reg["name"])),
+        "sector_names": "; ".join(f"{c} {d}" for c, d in zip(sec["code"], sec["description"])),
+        "mapping_notes": MAPPING_NOTES,
+        "reconciliation": json.dumps(rec, sort_keys=False),
+    })
+    if verbose:
+        print(format_report(rec), file=sys.stderr)
+    return ds
+
+
+MAPPING_NOTES = (
+    "trade[i,s,r] (s!=r) = cif = vxmd*(1-rtxs)+vtwr, tariff = rtms (0 between provinces); "
+    "trade[i,r,r] = sum_g vdfm + sum_nhw vdfmnhw (+ landed intra-aggregate trade vxmd(i,s,s)*(1-rtxs)(1+rtms)+vtwr(1+rtms) "
+    "for world regions); intermediate = vdfm+vifm (+vdfmnhw into ELE), final_demand = sum over c,g,i of vdfm+vifm, "
+    "both before purchase taxes; factor_income = vfm*(1+rtf) (+nhw into ELE) plus output taxes, purchase taxes "
+    "paid by industries, export taxes, margins on own exports, intra-aggregate tariffs, minus transport services "
+    "supplied to margins (vst, vdst, TRP), spread over factors in proportion to vfm*(1+rtf); final-demand purchase "
+    "taxes dropped. Armington: MODEL.md nests domestic vs one import composite (esubd) over all sources, provinces "
+    "and world regions alike (esubm); C-REM instead nests, for provinces, the foreign composite against "
+    "(own output + other provinces) and, for world regions, domestic vs (China composite over provinces at 4*esubd "
+    "+ other world regions). Capital in C-REM is mobile across provinces; here it is mobile within a region only."
+)
+
+
+def _source_trade_balance(vxmd, vtwr, rtxs, vst, isprov) -> np.ndarray:
+    """C-REM's vb(r) from flows (as check_identities.py): imports cif - exports fob - vst;
+    interprovincial flows at market prices (their margin is the importer's own TRP), diagonals included."""
+    pp = (isprov[:, None] & isprov[None, :])[None]
+    exp_val = np.where(pp, vxmd, vxmd * (1 - rtxs)).sum(axis=2).sum(axis=0) + vst.sum(axis=0)
+    imp_val = np.where(pp, vxmd, vxmd * (1 - rtxs) + vtwr).sum(axis=1).sum(axis=0)
+    return imp_val - exp_val
+
+
+def reconciliation(ds: xr.Dataset) -> dict:
+    """The fold report stored in ``ds.attrs['reconciliation']``."""
+    return json.loads(ds.attrs["reconciliation"])
+
+
+def format_report(rec: dict) -> str:
+    lines = [f"china-provinces reconciliation ({rec['units']}):"]
+    lines.append("  folded into factor income (world / china; min and max cell):")
+    for k, v in rec["folds_into_factor_income"].items():
+        extra = f"  [{v['min_cell']:+.4g}, {v['max_cell']:+.4g}]" if "min_cell" in v else ""
+        lines.append(f"    {k:38s} {v['world']:12.3f} {v['china']:12.3f}{extra}")
+    lines.append(f"  dropped final-demand purchase taxes: {rec['dropped_final_demand_purchase_taxes']['world']:.3f}")
+    lines.append(f"  intra-aggregate trade moved to domestic sales: "
+                 f"{rec['intra_aggregate_trade_to_domestic_sales (landed value)']['world']:.3f}")
+    n = rec["negative_cells_moved"]
+    lines.append(f"  negative use cells moved: {n['count']} totalling {n['total']:.3g}")
+    o = rec["output_vs_source"]
+    lines.append(f"  output minus source vom: world {o['world']:.3f} of {o['source_output_world']:.1f}, china "
+                 f"{o['china']:.3f} of {o['source_output_china']:.1f}, max rel cell {o['max_rel_cell']:.4g}")
+    lines.append(f"  tariff revenue: world {rec['tariff_revenue']['world']:.3f}, china {rec['tariff_revenue']['china']:.3f}")
+    lines.append(f"  identities max rel gap: {rec['identity_max_rel_gap']}")
+    lines.append(f"  sum of trade deficits: {rec['trade_deficit_B']['sum_model']:.3g}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("raw_dir", nargs="?", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "china_provinces"))
+    p.add_argument("--out", help="write the dataset to this .nc file")
+    a = p.parse_args(argv)
+    t0 = time.perf_counter()
+    ds = read_china_provinces(Path(a.raw_dir))
+    print(format_report(reconciliation(ds)))
+    print(f"built in {time.perf_counter() - t0:.2f} s")
+    if a.out:
+        ds.to_netcdf(a.out)
+        print(f"wrote {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,252 @@
+"""Effects of MODEL.md section 8, computed from solutions (never from the model's internals).
+
+Units: currency units of the benchmark (EV units) unless a name says otherwise.
+
+Trade creation and diversion, per member r and sector i, from the change in delivered import
+volumes at benchmark prices (``trade_quantity``)::
+
+    dIN  = sum over partners (other members) s of dX[i,s,r]
+    dOUT = sum over non-members s of dX[i,s,r]
+    TD   = min(max(-dOUT, 0), max(dIN, 0))      trade diversion
+    TC   = max(dIN, 0) - TD                      trade creation
+    ETC  = max(dOUT, 0)                          external trade creation
+
+Welfare decomposition (Huff and Hertel style), exact along the path.  With ``dW = sum_i PA dC``
+the money-metric change of region r's consumption, the model's accounting gives, at every point::
+
+    dW = sum_{i,s} t PY_s tau dX[i,s,r]                          allocative efficiency (tariff wedge)
+       + sum_{i,s} tau X[i,r,s] dPY_r - sum_{i,s} X[i,s,r] d(PY_s tau)   terms of trade
+       + sum_{f,j} W dE[f,j,r] + sum_f (W - WU) dNF - NF dWU    endowment and factor movement
+       + d(revenue received - revenue collected)                  union revenue transfer
+       + B dPNUM                                                   (zero: the numeraire is fixed)
+
+and ``dEV = INC0 dU = dW / PU``.  Integrating from the benchmark to the scenario in ``n`` steps
+(trapezoid rule on every product) gives parts whose sum approaches EV as ``1/n^2``.
+
+The first-order version most of the literature publishes is one discrete step at benchmark
+weights: benchmark tariffs times the change in flows, benchmark trade times the change in prices.
+"""
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+DECOMPOSITION = ("welfare_allocative_members", "welfare_allocative_nonmembers", "welfare_terms_of_trade",
+                 "welfare_endowment", "welfare_revenue_transfer")
+
+
+# ----------------------------------------------------------------- trade creation and diversion
+def trade_effects(dX: np.ndarray, member: np.ndarray):
+    """TC, TD, ETC (sector, region) from dX (sector, source, dest); NaN for non-members."""
+    member = np.asarray(member, bool)
+    n = dX.shape[1]
+    off = ~np.eye(n, dtype=bool)
+    partners = member[:, None] & member[None, :] & off           # (s, r): s a partner of member r
+    outsiders = (~member)[:, None] & member[None, :]              # (s, r): s a non-member, r a member
+    dIN = (dX * partners[None]).sum(axis=1)
+    dOUT = (dX * outsiders[None]).sum(axis=1)
+    TD = np.minimum(np.maximum(-dOUT, 0.0), np.maximum(dIN, 0.0))
+    TC = np.maximum(dIN, 0.0) - TD
+    ETC = np.maximum(dOUT, 0.0)
+    mask = np.where(member[None, :], 1.0, np.nan)
+    return TC * mask, TD * mask, ETC * mask
+
+
+# ----------------------------------------------------------------- welfare decomposition
+def _state(ds: xr.Dataset) -> dict:
+    """The arrays the decomposition needs, NaN-free (cells with no flow are zero)."""
+    n = ds.sizes["region"]
+    off = ~np.eye(n, dtype=bool)[None]
+    PY = np.nan_to_num(ds["price"].values)
+    X = np.where(off, ds["trade_quantity"].values, 0.0)
+    tau = np.where(off, ds["trade_cost"].values, 0.0)
+    t = np.where(off, ds["tariff_rate"].values, 0.0)
+    return {
+        "PY": PY, "X": X, "tau": tau, "t": t,
+        "W": np.nan_to_num(ds["factor_price_sector"].values), "E": ds["endowment"].values,
+        "Wr": np.nan_to_num(ds["factor_price"].values), "NF": ds["factor_flow"].values,
+        "WU": np.nan_to_num(ds["union_factor_price"].values),
+        "PU": ds["utility_price"].values,
+        "transfer": ds["tariff_revenue_received"].values - ds["tariff_revenue"].values,
+    }
+
+
+def _parts(a: dict, b: dict, wa: float, wb: float, member: np.ndarray) -> dict:
+    """Money-metric parts of one step a -> b, each weighted by (wa, wb) at its ends (trapezoid)."""
+    mid = lambda k: 0.5 * (a[k] + b[k])  # noqa: E731
+    wedge = 0.5 * (a["t"] * a["PY"][:, :, None] * a["tau"] + b["t"] * b["PY"][:, :, None] * b["tau"])
+    dX = b["X"] - a["X"]
+    from_member = np.asarray(member, bool)[None, :, None]
+    alloc_m = (wedge * dX * from_member).sum(axis=(0, 1))
+    alloc_n = (wedge * dX * ~from_member).sum(axis=(0, 1))
+    q_out = mid_prod(a["tau"], a["X"], b["tau"], b["X"])                 # quantity leaving r, (i, r, s)
+    exports = (q_out.sum(axis=2) * (b["PY"] - a["PY"])).sum(axis=0)       # sum_i,s tau X dPY_r
+    cif_a, cif_b = a["PY"][:, :, None] * a["tau"], b["PY"][:, :, None] * b["tau"]
+    imports = (mid("X") * (cif_b - cif_a)).sum(axis=(0, 1))               # sum_i,s X d(PY_s tau)
+    gap = mid("Wr") - mid("WU")[:, None]          # host price less union price of a pooled factor
+    endow = ((mid("W") * (b["E"] - a["E"])).sum(axis=(0, 1)) + (gap * (b["NF"] - a["NF"])).sum(axis=0)
+             - (mid("NF") * (b["WU"] - a["WU"])[:, None]).sum(axis=0))
+    transfer = b["transfer"] - a["transfer"]
+    w = 0.5 * (wa + wb)
+    return {"welfare_allocative_members": w * alloc_m, "welfare_allocative_nonmembers": w * alloc_n,
+            "welfare_terms_of_trade": w * (exports - imports), "welfare_endowment": w * endow,
+            "welfare_revenue_transfer": w * transfer}
+
+
+def mid_prod(p_a, q_a, p_b, q_b):
+    return 0.5 * (p_a * q_a + p_b * q_b)
+
+
+def _trapezoid(states: list[dict], member: np.ndarray) -> dict:
+    total = {k: np.zeros(len(states[0]["PU"])) for k in DECOMPOSITION}
+    for a, b in zip(states[:-1], states[1:]):
+        parts = _parts(a, b, 1.0 / a["PU"], 1.0 / b["PU"], member)
+        for k in DECOMPOSITION:
+            total[k] += parts[k]
+    return total
+
+
+def decompose(path: list[xr.Dataset], member: np.ndarray) -> dict:
+    """Welfare decomposition in EV units along ``path`` (benchmark first, scenario last).
+
+    The trapezoid sums on the path (n steps) and on every other point (n/2 steps) are combined by
+    Richardson extrapolation, ``(4 T_n - T_n/2) / 3``, when n is even: the error falls from
+    O(1/n^2) to O(1/n^4).
+    """
+    states = [_state(ds) for ds in path]
+    fine = _trapezoid(states, member)
+    n = len(states) - 1
+    if n < 2 or n % 2:
+        return fine
+    coarse = _trapezoid(states[::2], member)
+    return {k: (4.0 * fine[k] - coarse[k]) / 3.0 for k in DECOMPOSITION}
+
+
+def first_order(bench: xr.Dataset, final: xr.Dataset, member: np.ndarray) -> dict:
+    """The one-step version: benchmark tariffs x change in flows, benchmark trade x change in prices."""
+    a, b = _state(bench), _state(final)
+    dX = b["X"] - a["X"]
+    from_member = np.asarray(member, bool)[None, :, None]
+    w0 = a["t"] * a["PY"][:, :, None] * a["tau"]
+    q0 = a["tau"] * a["X"]
+    cif_a, cif_b = a["PY"][:, :, None] * a["tau"], b["PY"][:, :, None] * b["tau"]
+    tot = (q0.sum(axis=2) * (b["PY"] - a["PY"])).sum(axis=0) - (a["X"] * (cif_b - cif_a)).sum(axis=(0, 1))
+    return {
+        "welfare_first_order_allocative_members": (w0 * dX * from_member).sum(axis=(0, 1)),
+        "welfare_first_order_allocative_nonmembers": (w0 * dX * ~from_member).sum(axis=(0, 1)),
+        "welfare_first_order_terms_of_trade": tot,
+        "welfare_first_order_endowment": (a["W"] * (b["E"] - a["E"])).sum(axis=(0, 1))
+                                         + ((a["Wr"] - a["WU"][:, None]) * (b["NF"] - a["NF"])).sum(axis=0)
+                                         - (a["NF"] * (b["WU"] - a["WU"])[:, None]).sum(axis=0),
+        "welfare_first_order_revenue_transfer": b["transfer"] - a["transfer"],
+    }
+
+
+# ----------------------------------------------------------------- prices, GDP, structure
+def terms_of_trade(bench: xr.Dataset, final: xr.Dataset) -> np.ndarray:
+    """Export price index over import price index (Laspeyres, benchmark flows as weights), 1 = benchmark.
+
+    Export price of r: PY_r per unit shipped (weights tau0 X0 leaving r); import price: the cif
+    price PY_s tau per unit delivered (weights X0 arriving in r).
+    """
+    a, b = _state(bench), _state(final)
+    q0 = a["tau"] * a["X"]
+    px = (q0.sum(axis=2) * b["PY"]).sum(axis=0) / np.maximum((q0.sum(axis=2) * a["PY"]).sum(axis=0), 1e-300)
+    cif_a, cif_b = a["PY"][:, :, None] * a["tau"], b["PY"][:, :, None] * b["tau"]
+    pm = (a["X"] * cif_b).sum(axis=(0, 1)) / np.maximum((a["X"] * cif_a).sum(axis=(0, 1)), 1e-300)
+    return px / pm
+
+
+def krugman_index(output_value: np.ndarray) -> np.ndarray:
+    """Krugman specialisation index K[r, s] = sum_i |share_ir - share_is| of sectoral output shares."""
+    sh = output_value / np.where(output_value.sum(axis=0) > 0, output_value.sum(axis=0), 1.0)
+    return np.abs(sh[:, :, None] - sh[:, None, :]).sum(axis=0)
+
+
+def member_mean_offdiag(K: np.ndarray, member: np.ndarray) -> float:
+    m = np.flatnonzero(member)
+    if len(m) < 2:
+        return float("nan")
+    vals = [K[a, b] for x, a in enumerate(m) for b in m[x + 1:]]
+    return float(np.mean(vals))
+
+
+def coefficient_of_variation(x: np.ndarray) -> float:
+    x = np.asarray(x, float)
+    return float(np.std(x) / np.mean(x)) if len(x) > 1 and np.mean(x) != 0 else float("nan")
+
+
+# ----------------------------------------------------------------- all effects into the results
+def add_effects(ds: xr.Dataset, bench_ds: xr.Dataset, path: list[xr.Dataset] | None, member: np.ndarray,
+                bench) -> xr.Dataset:
+    """The results Dataset with every effect of MODEL.md section 8 added under INTERFACE.md's names."""
+    member = np.asarray(member, bool)
+    R, S = ("region",), ("sector", "region")
+    out = ds.copy()
+    dX = ds["trade_quantity"].values - bench_ds["trade_quantity"].values
+    TC, TD, ETC = trade_effects(dX, member)
+    note = "(NaN for non-members)"
+    out["trade_creation"] = (S, TC, {"long_name": f"trade creation TC {note}", "units": "benchmark currency units"})
+    out["trade_diversion"] = (S, TD, {"long_name": f"trade diversion TD {note}", "units": "benchmark currency units"})
+    out["external_trade_creation"] = (S, ETC, {"long_name": f"external trade creation ETC {note}",
+                                               "units": "benchmark currency units"})
+    for v in ("trade_creation", "trade_diversion", "external_trade_creation"):
+        out[f"{v}_union"] = (("sector",), np.nansum(out[v].values, axis=1) if member.any()
+                             else np.full(ds.sizes["sector"], np.nan),
+                             {"long_name": f"{v.replace('_', ' ')}, sum over union members"})
+
+    ev = ds["ev"].values
+    if path is not None:
+        parts = decompose(path, member)
+        long = {"welfare_allocative_members": "allocative efficiency on imports from union members",
+                "welfare_allocative_nonmembers": "allocative efficiency on imports from non-members",
+                "welfare_terms_of_trade": "terms of trade (export price x exports - import price x imports)",
+                "welfare_endowment": "endowment changes and factor movement (common market)",
+                "welfare_revenue_transfer": "tariff revenue received less collected (customs-union pooling)"}
+        for k, v in parts.items():
+            out[k] = (R, v, {"long_name": long[k] + f", integrated along the path in {len(path) - 1} step(s)",
+                             "units": "EV units (benchmark currency)"})
+        resid = ev - sum(parts.values())
+        out["welfare_decomposition_residual"] = (R, resid, {"long_name": "EV minus the sum of the decomposition"})
+    for k, v in first_order(bench_ds, ds, member).items():
+        out[k] = (R, v, {"long_name": "FIRST-ORDER, ONE DISCRETE STEP at benchmark weights (the figure much "
+                                      "of the literature publishes): " + k.replace("welfare_first_order_", ""),
+                         "units": "benchmark currency units"})
+    out["welfare_first_order_total"] = (R, sum(out[k].values for k in list(out.data_vars)
+                                               if k.startswith("welfare_first_order_")),
+                                        {"long_name": "sum of the first-order one-step parts"})
+    out["terms_of_trade"] = (R, terms_of_trade(bench_ds, ds),
+                             {"long_name": "terms of trade: export over import price index (Laspeyres), 1 = benchmark"})
+    # real GDP at benchmark prices: value added volume plus tariffs at benchmark rates on import volumes
+    n = ds.sizes["region"]
+    off = ~np.eye(n, dtype=bool)[None]
+    X1 = np.where(off, ds["trade_quantity"].values, 0.0)
+    t0 = np.where(off, bench.tariff0, 0.0)
+    Y = np.nan_to_num(ds["output"].values)
+    out["real_gdp"] = (R, (bench.VA0 * Y).sum(axis=0) + (t0 * X1).sum(axis=(0, 1)),
+                       {"long_name": "real GDP at benchmark prices (value added volume + tariffs at benchmark rates)",
+                        "units": "benchmark currency units"})
+    out["gdp0"] = (R, bench.VA0.sum(axis=0) + bench.tariff_revenue0, {"long_name": "benchmark GDP"})
+    out["output_value"] = (S, np.nan_to_num(ds["price"].values) * Y * bench.Y0,
+                           {"long_name": "output value PY * Y * Y0", "units": "currency units"})
+    K0 = krugman_index(bench.Y0)
+    K1 = krugman_index(bench.Y0 * Y)              # output volumes at benchmark prices
+    dims = ("region", "partner")
+    out = out.assign_coords(partner=("partner", ds["region"].values))
+    out["krugman_index0"] = (dims, K0, {"long_name": "Krugman specialisation index, benchmark"})
+    out["krugman_index"] = (dims, K1, {"long_name": "Krugman specialisation index, scenario (output at benchmark prices)"})
+    out["krugman_index_members0"] = ((), member_mean_offdiag(K0, member),
+                                     {"long_name": "mean Krugman index over pairs of union members, benchmark"})
+    out["krugman_index_members"] = ((), member_mean_offdiag(K1, member),
+                                    {"long_name": "mean Krugman index over pairs of union members, scenario"})
+    if bench.population is not None:
+        pop = bench.population
+        pc0 = bench.INC0 / pop
+        pc1 = bench.INC0 * ds["utility"].values / pop     # real income (money metric at benchmark prices)
+        out["income_per_capita0"] = (R, pc0, {"long_name": "benchmark income per capita"})
+        out["income_per_capita"] = (R, pc1, {"long_name": "real income per capita, INC0 * U / population"})
+        out["income_per_capita_cv_members0"] = ((), coefficient_of_variation(pc0[member]),
+                                                {"long_name": "coefficient of variation of per-capita income among members, benchmark"})
+        out["income_per_capita_cv_members"] = ((), coefficient_of_variation(pc1[member]),
+                                               {"long_name": "coefficient of variation of per-capita income among members, scenario"})
+    return out
