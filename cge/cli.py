@@ -38,7 +38,10 @@ def cli():
 @click.option("--out", type=click.Path(file_okay=False), help="output folder (default results/<scenario name>)")
 @click.option("--solver", default="auto", show_default=True, help="cyipopt, ipopt or auto")
 @click.option("--quiet", "-q", is_flag=True, help="no progress messages")
-def run(scenario, data, out, solver, quiet):
+@click.option("--steps", type=click.IntRange(0, 1000), default=None,
+              help="steps from the benchmark for the welfare decomposition (default 6; 0 skips it)")
+@click.option("--report", "make_report", is_flag=True, help="also write the report (HTML, CSV, LaTeX)")
+def run(scenario, data, out, solver, quiet, steps, make_report):
     """Solve one scenario and write OUT/results.nc (a ladder of stages: one folder per stage)."""
     from .engine import compare as compare_, run as run_
     from .scenario import Scenario
@@ -46,13 +49,16 @@ def run(scenario, data, out, solver, quiet):
     sc = Scenario.from_yaml(scenario)
     folder = Path(out) if out else Path("results") / sc.name
     if sc.is_ladder:
-        _print_comparison(compare_([sc], data=data, solver=solver, verbose=not quiet), folder)
-        return
-    res = run_(sc, data=data, solver=solver, verbose=not quiet)
-    path = res.to_netcdf(folder / "results.nc")
-    click.echo(f"scenario {sc.name} on dataset {res.dataset.attrs.get('dataset')}")
-    click.echo(res.summary())
-    click.echo(f"results written to {path}")
+        _print_comparison(compare_([sc], data=data, solver=solver, verbose=not quiet, steps=steps), folder)
+    else:
+        res = run_(sc, data=data, solver=solver, verbose=not quiet, steps=steps)
+        path = res.to_netcdf(folder / "results.nc")
+        click.echo(f"scenario {sc.name} on dataset {res.dataset.attrs.get('dataset')}")
+        click.echo(res.summary())
+        click.echo(f"results written to {path}")
+    if make_report:
+        from .report import render
+        click.echo(f"report written to {render(folder)}")
 
 
 @cli.command()
@@ -62,14 +68,29 @@ def run(scenario, data, out, solver, quiet):
               "or results/<name> for one ladder)")
 @click.option("--solver", default="auto", show_default=True)
 @click.option("--quiet", "-q", is_flag=True)
-def compare(scenarios, data, out, solver, quiet):
+@click.option("--steps", type=click.IntRange(0, 1000), default=None,
+              help="steps from the benchmark for the welfare decomposition (default 6; 0 skips it)")
+@click.option("--report", "make_report", is_flag=True, help="also write the report (HTML, CSV, LaTeX)")
+def compare(scenarios, data, out, solver, quiet, steps, make_report):
     """Solve several scenarios (or every stage of a ladder) on one built model; print EV% side by side."""
     from .engine import compare as compare_
     from .scenario import Scenario
 
     scs = [Scenario.from_yaml(p) for p in scenarios]
-    default = Path("results") / (scs[0].name if len(scs) == 1 else "compare")
-    _print_comparison(compare_(scs, data=data, solver=solver, verbose=not quiet), Path(out) if out else default)
+    folder = Path(out) if out else Path("results") / (scs[0].name if len(scs) == 1 else "compare")
+    _print_comparison(compare_(scs, data=data, solver=solver, verbose=not quiet, steps=steps), folder)
+    if make_report:
+        from .report import render
+        click.echo(f"report written to {render(folder)}")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path())
+def report(folder):
+    """Render tables and charts for results on disk: FOLDER/report/ (HTML, CSV, LaTeX)."""
+    from .report import render
+
+    click.echo(f"report written to {render(folder)}")
 
 
 def _print_comparison(comp, folder: Path) -> None:

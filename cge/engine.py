@@ -169,7 +169,7 @@ def _as_scenario(s) -> Scenario:
     return Scenario.from_yaml(s)
 
 
-def run(scenario, data=None, solver: str | None = None, verbose: bool = False) -> Results:
+def run(scenario, data=None, solver: str | None = None, verbose: bool = False, steps: int | None = None) -> Results:
     """Solve one scenario (a :class:`Scenario`, a dict, or a YAML path).
 
     ``data`` overrides the scenario's ``data`` (a built-in name, a path, or a Dataset).
@@ -180,7 +180,7 @@ def run(scenario, data=None, solver: str | None = None, verbose: bool = False) -
         raise ScenarioError(f"{sc.where}: a ladder of stages ({', '.join(sc.stages)}) gives one result per "
                             f"stage: use cge.compare([...]) (or `cge compare` / `cge run` on the command line)")
     model = Model(data if data is not None else _data_path(sc), solver=solver, verbose=verbose)
-    return model.solve(sc)
+    return model.solve(sc, steps=steps)
 
 
 @dataclass
@@ -243,7 +243,8 @@ class Comparison:
         return folder
 
 
-def compare(scenarios, data=None, solver: str | None = None, verbose: bool = False) -> Comparison:
+def compare(scenarios, data=None, solver: str | None = None, verbose: bool = False,
+            steps: int | None = None) -> Comparison:
     """Solve several scenarios, and every stage of a ladder, on one built model, in order.
 
     Each solve is warm-started from the previous one; the model is built once (the scenarios must
@@ -258,6 +259,7 @@ def compare(scenarios, data=None, solver: str | None = None, verbose: bool = Fal
             raise ScenarioError(f"the scenarios use different datasets ({', '.join(sorted(map(str, datas)))}); "
                                 f"give --data to compare them on one benchmark")
         data = datas.pop()
+    n_steps = steps
     steps = [step for s in scs for step in s.steps()]
     names = [s.name for s in steps]
     dup = sorted({n for n in names if names.count(n) > 1})
@@ -266,7 +268,7 @@ def compare(scenarios, data=None, solver: str | None = None, verbose: bool = Fal
     model = Model(data, solver=solver, verbose=verbose)
     for step in steps:               # refuse bad input before the first solve
         step.check(model.bench)
-    return Comparison([model.solve(s) for s in steps])
+    return Comparison([model.solve(s, steps=n_steps) for s in steps])
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:

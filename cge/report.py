@@ -1,0 +1,402 @@
+"""Reports for people and papers from results already on disk.
+
+``cge report DIR`` reads ``DIR/results.nc`` (one scenario) or ``DIR/comparison.nc`` (several
+scenarios or the stages of a ladder) and writes into ``DIR/report/``:
+
+* ``index.html`` -- one self-contained page (inline CSS and SVG charts, no network needed) with the
+  tables rounded for reading;
+* ``*.csv`` -- every table at full precision;
+* ``*.tex`` -- the same tables for papers (booktabs; ``\\input`` them).
+
+Nothing in these files depends on the time or the machine: two runs on the same results give
+byte-identical CSV and LaTeX files (and HTML).
+"""
+from __future__ import annotations
+
+import html
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .engine import write_text_atomic
+from .errors import InputError
+
+PARTS = {
+    "welfare_allocative_members": "Allocative: members",
+    "welfare_allocative_nonmembers": "Allocative: non-members",
+    "welfare_terms_of_trade": "Terms of trade",
+    "welfare_endowment": "Endowment / factor movement",
+    "welfare_revenue_transfer": "Revenue transfer",
+}
+
+
+# ------------------------------------------------------------------ reading
+def load(folder: str | Path) -> tuple[xr.Dataset, bool]:
+    """The results in ``folder``: (dataset, is_comparison)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: not a results folder (run `cge run` or `cge compare` first)")
+    for name, comp in (("comparison.nc", True), ("results.nc", False)):
+        path = folder / name
+        if path.is_file():
+            try:
+                with xr.open_dataset(path) as handle:
+                    return handle.load(), comp
+            except Exception as exc:
+                raise InputError(f"{path}: cannot be read ({exc})") from None
+    raise InputError(f"{folder}: holds neither results.nc nor comparison.nc")
+
+
+# ------------------------------------------------------------------ tables
+def _members(ds: xr.Dataset) -> np.ndarray:
+    for name in ("member", "member_of_union"):
+        if name in ds:
+            v = ds[name].values
+            return v if v.ndim == 1 else v[0]
+    return np.zeros(ds.sizes["region"], dtype=bool)
+
+
+def _group_rows(ds: xr.Dataset, values: dict[str, np.ndarray], member: np.ndarray, weight: np.ndarray | None):
+    """Union, non-member and world rows: sums, or weighted means when ``weight`` is given."""
+    rows = {}
+    for label, mask in (("union", member), ("non-members", ~member), ("world", np.ones_like(member))):
+        if not mask.any() or (label != "world" and not member.any()):
+            continue
+        rows[label] = {k: (np.nansum(v[mask]) if weight is None else
+                           np.nansum(v[mask] * weight[mask]) / weight[mask].sum()) for k, v in values.items()}
+    return rows
+
+
+def welfare_table(ds: xr.Dataset) -> pd.DataFrame:
+    """EV, EV% and the decomposition by region, with union, non-member and world rows."""
+    member = _members(ds)
+    regions = list(map(str, ds["region"].values))
+    cols = {"EV": ds["ev"].values, "EV%": ds["ev_pct"].values}
+    for k, label in PARTS.items():
+        if k in ds:
+            cols[label] = ds[k].values
+    if "welfare_decomposition_residual" in ds:
+        cols["Residual"] = ds["welfare_decomposition_residual"].values
+    if "welfare_first_order_total" in ds:
+        cols["First-order total (one step)"] = ds["welfare_first_order_total"].values
+    df = pd.DataFrame(cols, index=regions)
+    df.insert(0, "Member", np.where(member, "yes", ""))
+    inc0 = ds["income0"].values
+    for label, row in _group_rows(ds, {k: v for k, v in cols.items() if k != "EV%"}, member, None).items():
+        mask = member if label == "union" else (~member if label == "non-members" else np.ones_like(member))
+        row["EV%"] = 100 * row["EV"] / inc0[mask].sum()
+        row["Member"] = ""
+        df.loc[label] = pd.Series(row)
+    return df.rename_axis("Region")
+
+
+def trade_table(ds: xr.Dataset) -> pd.DataFrame | None:
+    member = _members(ds)
+    if not member.any() or "trade_creation" not in ds:
+        return None
+    regions = np.asarray(list(map(str, ds["region"].values)))
+    tc = ds["trade_creation"].sum("sector", skipna=False).values
+    td = ds["trade_diversion"].sum("sector", skipna=False).values
+    etc = ds["external_trade_creation"].sum("sector", skipna=False).values
+    df = pd.DataFrame({"Trade creation": tc[member], "Trade diversion": td[member],
+                       "External trade creation": etc[member]}, index=regions[member])
+    df.loc["union"] = df.sum()
+    df["Creation less diversion"] = df["Trade creation"] - df["Trade diversion"]
+    return df.rename_axis("Member")
+
+
+def trade_by_sector(ds: xr.Dataset) -> pd.DataFrame | None:
+    if not _members(ds).any() or "trade_creation_union" not in ds:
+        return None
+    return pd.DataFrame({"Trade creation": ds["trade_creation_union"].values,
+                         "Trade diversion": ds["trade_diversion_union"].values,
+                         "External trade creation": ds["external_trade_creation_union"].values},
+                        index=list(map(str, ds["sector"].values))).rename_axis("Sector")
+
+
+def macro_table(ds: xr.Dataset) -> pd.DataFrame:
+    regions = list(map(str, ds["region"].values))
+    cols = {}
+    if "terms_of_trade" in ds:
+        cols["Terms of trade %"] = 100 * (ds["terms_of_trade"].values - 1)
+    if "real_gdp" in ds:
+        cols["Real GDP %"] = 100 * (ds["real_gdp"].values / ds["gdp0"].values - 1)
+    cols["Tariff revenue"] = ds["tariff_revenue"].values
+    cols["Tariff revenue received"] = ds["tariff_revenue_received"].values
+    for f in map(str, ds["factor"].values):
+        cols[f"Price of {f} %"] = 100 * (ds["factor_price"].sel(factor=f).values - 1)
+    return pd.DataFrame(cols, index=regions).rename_axis("Region")
+
+
+def structure_table(ds: xr.Dataset) -> pd.DataFrame | None:
+    rows = {}
+    if "krugman_index_members0" in ds and np.isfinite(float(ds["krugman_index_members0"])):
+        rows["Krugman specialisation index, mean over member pairs"] = (
+            float(ds["krugman_index_members0"]), float(ds["krugman_index_members"]))
+    if "income_per_capita_cv_members0" in ds and np.isfinite(float(ds["income_per_capita_cv_members0"])):
+        rows["Coefficient of variation of per-capita income among members"] = (
+            float(ds["income_per_capita_cv_members0"]), float(ds["income_per_capita_cv_members"]))
+    if not rows:
+        return None
+    return pd.DataFrame(rows, index=["Benchmark", "Scenario"]).T.rename_axis("Indicator")
+
+
+def stage_tables(ds: xr.Dataset) -> dict[str, pd.DataFrame]:
+    """For a comparison: EV% by region and scenario; union effects by scenario."""
+    labels = list(map(str, ds["scenario"].values))
+    member = ds["member_of_union"].values if "member_of_union" in ds else np.zeros((len(labels), ds.sizes["region"]), bool)
+    ev_pct = pd.DataFrame(ds["ev_pct"].values.T, index=list(map(str, ds["region"].values)), columns=labels)
+    inc0 = ds["income0"].values[0]
+    for label, pick in (("union", lambda m: m), ("non-members", lambda m: ~m), ("world", lambda m: np.ones_like(m))):
+        vals = []
+        for k in range(len(labels)):
+            mask = pick(member[k])
+            vals.append(100 * ds["ev"].values[k][mask].sum() / inc0[mask].sum() if mask.any() and member[k].any()
+                        or label == "world" else np.nan)
+        ev_pct.loc[label] = vals
+    out = {"ev_pct_by_scenario": ev_pct.rename_axis("Region")}
+    rows = {}
+    for k, label in enumerate(labels):
+        m = member[k]
+        row = {"EV (union)": ds["ev"].values[k][m].sum() if m.any() else np.nan,
+               "EV (non-members)": ds["ev"].values[k][~m].sum()}
+        for v, name in (("trade_creation", "Trade creation"), ("trade_diversion", "Trade diversion"),
+                        ("external_trade_creation", "External trade creation")):
+            row[name] = np.nansum(ds[v].values[k]) if v in ds and m.any() else np.nan
+        for p, name in PARTS.items():
+            if p in ds:
+                row[f"{name} (union)"] = ds[p].values[k][m].sum() if m.any() else np.nan
+        rows[label] = row
+    out["union_effects_by_scenario"] = pd.DataFrame(rows).rename_axis("Effect")
+    return out
+
+
+# ------------------------------------------------------------------ writers
+def to_csv(df: pd.DataFrame) -> str:
+    return df.to_csv(float_format="%.17g", lineterminator="\n")
+
+
+def _tex_escape(s: str) -> str:
+    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("$", r"\$"), ("#", r"\#"),
+                 ("_", r"\_"), ("{", r"\{"), ("}", r"\}")):
+        s = s.replace(a, b)
+    return s
+
+
+def to_latex(df: pd.DataFrame, caption: str, label: str, digits: int = 3) -> str:
+    """A booktabs table; numbers with ``digits`` decimals, NaN as an empty cell."""
+    cols = [df.index.name or ""] + list(df.columns)
+    align = "l" + "".join("l" if df[c].dtype == object else "r" for c in df.columns)
+    lines = [r"\begin{table}[htbp]", r"\centering", f"\\caption{{{_tex_escape(caption)}}}",
+             f"\\label{{{label}}}", f"\\begin{{tabular}}{{{align}}}", r"\toprule",
+             " & ".join(_tex_escape(str(c)) for c in cols) + r" \\", r"\midrule"]
+    for idx, row in df.iterrows():
+        cells = [_tex_escape(str(idx))]
+        for v in row.values:
+            if isinstance(v, (float, np.floating)):
+                cells.append("" if not np.isfinite(v) else f"{v:,.{digits}f}".replace(",", "{,}"))
+            else:
+                cells.append(_tex_escape(str(v)))
+        if str(idx) in ("union", "non-members", "world") and lines[-1] != r"\midrule":
+            if not any(str(i) in ("union", "non-members", "world") for i in [lines[-1].split(" & ")[0]]):
+                lines.append(r"\midrule")
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}", ""]
+    return "\n".join(lines)
+
+
+def to_html_table(df: pd.DataFrame, digits: int = 2) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in [df.index.name or ""] + list(df.columns))
+    body = []
+    for idx, row in df.iterrows():
+        cls = ' class="total"' if str(idx) in ("union", "non-members", "world") else ""
+        cells = [f"<th>{html.escape(str(idx))}</th>"]
+        for v in row.values:
+            if isinstance(v, (float, np.floating)):
+                txt = "" if not np.isfinite(v) else f"{v:,.{digits}f}"
+                cells.append(f'<td class="num">{txt}</td>')
+            else:
+                cells.append(f"<td>{html.escape(str(v))}</td>")
+        body.append(f"<tr{cls}>{''.join(cells)}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+# ------------------------------------------------------------------ charts (inline SVG)
+def _svg(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
+    plt.close(fig)
+    text = buf.getvalue()
+    text = text[text.index("<svg"):]
+    if "<metadata>" in text:                    # RDF boilerplate, not needed in a page
+        text = text[:text.index("<metadata>")] + text[text.index("</metadata>") + len("</metadata>"):]
+    return text
+
+
+def _fig(width=7.0, height=3.4):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams["svg.hashsalt"] = "cge"       # deterministic ids in the SVG
+    fig, ax = plt.subplots(figsize=(width, height))
+    ax.axhline(0, color="#444", lw=0.8)
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig, ax
+
+
+def _legend(ax):
+    ax.legend(frameon=False, fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.12))
+
+
+def chart_ev(ds: xr.Dataset) -> str:
+    member = _members(ds)
+    fig, ax = _fig()
+    regions = list(map(str, ds["region"].values))
+    ax.bar(regions, ds["ev_pct"].values, color=["#1f6fb2" if m else "#9aa5b1" for m in member])
+    ax.set_ylabel("EV, % of benchmark income")
+    ax.set_title("Welfare by region (members in blue)")
+    return _svg(fig)
+
+
+def chart_trade(df: pd.DataFrame) -> str:
+    fig, ax = _fig()
+    x = np.arange(len(df.index))
+    w = 0.27
+    for k, (col, colour) in enumerate((("Trade creation", "#2a9d8f"), ("Trade diversion", "#e76f51"),
+                                       ("External trade creation", "#8d99ae"))):
+        ax.bar(x + (k - 1) * w, df[col].values, w, label=col, color=colour)
+    ax.set_xticks(x, list(df.index))
+    ax.set_ylabel("change in import volume")
+    ax.set_title("Trade creation and diversion by member")
+    _legend(ax)
+    return _svg(fig)
+
+
+def chart_decomposition(ds: xr.Dataset) -> str:
+    fig, ax = _fig()
+    regions = list(map(str, ds["region"].values))
+    x = np.arange(len(regions))
+    pos, neg = np.zeros(len(x)), np.zeros(len(x))
+    colours = ["#264653", "#2a9d8f", "#e9c46a", "#f4a261", "#e76f51"]
+    for (k, label), colour in zip(PARTS.items(), colours):
+        if k not in ds:
+            continue
+        v = ds[k].values
+        base = np.where(v >= 0, pos, neg)
+        ax.bar(x, v, bottom=base, label=label, color=colour)
+        pos, neg = pos + np.maximum(v, 0), neg + np.minimum(v, 0)
+    ax.plot(x, ds["ev"].values, "k_", markersize=14, label="EV")
+    ax.set_xticks(x, regions)
+    ax.set_ylabel("EV units")
+    ax.set_title("Welfare decomposition")
+    _legend(ax)
+    return _svg(fig)
+
+
+def chart_stages(table: pd.DataFrame, title: str, ylabel: str) -> str:
+    fig, ax = _fig()
+    x = np.arange(len(table.columns))
+    for row in table.index:
+        ax.plot(x, table.loc[row].values, marker="o", label=str(row))
+    ax.set_xticks(x, list(table.columns))
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    _legend(ax)
+    return _svg(fig)
+
+
+def labels_of(ds):
+    return list(map(str, ds["scenario"].values))
+
+
+# ------------------------------------------------------------------ the report
+CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1000px;margin:2em auto;
+padding:0 1em;color:#222}h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;font-size:.85em;margin:.5em 0}th,td{padding:.2em .6em;border-bottom:1px solid #eee}
+td.num{text-align:right;font-variant-numeric:tabular-nums}tr.total{font-weight:600;background:#f6f8fa}
+.meta{color:#555;font-size:.85em}.chart svg{max-width:100%;height:auto}"""
+
+SCRIPT = """<script>
+window.cgeErrors=[];window.addEventListener('error',function(e){window.cgeErrors.push(String(e.message))});
+document.addEventListener('DOMContentLoaded',function(){var n=document.querySelectorAll('.chart svg').length;
+document.body.setAttribute('data-charts',String(n));
+document.body.setAttribute('data-errors',String(window.cgeErrors.length));});
+</script>"""
+
+
+def render(folder: str | Path) -> Path:
+    """Write the report for the results in ``folder``; returns the report folder."""
+    ds, is_comp = load(folder)
+    out = Path(folder) / "report"
+    tables: list[tuple[str, str, pd.DataFrame]] = []   # (file stem, caption, table)
+    charts: list[tuple[str, str]] = []
+    if is_comp:
+        st = stage_tables(ds)
+        tables.append(("ev_pct_by_scenario", "EV (% of benchmark income) by region and scenario",
+                       st["ev_pct_by_scenario"]))
+        tables.append(("union_effects_by_scenario", "Union effects by scenario", st["union_effects_by_scenario"]))
+        charts.append(("EV by stage", chart_stages(st["ev_pct_by_scenario"], "EV % by region and scenario", "EV %")))
+        eff = st["union_effects_by_scenario"]
+        rows = [r for r in eff.index if r.startswith(("Trade", "External"))]
+        if eff.loc[rows].notna().any().any():
+            charts.append(("Trade effects by stage", chart_stages(eff.loc[rows], "Union trade effects by scenario",
+                                                                  "change in import volume")))
+        parts = [r for r in eff.index if r.endswith("(union)") and not r.startswith("EV")]
+        if parts and eff.loc[parts].notna().any().any():
+            charts.append(("Decomposition by stage", chart_stages(eff.loc[parts], "Union welfare decomposition by "
+                                                                  "scenario", "EV units")))
+        for k, label in enumerate(map(str, ds["scenario"].values)):
+            one = ds.isel(scenario=k)
+            one = one.assign_coords(member=("region", one["member_of_union"].values)) if "member_of_union" in one else one
+            tables.append((f"welfare_{label}", f"Welfare and its decomposition: {label}", welfare_table(one)))
+        names = ds.attrs.get("scenarios", "").split()
+        ladders = {n.rsplit(".", 1)[0] for n in names}
+        title = (f"Ladder: {html.escape(ladders.pop())} ({' &rarr; '.join(map(html.escape, labels_of(ds)))})"
+                 if len(ladders) == 1 and all("." in n for n in names)
+                 else f"Comparison: {html.escape(', '.join(names))}")
+    else:
+        tables.append(("welfare", "Welfare (EV) and its decomposition by region", welfare_table(ds)))
+        tt = trade_table(ds)
+        if tt is not None:
+            tables.append(("trade_effects", "Trade creation and diversion by member (import volumes at benchmark "
+                                            "prices)", tt))
+            tables.append(("trade_effects_by_sector", "Union trade creation and diversion by sector",
+                           trade_by_sector(ds)))
+        tables.append(("macro", "Terms of trade, real GDP, tariff revenue and factor prices", macro_table(ds)))
+        stt = structure_table(ds)
+        if stt is not None:
+            tables.append(("structure", "Structure among members: specialisation and income spread", stt))
+        charts.append(("EV by region", chart_ev(ds)))
+        if tt is not None:
+            charts.append(("Creation and diversion", chart_trade(tt.drop(index="union"))))
+        if "welfare_terms_of_trade" in ds:
+            charts.append(("Decomposition", chart_decomposition(ds)))
+        title = f"Scenario: {html.escape(str(ds.attrs.get('scenario', '')))}"
+    for stem, caption, df in tables:
+        write_text_atomic(out / f"{stem}.csv", to_csv(df))
+        write_text_atomic(out / f"{stem}.tex", to_latex(df, caption, f"tab:{stem}"))
+    meta = [("dataset", ds.attrs.get("dataset", "")), ("dataset sha256", ds.attrs.get("dataset_sha256", "")),
+            ("union", ds.attrs.get("union", "")), ("stage", ds.attrs.get("stage", "")),
+            ("closure", ds.attrs.get("closure_numeraire", "")), ("cge", ds.attrs.get("cge_version", "")),
+            ("solver", f"{ds.attrs.get('solver', '')} {ds.attrs.get('ipopt_version', '')}".strip())]
+    parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>",
+             f"<style>{CSS}</style>{SCRIPT}</head><body>", f"<h1>{title}</h1>",
+             "<p class=\"meta\">" + "<br>".join(f"{html.escape(k)}: {html.escape(str(v))}" for k, v in meta if v)
+             + "</p>"]
+    for name, svg in charts:
+        parts.append(f"<h2>{html.escape(name)}</h2><div class=\"chart\">{svg}</div>")
+    for stem, caption, df in tables:
+        parts.append(f"<h2>{html.escape(caption)}</h2>{to_html_table(df)}"
+                     f"<p class=\"meta\">Full precision: {stem}.csv; LaTeX: {stem}.tex</p>")
+    parts.append("<p class=\"meta\">EV: equivalent variation in benchmark currency units. The decomposition is "
+                 "integrated along the path from the benchmark; the first-order total is one discrete step at "
+                 "benchmark weights, as much of the literature reports it.</p></body></html>\n")
+    write_text_atomic(out / "index.html", "\n".join(parts))
+    return out

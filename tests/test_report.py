@@ -1,0 +1,92 @@
+"""Reports: files, figures equal to results.nc, byte-identical re-runs, and the page in headless Chromium."""
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "cge.cli", *args], capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("report")
+    for k in (1, 2):
+        out = cli("run", "scenarios/east-asia-fta.yaml", "--out", str(base / f"run{k}"), "--report", "-q")
+        assert out.returncode == 0, out.stderr
+    out = cli("run", "scenarios/east-asia-ladder.yaml", "--out", str(base / "ladder"), "--report", "-q")
+    assert out.returncode == 0, out.stderr
+    return base
+
+
+def test_report_files(runs):
+    rep = runs / "run1" / "report"
+    for stem in ("welfare", "trade_effects", "trade_effects_by_sector", "macro", "structure"):
+        assert (rep / f"{stem}.csv").exists() and (rep / f"{stem}.tex").exists(), stem
+    tex = (rep / "welfare.tex").read_text()
+    assert r"\toprule" in tex and r"\midrule" in tex and r"\bottomrule" in tex
+    html = (rep / "index.html").read_text()
+    assert html.count("<svg") >= 3
+    # self-contained: nothing is fetched from anywhere
+    assert 'src="http' not in html and "<link" not in html and "@import" not in html and "url(http" not in html
+    lad = runs / "ladder" / "report"
+    assert (lad / "ev_pct_by_scenario.csv").exists() and (lad / "union_effects_by_scenario.csv").exists()
+
+
+def test_csv_and_latex_are_byte_identical_across_runs(runs):
+    a, b = runs / "run1" / "report", runs / "run2" / "report"
+    files = sorted(p.name for p in a.iterdir() if p.suffix in (".csv", ".tex", ".html"))
+    assert files
+    for name in files:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+def test_report_figures_equal_results(runs):
+    with xr.open_dataset(runs / "run1" / "results.nc") as res:
+        welfare = pd.read_csv(runs / "run1" / "report" / "welfare.csv", index_col=0, keep_default_na=False,
+                              na_values=[""])
+        for r in map(str, res["region"].values):
+            assert float(welfare.loc[r, "EV"]) == float(res["ev"].sel(region=r))
+            assert float(welfare.loc[r, "Terms of trade"]) == float(res["welfare_terms_of_trade"].sel(region=r))
+        members = [str(r) for r, m in zip(res["region"].values, res["member"].values) if m]
+        assert float(welfare.loc["union", "EV"]) == pytest.approx(float(res["ev"].sel(region=members).sum()), rel=1e-12)
+        trade = pd.read_csv(runs / "run1" / "report" / "trade_effects.csv", index_col=0)
+        assert float(trade.loc["CHN", "Trade diversion"]) == pytest.approx(
+            float(res["trade_diversion"].sel(region="CHN").sum()), rel=1e-12)
+    with xr.open_dataset(runs / "ladder" / "comparison.nc") as comp:
+        table = pd.read_csv(runs / "ladder" / "report" / "ev_pct_by_scenario.csv", index_col=0)
+        assert list(table.columns) == ["pta", "fta", "customs_union", "common_market"]
+        np.testing.assert_array_equal(table.loc["KOR"].values, comp["ev_pct"].sel(region="KOR").values)
+
+
+def test_report_on_a_folder_without_results_exits_2(tmp_path):
+    out = cli("report", str(tmp_path))
+    assert out.returncode == 2 and "neither results.nc nor comparison.nc" in out.stderr
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not installed (apt-get install chromium; CI does)")
+@pytest.mark.parametrize("folder,charts", [("run1", 3), ("ladder", 3)])
+def test_page_loads_in_headless_chromium_and_shows_charts(runs, tmp_path, folder, charts):
+    page = (runs / folder / "report" / "index.html").resolve()
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    body = dom.stdout[dom.stdout.index("<body"):dom.stdout.index(">", dom.stdout.index("<body"))]
+    assert 'data-errors="0"' in body, body
+    n = int(body.split('data-charts="')[1].split('"')[0])
+    assert n >= charts
+    shot = tmp_path / "page.png"
+    subprocess.run([CHROMIUM, *flags, "--window-size=1100,1800", f"--screenshot={shot}", page.as_uri()],
+                   capture_output=True, timeout=120)
+    assert shot.exists() and shot.stat().st_size > 20_000
