@@ -119,6 +119,20 @@ def datasets():
         click.echo(f"  sectors  {len(d['sectors'])}: {' '.join(d['sectors'])}")
         click.echo(f"  factors  {', '.join(d['factors'])}")
         click.echo(f"  source   {d['source']}")
+        if d.get("licence"):
+            click.echo(f"  licence  {d['licence']}")
+
+
+@cli.command("build-dataset")
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="output .nc file")
+@click.option("--report", type=click.Path(dir_okay=False), help="CSV of balancing adjustments (cell, before, after)")
+@click.option("--quiet", "-q", is_flag=True)
+def build_dataset(recipe, out, report, quiet):
+    """Build a benchmark dataset from a calibration recipe (see calibration/README.md)."""
+    from .calib import cli_build
+
+    cli_build(recipe, out, report=report, quiet=quiet)
 
 
 @cli.command()

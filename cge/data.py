@@ -252,4 +252,5 @@ def describe(ds: xr.Dataset) -> dict:
         "year": ds.attrs.get("year", "?"),
         "source": ds.attrs.get("source", "?"),
         "units": ds.attrs.get("units", "?"),
+        "licence": ds.attrs.get("licence_note", ""),
     }
