@@ -47,6 +47,27 @@ class Accounts:
     excess_supply: np.ndarray      # (i, r) Y*Y0 - D - sum_s tau X[i,r,s], benchmark value units
 
 
+def _ces(theta: np.ndarray, p: np.ndarray, sigma: np.ndarray, axis: int) -> np.ndarray:
+    """CES price index over ``axis`` (Cobb-Douglas where sigma == 1); cells with theta == 0 ignored."""
+    pos = theta > 0
+    lp = np.log(np.where(pos, p, 1.0))
+    cd = np.exp(np.where(pos, theta * lp, 0.0).sum(axis=axis))
+    s = np.take(np.broadcast_to(sigma, theta.shape), 0, axis=axis)
+    e = np.where(s == 1.0, 1.0, 1.0 - s)
+    gen = np.where(pos, theta * np.exp(np.expand_dims(e, axis) * lp), 0.0).sum(axis=axis)
+    gen = np.power(np.where(gen > 0, gen, 1.0), 1.0 / e)
+    return np.where(s == 1.0, cd, gen)
+
+
+def prices(b: Benchmark, PY, PM, W):
+    """The composite price PA (i, r) and value-added price PVA (j, r) from PY, PM and W (f, j, r)."""
+    PY, PM, W = (np.nan_to_num(v, nan=1.0) for v in (PY, PM, W))
+    th = np.stack([b.thD, np.where(b.M0 > 0, 1.0 - b.thD, 0.0)])            # (2, i, r)
+    PA = _ces(th, np.stack([PY, PM]), b.esubd[None, :, None], axis=0)
+    PVA = _ces(b.thF, W, b.esubva[None, :, None], axis=0)
+    return np.where(b.A0 > 0, PA, np.nan), np.where(b.VA0 > 0, PVA, np.nan)
+
+
 def evaluate(b: Benchmark, ins, PY, Y, PA, PM, PVA, W, inc) -> Accounts:
     """Flows given the unknowns: PY, Y, PA, PM, PVA (i, r); W (f, j, r); inc (r) = INC/INC0."""
     off = b.offdiag

@@ -8,10 +8,10 @@ benchmark flow of that market or account).
 
 The blocks follow MODEL.md section 5:
 
-* prices      -- ``PG`` (expression), ``PM``, ``PA``, ``PVA`` (CES unit-cost definitions), ``PU``
+* prices      -- ``PG``, ``PA``, ``PVA``, ``PU`` (expressions), ``PM`` (CES unit cost, an unknown)
 * production  -- zero profit with Leontief between value added and each intermediate
 * trade       -- sourcing ``D``, ``M``, ``X`` (CES demands)
-* demand      -- final demand ``C``, composite demand ``A``, factor demand ``FD``
+* demand      -- final demand ``C``, composite demand ``A`` (an unknown), factor demand ``FD``
 * markets     -- output clearing, factor clearing (one of them dropped: Walras)
 * income      -- factor income + tariff revenue + trade balance; the numeraire
 
@@ -176,12 +176,11 @@ class CoreModel:
         # ---- unknowns (indices, 1 in the benchmark)
         m.PY = pyo.Var(ix.YR, initialize=1.0, bounds=(LB, None), doc="output price")
         m.Y = pyo.Var(ix.YR, initialize=1.0, bounds=(0.0, None), doc="activity level")
-        m.PA = pyo.Var(ix.AR, initialize=1.0, bounds=(LB, None), doc="Armington composite price")
         m.PM = pyo.Var(ix.MR, initialize=1.0, bounds=(LB, None), doc="import price index")
-        m.PVA = pyo.Var(ix.VR, initialize=1.0, bounds=(LB, None), doc="value-added price")
         m.Wm = pyo.Var(ix.FM, initialize=1.0, bounds=(LB, None), doc="price of a mobile factor")
         m.Ws = pyo.Var(ix.FS, initialize=1.0, bounds=(LB, None), doc="price of a sector-specific factor")
         m.inc = pyo.Var(R, initialize=1.0, doc="income index INC/INC0")
+        m.QA = pyo.Var(ix.AR, initialize=1.0, bounds=(0.0, None), doc="composite demand index A/A0")
         m.NF = pyo.Var(ix.FM, initialize=0.0, doc="net inflow of a pooled factor (benchmark value units)")
         m.WU = pyo.Var(FMOB, initialize=1.0, bounds=(LB, None), doc="union-wide price of a pooled factor")
 
@@ -194,16 +193,19 @@ class CoreModel:
         m.pm_def = pyo.Constraint(ix.MR, rule=lambda m, i, r: m.PM[i, r] == ces_price(
             [(thM[(i, s, r)], m.PG[i, s, r] / PG0[(i, s, r)]) for s in routes_into[(i, r)]], esubm[i]))
 
+        # PA and PVA are closed-form CES unit costs of local prices: kept as expressions, which
+        # keeps the system small (IPOPT's sparse factorisation grows with the cube of its size)
         def pa_rule(m, i, r):
             terms = []
             if (i, r) in D0:
                 terms.append((thD[(i, r)], m.PY[i, r]))
             if (i, r) in M0:
                 terms.append((1.0 - thD.get((i, r), 0.0), m.PM[i, r]))
-            return m.PA[i, r] == ces_price(terms, esubd[i])
-        m.pa_def = pyo.Constraint(ix.AR, rule=pa_rule)
-        m.pva_def = pyo.Constraint(ix.VR, rule=lambda m, j, r: m.PVA[j, r] == ces_price(
-            [(thF[(f, j, r)], W(f, j, r)) for f in factors_of[(j, r)]], esubva[j]))
+            return ces_price(terms, esubd[i])
+        m.PA = pyo.Expression(ix.AR, rule=pa_rule, doc="Armington composite price (CES of PY and PM)")
+        m.PVA = pyo.Expression(ix.VR, rule=lambda m, j, r: ces_price(
+            [(thF[(f, j, r)], W(f, j, r)) for f in factors_of[(j, r)]], esubva[j]),
+            doc="value-added price (CES of factor prices)")
         m.PU = pyo.Expression(R, rule=lambda m, r: ces_price(
             [(beta[(i, r)], m.PA[i, r]) for i in I if (i, r) in beta], 1.0),
             doc="utility price (Cobb-Douglas over composites)")
@@ -216,13 +218,17 @@ class CoreModel:
         # ================================================================ demand
         m.C = pyo.Expression(ix.AR, rule=lambda m, i, r: fd0.get((i, r), 0.0) * m.inc[r] / m.PA[i, r],
                              doc="final demand C = beta * INC / PA")
-        m.A = pyo.Expression(ix.AR, rule=lambda m, i, r: sum(a * m.Y[j, r] for j, a in users_of[(i, r)]) + m.C[i, r],
-                             doc="composite demand A = sum_j intermediate * Y + C")
+        # composite demand A = sum_j intermediate * Y + C.  A is kept as an unknown (the index QA)
+        # so that the sourcing demands below depend on a few local unknowns: the Jacobian stays
+        # sparse (with A substituted, every trade flow would depend on every activity of its region)
+        m.A = pyo.Expression(ix.AR, rule=lambda m, i, r: A0[(i, r)] * m.QA[i, r], doc="composite demand A")
+        m.composite_demand = pyo.Constraint(ix.AR, rule=lambda m, i, r: m.QA[i, r] == (
+            sum(a * m.Y[j, r] for j, a in users_of[(i, r)]) + m.C[i, r]) / A0[(i, r)])
 
         # ================================================================ trade (sourcing)
-        m.D = pyo.Expression(ix.DR, rule=lambda m, i, r: D0[(i, r)] * (m.A[i, r] / A0[(i, r)])
+        m.D = pyo.Expression(ix.DR, rule=lambda m, i, r: D0[(i, r)] * m.QA[i, r]
                              * (m.PA[i, r] / m.PY[i, r]) ** esubd[i], doc="domestic sales")
-        m.M = pyo.Expression(ix.MR, rule=lambda m, i, r: M0[(i, r)] * (m.A[i, r] / A0[(i, r)])
+        m.M = pyo.Expression(ix.MR, rule=lambda m, i, r: M0[(i, r)] * m.QA[i, r]
                              * (m.PA[i, r] / m.PM[i, r]) ** esubd[i], doc="import composite")
         m.X = pyo.Expression(ix.ROUTES, rule=lambda m, i, s, r: X0[(i, s, r)] * (m.M[i, r] / M0[(i, r)])
                              * (m.PM[i, r] / (m.PG[i, s, r] / PG0[(i, s, r)])) ** esubm[i],

@@ -48,9 +48,7 @@ def extract(core, ins, member: np.ndarray | None = None) -> xr.Dataset:
     ir = lambda k: (si[k[0]], ri[k[1]])  # noqa: E731
     PY = grid(m.PY, (ni, nr), ir)
     Y = grid(m.Y, (ni, nr), ir)
-    PA = grid(m.PA, (ni, nr), ir)
     PM = grid(m.PM, (ni, nr), ir)
-    PVA = grid(m.PVA, (ni, nr), ir)
     inc = np.array([m.inc[r].value for r in R])
     W = np.full((nf, ni, nr), nan)
     for (f, j, r) in core.idx.FU:
@@ -58,6 +56,7 @@ def extract(core, ins, member: np.ndarray | None = None) -> xr.Dataset:
     NF = np.zeros((nf, nr))
     for (f, r) in core.idx.FM:
         NF[fi[f], ri[r]] = m.NF[f, r].value
+    PA, PVA = accounts.prices(b, PY, PM, W)
     WU = np.full(nf, nan)
     for f in m.WU:
         WU[fi[f]] = m.WU[f].value
