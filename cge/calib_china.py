@@ -9,21 +9,20 @@ diagonal of the world regions.  MODEL.md's core has only import tariffs, no marg
 diagonal, so the other items are folded.  The rules (documented in
 ``calibration/china-provinces.md``):
 
-* **Valuation of trade.**  Every bilateral flow is valued at the price the importer pays before
-  its tariff (GTAP's cif value): ``trade[i,s,r] = vxmd*(1-rtxs) + vtwr`` for s != r, and
-  ``tariff = rtms`` (which GTAP levies on exactly that value).  The landed value therefore equals
-  what the users of r pay for imports in the source, so the importer's accounts are unchanged.
+* **Valuation of trade.**  ``trade[i,s,r]`` (s != r) is the fob value ``vxmd*(1-rtxs)`` (the
+  exporter's market price net of its export tax); the diagonal is ``sum_g vdfm + sum_nhw vdfmnhw``.
+* **Transport margins become purchases of TRP**, so every region's TRP output, factor income and
+  trade balance stay as in the source.  International margins ``vtwr`` (the global pool ``vst``) are
+  taken off the importer's users' purchases of the good (channel by channel, in proportion to
+  ``vifm``) and added to their purchases of TRP, which every region delivers to the importer in
+  proportion to its ``vst`` (its own share as domestic sales).  Interprovincial margins (COL only)
+  are supplied by the importing province's own TRP (``vdst``): domestic TRP sales.  The tariff GTAP
+  levies on the margin (``rtms*vtwr``) stays on the good's route: ``tariff = rtms*cif/fob``.
 * **Export taxes** ``-rtxs*vxmd`` (revenue of the exporting region) are added to the exporting
   sector's factor income.
-* **Transport margins** ``vtwr`` are added to the flow's value and credited to the exporting
-  sector's factor income; the transport services that paid for them (the global pool ``vst`` and
-  the provincial margin supply ``vdst``, both TRP output) are removed from the supplying region's
-  TRP sales and debited from its TRP factor income.  World totals are unchanged
-  (``sum vst = sum vtwr`` of non-interprovincial flows; ``vdst(r) = sum vtwr`` into province r).
 * **Intra-aggregate trade of the world regions** (``vxmd(i,s,s)``) becomes domestic sales at the
-  value its buyers pay (``cif*(1+rtms)``); the export tax, margin and tariff on it go to the
-  producing sector's factor income (all three were revenue of the same region, except the margin
-  which is handled as above).
+  value its buyers pay for the good (landed value minus the margin); its tariff and export tax go
+  to the producing sector's factor income (all revenue of the same region).
 * **Output taxes** ``rto*vom`` (and ``rtonhw*vomnhw``) and **factor taxes** ``rtf*vfm`` are
   folded into factor income: output is valued at market prices (GTAP's ``vom``), and factor
   income is the factor cost ``vfm*(1+rtf)``.
@@ -35,13 +34,14 @@ diagonal, so the other items are folded.  The rules (documented in
   payments and their taxes).
 * Each addition to or deduction from a cell's factor income is spread over the factors of that
   cell in proportion to their factor cost ``vfm*(1+rtf)`` (so factor shares are unchanged); a
-  cell with no factor payments at all gets it as capital (only GDT-HAI and WTR-QIH, whose output
-  is pure output tax in the source, ``rto = 1``).
-* **Negative cells.**  The source has 59 tiny negative ``vdfm`` values (>= -9e-13, rounding noise).
-  Any use cell (intermediate or final demand) still negative after aggregation and no more
-  negative than ``NEG_TOL`` is set to 0; the amount is added to domestic sales ``trade[i,r,r]``
-  and to the producing sector's factor income, and, for an industry user, taken from that user's
-  factor income (so both identities still hold).  Anything more negative stops the build.
+  cell with no factor payments at all gets it as capital (GDT-HAI and WTR-QIH, whose output is pure
+  output tax in the source, ``rto = 1``).
+* **Negative and noise cells** (never zeroed silently, always reported): negative ``vdfm`` cells
+  no more negative than ``NEG_TOL`` are set to 0 (domestic sales and the producer's factor income
+  rise by the amount, an industry user's factor income falls by it); purchases of goods a region
+  does not produce (noise) are removed; a cell whose value added the folds would make negative
+  (output subsidy larger than factor payments: GDT-ZHJ) keeps its factor cost and the same value of
+  its inputs is bought by the region's final demand instead.  Anything larger stops the build.
 
 ``read_china_provinces(raw_dir)`` returns the dataset; ``ds.attrs['reconciliation']`` is a JSON
 text with the size of every fold (billion USD).  Run ``python -m cge.calib_china RAW_DIR --out
@@ -156,7 +156,6 @@ def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Datas
         raise DataError("china_provinces: regions.csv/sectors.csv do not match set_rs.csv/set_i.csv")
     if len(prov) != 30 or len(world) != 6:
         raise DataError(f"china_provinces: expected 30 provinces and 6 world regions, found {len(prov)} and {len(world)}")
-    Fraw = list(FACTORS)
     Fraw_ordered = ["lab", "cap", "res"]
     G = I + list(FINAL_USERS)
     nI, nR = len(I), len(R)
@@ -335,6 +334,14 @@ def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Datas
         "TRP routes whose tariff was averaged": int(((tariff_trp_old != 0) & (trp_flow > 0) & off[0]).sum()),
     }
 
+    # --- the source's own rounding residual in zero profit (<= 3.2e-11 bn USD) goes to factor income
+    # of cells that have factor income, so that zero profit holds to machine precision
+    gap = trade.sum(axis=2) - intermediate.sum(axis=0) - factor_income.sum(axis=0)
+    fix = (factor_income.sum(axis=0) > 0) & (np.abs(gap) <= NEG_TOL)
+    factor_income += _spread(np.where(fix, gap, 0.0), factor_income)
+    rounding = {"cells": int((fix & (gap != 0)).sum()), "max_abs": float(np.abs(np.where(fix, gap, 0.0)).max()),
+                "sum": float(np.where(fix, gap, 0.0).sum())}
+
     # --- refusals: negative flows anywhere else, nonpositive income
     for name, arr in (("trade", trade), ("intermediate", intermediate), ("final_demand", final_demand),
                       ("factor_income", factor_income)):
@@ -388,7 +395,7 @@ def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Datas
         "intra_aggregate_trade_to_domestic_sales (landed value)": {
             "world": tot(np.einsum("irr->ir", landed)), "by_region": by_region(np.einsum("irr->ir", landed))},
         "negative_value_added_repaired (sector, region, inputs moved to final demand, share of inputs)":
-            [[a, b, round(x, 6), round(sh, 6)] for a, b, x, sh in subsidy_moves],
+            [[a, b, x, sh] for a, b, x, sh in subsidy_moves],
         "margins": {k: round(v, 6) for k, v in margin_report.items()},
         "unproduced_goods_noise_removed": {"count": len(ghost_moves), "total": sum(m[3] for m in ghost_moves),
                                            "cells": [list(m) for m in ghost_moves[:10]]},
@@ -409,9 +416,10 @@ def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Datas
                             "sum_model": float(B.sum())},
         "factor_income_vs_source_vfm": {
             "model": by_region(factor_income.sum(axis=0)),
-            "source vfm+vfmnhw": by_region(vfm.sum(axis=0) + vfmnhw.sum(axis=(0, 1))),
+            "source vfm+vfmnhw": by_region(vfm.sum(axis=(0, 1)) + vfmnhw.sum(axis=(0, 1))),
         },
         "tariff_revenue": {"world": tot((X * tariff).sum()), "china": tot((X * tariff)[:, :, isprov])},
+        "source_rounding_residual_to_factor_income": rounding,
         "identity_max_rel_gap": {"composite": float(g1.max()), "zero_profit": float(g2.max())},
     }
 
@@ -508,7 +516,17 @@ def format_report(rec: dict) -> str:
     lines.append(f"  intra-aggregate trade moved to domestic sales: "
                  f"{rec['intra_aggregate_trade_to_domestic_sales (landed value)']['world']:.3f}")
     n = rec["negative_cells_moved"]
-    lines.append(f"  negative use cells moved: {n['count']} totalling {n['total']:.3g}")
+    lines.append(f"  negative vdfm cells moved (set to 0, producer +, industry user -): {n['count']} totalling {n['total']:.3g}")
+    n = rec["unproduced_goods_noise_removed"]
+    lines.append(f"  purchases of goods the region does not produce removed: {n['count']} totalling {n['total']:.3g}")
+    key = [k for k in rec if k.startswith("negative_value_added_repaired")][0]
+    for j, r, x, sh in rec[key]:
+        lines.append(f"  negative value added repaired: {j}-{r}: {x:.6g} of inputs ({100 * sh:.1f} %) moved to final demand")
+    lines.append("  margins:")
+    for k, v in rec["margins"].items():
+        lines.append(f"    {k}: {v:.6g}")
+    rr = rec["source_rounding_residual_to_factor_income"]
+    lines.append(f"  source rounding residual put in factor income: {rr['cells']} cells, max {rr['max_abs']:.3g}")
     o = rec["output_vs_source"]
     lines.append(f"  output minus source vom: world {o['world']:.3f} of {o['source_output_world']:.1f}, china "
                  f"{o['china']:.3f} of {o['source_output_china']:.1f}, max rel cell {o['max_rel_cell']:.4g}")
