@@ -135,7 +135,7 @@ class Model:
             **{f"{k}_version": v for k, v in solver_mod.versions().items()},
             "solver": info.solver,
             "solver_status": info.status,
-            "solver_iterations": iterations if iterations else None,
+            "solver_iterations": int(iterations),
             "solver_seconds": round(seconds, 6),
             "solver_solves": len(lambdas),
             "decomposition_steps": steps,

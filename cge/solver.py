@@ -36,8 +36,13 @@ INSTALL_HELP = (
     "(any `ipopt` executable on the PATH also works: solver: ipopt)"
 )
 
-#: IPOPT options for a square system started near the solution
+#: IPOPT options for a square system started near the solution. For a square system the
+#: Hessian of the Lagrangian only steers the step (the multipliers vanish at the solution), so the
+#: default is IPOPT's limited-memory approximation, which skips ASL's Hessian evaluations; a
+#: failed solve is retried once with the exact Hessian.
 DEFAULT_OPTIONS = {
+    "hessian_approximation": "limited-memory",
+    "sb": "yes",                     # no banner
     "tol": 1e-10,
     "constr_viol_tol": 1e-10,
     "acceptable_tol": 1e-8,
@@ -136,6 +141,11 @@ def solve(model: pyo.ConcreteModel, solver: str | None = None, options: dict | N
 
             opt = pyo.SolverFactory("cyipopt")
             res, nlp = opt.solve(model, tee=tee, options=opts, return_nlp=True, intermediate_callback=callback)
+            if res.solver.termination_condition not in (TerminationCondition.optimal,) \
+                    and opts.get("hessian_approximation") != "exact" and "hessian_approximation" not in (options or {}):
+                opts = {**opts, "hessian_approximation": "exact"}       # the retry, with the exact Hessian
+                res, nlp = opt.solve(model, tee=tee, options=opts, return_nlp=True,
+                                     intermediate_callback=callback)
             g = nlp.evaluate_constraints() - nlp.constraints_lb()
             k = int(np.argmax(np.abs(g))) if len(g) else 0
             resid = float(np.abs(g[k])) if len(g) else 0.0
