@@ -33,26 +33,12 @@ import xarray as xr
 
 def _to_dataset(trade, tariff, intermediate, final_demand, factor_income, esubd, esubm, esubva,
                 mobility, regions, sectors, factors, population=None, name="synthetic"):
-    ds = xr.Dataset(
-        {
-            "trade": (("sector", "source", "dest"), trade),
-            "tariff": (("sector", "source", "dest"), tariff),
-            "intermediate": (("sector", "user", "region"), intermediate),
-            "final_demand": (("sector", "region"), final_demand),
-            "factor_income": (("factor", "sector", "region"), factor_income),
-            "esubd": (("sector",), np.asarray(esubd, float)),
-            "esubm": (("sector",), np.asarray(esubm, float)),
-            "esubva": (("sector",), np.asarray(esubva, float)),
-            "mobility": (("factor",), np.asarray(mobility, dtype=str)),
-        },
-        coords={"region": regions, "sector": sectors, "factor": factors,
-                "source": regions, "dest": regions, "user": sectors},
-    )
-    if population is not None:
-        ds["population"] = (("region",), np.asarray(population, float))
-    ds.attrs.update(name=name, units="synthetic currency units", year=0,
-                    source="bench/gtap_like.py (random, exactly consistent)")
-    return ds
+    from cge.data import from_arrays
+    return from_arrays(regions=regions, sectors=sectors, factors=factors, trade=trade, tariff=tariff,
+                       intermediate=intermediate, final_demand=final_demand, factor_income=factor_income,
+                       esubd=esubd, esubm=esubm, esubva=esubva, mobility=mobility, population=population,
+                       attrs=dict(name=name, units="synthetic currency units", year=0,
+                                  source="bench/gtap_like.py (random, exactly consistent)"))
 
 
 def make_gtap_like(n_regions: int = 141, n_sectors: int = 65, seed: int = 0, *,

@@ -59,6 +59,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .data import from_arrays
 from .errors import DataError
 
 YEAR = 2007
@@ -429,21 +430,10 @@ def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Datas
 
     Fout = [FACTORS[f] for f in Fraw_ordered]
     coords = {"region": R, "sector": I, "factor": Fout, "source": R, "dest": R, "user": I}
-    ds = xr.Dataset(
-        {
-            "trade": (("sector", "source", "dest"), trade),
-            "tariff": (("sector", "source", "dest"), tariff),
-            "intermediate": (("sector", "user", "region"), intermediate),
-            "final_demand": (("sector", "region"), final_demand),
-            "factor_income": (("factor", "sector", "region"), factor_income),
-            "esubd": (("sector",), esub["esubd"]),
-            "esubm": (("sector",), esub["esubm"]),
-            "esubva": (("sector",), esub["esubva"]),
-            "mobility": (("factor",), np.array([MOBILITY[f] for f in Fout])),
-            "population": (("region",), population),
-        },
-        coords=coords,
-    )
+    ds = from_arrays(regions=R, sectors=I, factors=Fout, trade=trade, tariff=tariff, intermediate=intermediate,
+                     final_demand=final_demand, factor_income=factor_income, esubd=esub["esubd"],
+                     esubm=esub["esubm"], esubva=esub["esubva"], mobility=[MOBILITY[f] for f in Fout],
+                     population=population)
     for v in ("trade", "intermediate", "final_demand", "factor_income"):
         ds[v].attrs["units"] = "billion USD"
     ds["trade"].attrs["valuation"] = "cif (exporter market price net of export tax plus transport margin); diagonal = domestic sales"

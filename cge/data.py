@@ -38,6 +38,27 @@ ELASTICITY_RANGE = (0.0, 100.0)
 IDENTITY_RTOL = 1e-6
 
 
+# --------------------------------------------------------------------------- construction
+def from_arrays(*, regions, sectors, factors, trade, tariff, intermediate, final_demand, factor_income,
+                esubd, esubm, esubva, mobility, population=None, attrs: dict | None = None) -> xr.Dataset:
+    """A benchmark Dataset in MODEL.md section 2's layout from plain arrays (float64 throughout).
+
+    Arrays are ordered like :data:`SCHEMA`'s dimensions; ``source``/``dest`` take the region
+    codes and ``user`` the sector codes.
+    """
+    values = dict(trade=trade, tariff=tariff, intermediate=intermediate, final_demand=final_demand,
+                  factor_income=factor_income, esubd=esubd, esubm=esubm, esubva=esubva)
+    data = {k: (SCHEMA[k], np.asarray(v, dtype=float)) for k, v in values.items()}
+    data["mobility"] = (SCHEMA["mobility"], np.asarray([str(m) for m in mobility], dtype=object))
+    if population is not None:
+        data["population"] = (OPTIONAL["population"], np.asarray(population, dtype=float))
+    regions, sectors = [str(r) for r in regions], [str(s) for s in sectors]
+    ds = xr.Dataset(data, coords={"region": regions, "sector": sectors, "factor": [str(f) for f in factors],
+                                  "source": regions, "dest": regions, "user": sectors})
+    ds.attrs.update(attrs or {})
+    return ds
+
+
 # --------------------------------------------------------------------------- catalogue
 def builtin_names() -> list[str]:
     return sorted(p.stem for p in DATASET_DIR.glob("*.nc"))

@@ -14,6 +14,7 @@ from . import __version__, solver as solver_mod
 from .calibrate import benchmark
 from .data import load_dataset
 from .errors import ScenarioError
+from .io import write_text
 from .model import CoreModel
 from .results import Closure, clean_attrs, extract, write_atomic
 from .scenario import Instruments, Scenario
@@ -272,20 +273,7 @@ def compare(scenarios, data=None, solver: str | None = None, verbose: bool = Fal
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:
-    import os
-    import tempfile
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return write_text(path, text)
 
 
 def _data_path(sc: Scenario):

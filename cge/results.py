@@ -1,8 +1,6 @@
 """Solutions as xarray Datasets (INTERFACE.md "Results"), written atomically to netCDF."""
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +9,7 @@ import pyomo.environ as pyo
 import xarray as xr
 
 from . import accounts
+from .io import write_netcdf
 from .calibrate import Benchmark
 
 
@@ -131,21 +130,7 @@ def extract(core, ins, member: np.ndarray | None = None) -> xr.Dataset:
 
 def write_atomic(ds: xr.Dataset, path: str | Path) -> Path:
     """Write ``ds`` to ``path`` via a temporary file in the same folder and an atomic rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
-        ds.to_netcdf(tmp, engine="netcdf4")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return write_netcdf(ds, path)
 
 
 def clean_attrs(attrs: dict) -> dict:

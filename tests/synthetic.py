@@ -25,24 +25,10 @@ def _balanced_offdiag(rng, n, scale=10.0, n_cycles=2):
 
 def _to_dataset(trade, tariff, intermediate, final_demand, factor_income,
                 esubd, esubm, esubva, mobility, regions, sectors, factors, population=None):
-    ds = xr.Dataset(
-        {
-            "trade": (("sector", "source", "dest"), trade),
-            "tariff": (("sector", "source", "dest"), tariff),
-            "intermediate": (("sector", "user", "region"), intermediate),
-            "final_demand": (("sector", "region"), final_demand),
-            "factor_income": (("factor", "sector", "region"), factor_income),
-            "esubd": (("sector",), np.asarray(esubd, float)),
-            "esubm": (("sector",), np.asarray(esubm, float)),
-            "esubva": (("sector",), np.asarray(esubva, float)),
-            "mobility": (("factor",), np.asarray(mobility, dtype=object)),
-        },
-        coords={"region": regions, "sector": sectors, "factor": factors,
-                "source": regions, "dest": regions, "user": sectors},
-    )
-    if population is not None:
-        ds["population"] = (("region",), population)
-    return ds
+    from cge.data import from_arrays
+    return from_arrays(regions=regions, sectors=sectors, factors=factors, trade=trade, tariff=tariff,
+                       intermediate=intermediate, final_demand=final_demand, factor_income=factor_income,
+                       esubd=esubd, esubm=esubm, esubva=esubva, mobility=mobility, population=population)
 
 
 def make_dataset(n_regions=3, n_sectors=2, factors=(("labour", "mobile"), ("capital", "mobile")),

@@ -36,14 +36,8 @@ def cli_build(recipe: str | Path, out: str | Path, report: str | Path | None = N
         raise InputError(f"--out {out}: is a folder; give a file name ending in .nc")
     ds, rep = build_dataset(recipe, out)
     if report is not None:
-        import os
-        import tempfile
-        rp = Path(report)
-        rp.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{rp.name}.", suffix=".part", dir=rp.parent)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(rep.adjustments_frame().to_csv(index=False, float_format="%.17g"))
-        os.replace(tmp, rp)
+        from ..io import write_text
+        write_text(report, rep.adjustments_frame().to_csv(index=False, float_format="%.17g"))
     if not quiet:
         print(str(rep))
         print(f"dataset {ds.attrs.get('name')}: {ds.sizes['region']} regions x {ds.sizes['sector']} sectors x "

@@ -21,8 +21,6 @@ Steps (each adjustment is reported, none is silent):
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Union
@@ -32,8 +30,9 @@ import pandas as pd
 import xarray as xr
 
 from .. import __version__
-from ..data import check_dataset
+from ..data import check_dataset, from_arrays
 from ..errors import nearest
+from ..io import write_netcdf
 from . import balance as bal
 from .recipe import REPO_ROOT, SHARED_DATA, MapSpec, Recipe, RecipeError, TableFile, load_recipe
 from .table import Table, read_csv_table, read_iosystem, read_wiod, sha256
@@ -415,26 +414,23 @@ def _build(rec: Recipe, table: Optional[Table] = None):
     year = rec.year or table.year
     units = rec.units or table.units or "currency units"
     mob = rec.factors.mobility
-    ds = xr.Dataset(
-        data_vars=dict(
-            trade=(("sector", "source", "dest"), trade, {"units": units, "long_name": "bilateral sales at basic prices; diagonal = domestic sales"}),
-            tariff=(("sector", "source", "dest"), tariff, {"units": "1 (ad valorem rate)", "long_name": f"applied import tariff: {ft.description}; trade-weighted"}),
-            intermediate=(("sector", "user", "region"), intermediate, {"units": units, "long_name": "intermediate use at buyer prices (tariff-inclusive)"}),
-            final_demand=(("sector", "region"), final_demand, {"units": units, "long_name": "final demand (all categories) at buyer prices"}),
-            factor_income=(("factor", "sector", "region"), factor_income, {"units": units, "long_name": "value added split by labour shares"}),
-            esubd=(("sector",), esubd, {"units": "1", "source": ecite}),
-            esubm=(("sector",), esubm, {"units": "1", "source": f"{rec.elasticities.esubm_factor:g} x ESUBD unless given"}),
-            esubva=(("sector",), esubva, {"units": "1", "source": ecite}),
-            mobility=(("factor",), np.array([mob["labour"], mob["capital"]], dtype=object)),
-        ),
-        coords=dict(region=regions, sector=sectors, factor=["labour", "capital"],
-                    source=regions, dest=regions, user=sectors),
-    )
+    ds = from_arrays(regions=regions, sectors=sectors, factors=["labour", "capital"], trade=trade, tariff=tariff,
+                     intermediate=intermediate, final_demand=final_demand, factor_income=factor_income,
+                     esubd=esubd, esubm=esubm, esubva=esubva, mobility=[mob["labour"], mob["capital"]],
+                     population=population)
+    for v, extra in {
+        "trade": {"units": units, "long_name": "bilateral sales at basic prices; diagonal = domestic sales"},
+        "tariff": {"units": "1 (ad valorem rate)", "long_name": f"applied import tariff: {ft.description}; trade-weighted"},
+        "intermediate": {"units": units, "long_name": "intermediate use at buyer prices (tariff-inclusive)"},
+        "final_demand": {"units": units, "long_name": "final demand (all categories) at buyer prices"},
+        "factor_income": {"units": units, "long_name": "value added split by labour shares"},
+        "esubd": {"units": "1", "source": ecite},
+        "esubm": {"units": "1", "source": f"{rec.elasticities.esubm_factor:g} x ESUBD unless given"},
+        "esubva": {"units": "1", "source": ecite},
+    }.items():
+        ds[v].attrs.update(extra)
     if population is not None:
-        ds["population"] = (("region",), population, {"units": rec.population.units, "source": pcite})
-    for v in ds.data_vars:
-        if v != "mobility":
-            ds[v] = ds[v].astype("float64")
+        ds["population"].attrs.update({"units": rec.population.units, "source": pcite})
     ds.attrs = _attrs(rec, table, files, year, units, rdesc, sdesc, ft, report)
     rep = check_dataset(ds)
     if not rep.ok:
@@ -737,19 +733,8 @@ def _attrs(rec, table, files, year, units, rdesc, sdesc, ft, report):
 
 
 def write_atomic(ds: xr.Dataset, out: Path) -> None:
-    """Write a netCDF4 file through a temporary file and os.replace (never a half-written file)."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    try:
-        enc = {v: {"zlib": True, "complevel": 6, "shuffle": True} for v in ds.data_vars if v != "mobility"}
-        ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=enc)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """Write a compressed netCDF4 file through a temporary file and os.replace."""
+    write_netcdf(ds, out, compress=True)
 
 
 # ------------------------------------------------------------------------------------ china

@@ -1,0 +1,40 @@
+"""Atomic output: a failed or interrupted write never leaves a file that looks complete."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import xarray as xr
+
+
+def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it onto ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    def write(tmp):
+        with open(tmp, "w") as fh:
+            fh.write(text)
+    return atomic_write(path, write)
+
+
+def write_netcdf(ds: xr.Dataset, path: str | Path, compress: bool = False) -> Path:
+    enc = ({v: {"zlib": True, "complevel": 6, "shuffle": True} for v in ds.data_vars
+            if ds[v].dtype.kind in "fiu"} if compress else None)
+    return atomic_write(path, lambda tmp: ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=enc))
