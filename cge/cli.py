@@ -85,6 +85,62 @@ def compare(scenarios, data, out, solver, quiet, steps, make_report):
 
 
 @cli.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--data", help="built-in dataset name or benchmark .nc file (overrides the scenario's data)")
+@click.option("--out", type=click.Path(file_okay=False),
+              help="output folder (default results/<scenario name>-sensitivity)")
+@click.option("--method", type=click.Choice(["quadrature", "montecarlo"]), default="quadrature", show_default=True,
+              help="Stroud degree-3 quadrature (2 x parameters draws) or Monte Carlo")
+@click.option("--n", "n_draws", type=int, default=None, help="Monte Carlo draws (default 100)")
+@click.option("--seed", type=int, default=0, show_default=True, help="Monte Carlo seed")
+@click.option("--spread", type=float, default=0.5, show_default=True,
+              help="relative spread: uniform/triangular half-width, normal sd, as a share of the value")
+@click.option("--distribution", type=click.Choice(["uniform", "triangular", "normal"]), default="uniform",
+              show_default=True)
+@click.option("--parameters", default="esubd,esubm,esubva", show_default=True,
+              help="comma-separated: esubd, esubm, esubva (each sector), esubd:AGR+MAN (those sectors), "
+                   "esubd* (one factor scaling all sectors together), shock (the scenario's change, scaled)")
+@click.option("--scheduler", default="local", show_default=True,
+              help="local (a Dask cluster on this machine), serial (no Dask), or a Dask scheduler ADDRESS")
+@click.option("--workers", type=click.IntRange(1, 1024), default=None,
+              help="local cluster processes (default: this machine's cores)")
+@click.option("--steps", type=click.IntRange(1, 1000), default=1, show_default=True,
+              help="solves from the benchmark per draw (the decomposition path)")
+@click.option("--solver", default="auto", show_default=True)
+@click.option("--quiet", "-q", is_flag=True, help="no progress bar or messages")
+@click.option("--report", "make_report", is_flag=True, help="also write the report (HTML, CSV, LaTeX)")
+def sensitivity(scenario, data, out, method, n_draws, seed, spread, distribution, parameters, scheduler,
+                workers, steps, solver, quiet, make_report):
+    """Systematic sensitivity analysis: solve SCENARIO at draws of uncertain elasticities (and shock size);
+    write OUT/sensitivity.nc; print EV% mean, sd and the 95% Chebyshev interval by region."""
+    from .io import write_netcdf
+    from .scenario import Scenario
+    from .ssa import sensitivity as ssa, summary_table
+
+    sc = Scenario.from_yaml(scenario)
+    folder = Path(out) if out else Path("results") / f"{sc.name}-sensitivity"
+    ds = ssa(sc, data=data, parameters=parameters, distribution=distribution, spread=spread, method=method,
+             n=n_draws, seed=seed, scheduler=scheduler, workers=workers, steps=steps, solver=solver,
+             progress=not quiet)
+    path = write_netcdf(ds, folder / "sensitivity.nc")
+    click.echo(f"sensitivity of {sc.name} on dataset {ds.attrs.get('dataset')}: {ds.attrs['n_draws']} draws "
+               f"({ds.attrs['method']}), {ds.attrs['n_failed']} failed; parameters: {ds.attrs['parameters']}")
+    table = summary_table(ds).drop(columns=["Min", "Max"], errors="ignore")
+    click.echo(table.to_string(float_format=lambda v: f"{v:.4f}"))
+    click.echo("95% interval: mean -+ 4.47 sd (Chebyshev)")
+    if ds.attrs["n_failed"]:
+        for k in np.flatnonzero(ds["status"].values != "ok")[:5]:
+            click.echo(f"draw {k} failed: {ds['message'].values[k]}", err=True)
+    click.echo(f"results written to {path}")
+    if make_report:
+        from .report import render
+        click.echo(f"report written to {render(folder)}")
+    if ds.attrs["n_failed"] == ds.attrs["n_draws"]:
+        from .errors import SolveError
+        raise SolveError(f"every draw failed to solve (first: {ds['message'].values[0]})")
+
+
+@cli.command()
 @click.argument("folder", type=click.Path())
 def report(folder):
     """Render tables and charts for results on disk: FOLDER/report/ (HTML, CSV, LaTeX)."""

@@ -16,7 +16,10 @@ The blocks follow MODEL.md section 5:
 * income      -- factor income + tariff revenue + trade balance; the numeraire
 
 Scenario instruments (tariffs ``t``, iceberg costs ``tau``, endowments, the numeraire ``PNUM``)
-are mutable Pyomo parameters: a counterfactual is set-and-resolve, never a rebuild.
+are mutable Pyomo parameters: a counterfactual is set-and-resolve, never a rebuild.  So are the
+elasticities ``esubd``, ``esubm``, ``esubva`` (for sensitivity analysis, :mod:`cge.ssa`), except
+where the dataset's value is exactly 1 or 0: those nests are built in Cobb-Douglas or Leontief
+form (MODEL.md section 5) and their elasticity is structural.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from .calibrate import Benchmark
+from .errors import InputError
 
 #: lower bound of every price and activity index (keeps CES powers real)
 LB = 1e-9
@@ -36,16 +40,18 @@ def ces_price(terms, sigma: float):
 
     ``p`` are prices relative to their benchmark, ``theta`` benchmark value shares summing to 1.
     An elasticity of exactly 1 is Cobb-Douglas ``prod p^theta``; 0 is Leontief ``sum theta * p``.
+    ``sigma`` may be a number or a mutable Pyomo parameter (then always the generic CES form: the
+    model passes numbers for the Cobb-Douglas and Leontief nests, see :meth:`CoreModel.sigma`).
     """
     terms = [(th, p) for th, p in terms if th > 0]
     if len(terms) == 1:  # a single input: the price itself, whatever sigma is
         return terms[0][1]
-    if sigma == 1.0:
+    if isinstance(sigma, (int, float, np.floating)) and sigma == 1.0:
         out = 1.0
         for th, p in terms:
             out = out * p ** th
         return out
-    if sigma == 0.0:
+    if isinstance(sigma, (int, float, np.floating)) and sigma == 0.0:
         return sum(th * p for th, p in terms)
     return sum(th * p ** (1.0 - sigma) for th, p in terms) ** (1.0 / (1.0 - sigma))
 
@@ -68,8 +74,16 @@ class Index:
 class CoreModel:
     """MODEL.md's model for one benchmark; ``instance`` is the Pyomo ``ConcreteModel``."""
 
+    #: the elasticity parameters, by sector
+    ELASTICITIES = ("esubd", "esubm", "esubva")
+
     def __init__(self, bench: Benchmark):
         self.bench = bench
+        #: the dataset's elasticities (the calibrated values, kept when draws change them)
+        self.esub0 = {k: np.array(getattr(bench, k), dtype=float) for k in self.ELASTICITIES}
+        #: (parameter, sector) -> value for the nests built in Cobb-Douglas (1) or Leontief (0) form
+        self.structural = {(k, i): float(v) for k in self.ELASTICITIES
+                           for i, v in zip(bench.sectors, self.esub0[k]) if v in (0.0, 1.0)}
         self.idx = self._index()
         self.instance = self._build()
         self.dropped = self._choose_dropped()
@@ -128,9 +142,17 @@ class CoreModel:
         m = pyo.ConcreteModel(name="cge_core")
         R, I = list(b.regions), list(b.sectors)
         mobile = {f: mob == "mobile" for f, mob in zip(b.factors, b.mobility)}
-        esubd = dict(zip(I, b.esubd))
-        esubm = dict(zip(I, b.esubm))
-        esubva = dict(zip(I, b.esubva))
+        # elasticities: mutable parameters, used as numbers where the dataset makes the nest
+        # Cobb-Douglas (exactly 1) or Leontief (0) -- those forms are structural
+        m.esubd = pyo.Param(I, initialize=dict(zip(I, map(float, b.esubd))), mutable=True,
+                            doc="Armington elasticity, domestic vs imported")
+        m.esubm = pyo.Param(I, initialize=dict(zip(I, map(float, b.esubm))), mutable=True,
+                            doc="elasticity between import sources")
+        m.esubva = pyo.Param(I, initialize=dict(zip(I, map(float, b.esubva))), mutable=True,
+                             doc="elasticity between factors in value added")
+        esubd = {i: self.sigma(m, "esubd", i) for i in I}
+        esubm = {i: self.sigma(m, "esubm", i) for i in I}
+        esubva = {i: self.sigma(m, "esubva", i) for i in I}
         Y0, D0, M0, A0, VA0 = self.p("Y0"), self.p("D0"), self.p("M0"), self.p("A0"), self.p("VA0")
         X0, PG0, thM, F0, thF = self.p("X0"), self.p("PG0"), self.p("thM"), self.p("F0"), self.p("thF")
         thD, beta, fd0 = self.p("thD"), self.p("beta"), self.p("final_demand")
@@ -285,6 +307,57 @@ class CoreModel:
                                            + sum(F0[k] * m.Ws[k] for k in ix.FS)) / wsum == m.PNUM)
         m.obj = pyo.Objective(expr=0.0)  # a square system: feasibility only
         return m
+
+    def sigma(self, m, name: str, sector: str):
+        """The elasticity used in the expressions: a number for a structural (0 or 1) nest, else the
+        mutable parameter."""
+        key = (name, sector)
+        return self.structural[key] if key in self.structural else getattr(m, name)[sector]
+
+    # ------------------------------------------------------------------ elasticities
+    def set_elasticities(self, esubd=None, esubm=None, esubva=None) -> None:
+        """Set the elasticities (arrays by sector, in the dataset's order; ``None`` keeps the current ones).
+
+        The benchmark stays an equilibrium (calibrated share form), so no recalibration is needed.
+        A nest whose dataset elasticity is exactly 1 (Cobb-Douglas) or 0 (Leontief) is built in that
+        form: its elasticity cannot change (:class:`InputError` naming the sector). A generic CES
+        elasticity must be finite, non-negative and not within 1e-6 of 1 (the CES form divides by
+        ``1 - sigma``). The benchmark's arrays are replaced too, so the accounts and effects that
+        are computed from a solution use the same values.
+        """
+        b, m = self.bench, self.instance
+        new = {}
+        for name, vals in (("esubd", esubd), ("esubm", esubm), ("esubva", esubva)):
+            if vals is None:
+                continue
+            vals = np.asarray(vals, dtype=float).reshape(-1)
+            if vals.shape != (len(b.sectors),):
+                raise InputError(f"{name}: expected {len(b.sectors)} values (one per sector), got {vals.shape[0]}")
+            for i, v in zip(b.sectors, vals):
+                key = (name, i)
+                if key in self.structural:
+                    if v != self.structural[key]:
+                        form = "Cobb-Douglas" if self.structural[key] == 1.0 else "Leontief"
+                        raise InputError(
+                            f"{name}[{i}] is exactly {self.structural[key]:g} in the dataset, so that nest is "
+                            f"built in {form} form (MODEL.md section 5) and its elasticity cannot be varied "
+                            f"(got {v:g}); leave sector {i} out of the uncertain {name}")
+                elif not np.isfinite(v) or v < 0:
+                    raise InputError(f"{name}[{i}]: an elasticity must be finite and >= 0, got {v:g}")
+                elif abs(v - 1.0) < 1e-6:
+                    raise InputError(f"{name}[{i}] = {v:.9g}: a generic CES elasticity must not be within 1e-6 "
+                                     f"of 1 (the CES form divides by 1 - sigma)")
+            new[name] = vals
+        for name, vals in new.items():
+            par = getattr(m, name)
+            for i, v in zip(b.sectors, vals):
+                if (name, i) not in self.structural:
+                    par[i] = float(v)
+            object.__setattr__(b, name, vals.copy())   # Benchmark is frozen; accounts read these
+
+    def elasticities(self) -> dict:
+        """The elasticities in use: {name: array by sector}."""
+        return {k: np.array(getattr(self.bench, k), dtype=float) for k in self.ELASTICITIES}
 
     # ------------------------------------------------------------------ instruments
     def set_instruments(self, tariff: np.ndarray, tau: np.ndarray, endowment: np.ndarray,

@@ -47,7 +47,7 @@ def load(folder: str | Path) -> tuple[xr.Dataset, bool]:
                     return handle.load(), comp
             except Exception as exc:
                 raise InputError(f"{path}: cannot be read ({exc})") from None
-    raise InputError(f"{folder}: holds neither results.nc nor comparison.nc")
+    raise InputError(f"{folder}: holds neither results.nc nor comparison.nc (nor sensitivity.nc)")
 
 
 # ------------------------------------------------------------------ tables
@@ -332,7 +332,15 @@ document.body.setAttribute('data-errors',String(window.cgeErrors.length));});
 
 
 def render(folder: str | Path) -> Path:
-    """Write the report for the results in ``folder``; returns the report folder."""
+    """Write the report for the results in ``folder``; returns the report folder.
+
+    A folder with ``sensitivity.nc`` (``cge sensitivity``) gets the sensitivity page: as
+    ``index.html`` when it holds no other results, else as ``sensitivity.html`` linked from it.
+    """
+    folder = Path(folder)
+    ssa_file = folder / "sensitivity.nc"
+    if ssa_file.is_file() and not (folder / "results.nc").is_file() and not (folder / "comparison.nc").is_file():
+        return render_sensitivity(folder, "index.html")
     ds, is_comp = load(folder)
     out = Path(folder) / "report"
     tables: list[tuple[str, str, pd.DataFrame]] = []   # (file stem, caption, table)
@@ -395,8 +403,173 @@ def render(folder: str | Path) -> Path:
     for stem, caption, df in tables:
         parts.append(f"<h2>{html.escape(caption)}</h2>{to_html_table(df)}"
                      f"<p class=\"meta\">Full precision: {stem}.csv; LaTeX: {stem}.tex</p>")
+    if ssa_file.is_file():
+        render_sensitivity(folder, "sensitivity.html")
+        parts.append("<p><a href=\"sensitivity.html\">Sensitivity analysis (sensitivity.nc)</a></p>")
     parts.append("<p class=\"meta\">EV: equivalent variation in benchmark currency units. The decomposition is "
                  "integrated along the path from the benchmark; the first-order total is one discrete step at "
                  "benchmark weights, as much of the literature reports it.</p></body></html>\n")
     write_text_atomic(out / "index.html", "\n".join(parts))
+    return out
+
+
+# ------------------------------------------------------------------ sensitivity analysis (cge.ssa)
+def load_sensitivity(folder: str | Path) -> xr.Dataset:
+    path = Path(folder) / "sensitivity.nc"
+    try:
+        with xr.open_dataset(path) as handle:
+            return handle.load()
+    except Exception as exc:
+        raise InputError(f"{path}: cannot be read ({exc})") from None
+
+
+_SSA_COLS = {"mean": "Mean", "sd": "SD", "lower95": "Lower 95%", "upper95": "Upper 95%", "min": "Min",
+             "max": "Max", "p2.5": "P2.5", "p97.5": "P97.5"}
+
+
+def _ssa_stats(x: np.ndarray, ds: xr.Dataset) -> dict:
+    from .ssa import weighted_stats
+
+    ok = ds["status"].values == "ok"
+    w = np.where(ok, ds["weight"].values, 0.0)
+    st = weighted_stats(np.where(ok.reshape((-1,) + (1,) * (x.ndim - 1)), x, np.nan), w,
+                        sample=ds.attrs.get("method") != "quadrature")
+    return {lab: st[k] for k, lab in _SSA_COLS.items()}
+
+
+def ssa_ev_table(ds: xr.Dataset) -> pd.DataFrame:
+    """EV% by region (and union, non-members, world): mean, sd, Chebyshev 95% interval, range, percentiles."""
+    regions = list(map(str, ds["region"].values))
+    df = pd.DataFrame(_ssa_stats(ds["ev_pct"].values, ds), index=regions)
+    if "ev_pct_group" in ds:
+        g = _ssa_stats(ds["ev_pct_group"].values, ds)
+        for k, grp in enumerate(map(str, ds["group"].values)):
+            df.loc[grp] = [g[c][k] for c in df.columns]
+    member = _members(ds)
+    df.insert(0, "Member", list(np.where(member, "yes", "")) + [""] * (len(df) - len(regions)))
+    return df.rename_axis("Region")
+
+
+def ssa_trade_table(ds: xr.Dataset) -> pd.DataFrame | None:
+    """Trade creation and diversion (summed over sectors) by member and for the union."""
+    member = _members(ds)
+    if not member.any() or "trade_creation" not in ds:
+        return None
+    regions = np.asarray(list(map(str, ds["region"].values)))
+    rows = {}
+    for var, name in (("trade_creation", "Trade creation"), ("trade_diversion", "Trade diversion")):
+        by_member = ds[var].sum("sector", skipna=False).values[:, member]        # (draw, member)
+        vals = np.column_stack([by_member, by_member.sum(axis=1)])
+        st = _ssa_stats(vals, ds)
+        for k, r in enumerate(list(regions[member]) + ["union"]):
+            rows[(name, r)] = {c: st[c][k] for c in ("Mean", "SD", "Lower 95%", "Upper 95%", "Min", "Max")}
+    df = pd.DataFrame(rows).T
+    df.index = [f"{a}: {b}" for a, b in df.index]
+    return df.rename_axis("Effect")
+
+
+def ssa_trade_by_sector(ds: xr.Dataset) -> pd.DataFrame | None:
+    if not _members(ds).any() or "trade_creation_union" not in ds:
+        return None
+    cols = {}
+    for var, name in (("trade_creation_union", "Creation"), ("trade_diversion_union", "Diversion")):
+        st = _ssa_stats(ds[var].values, ds)
+        for c in ("Mean", "SD", "Lower 95%", "Upper 95%"):
+            cols[f"{name}: {c}"] = st[c]
+    return pd.DataFrame(cols, index=list(map(str, ds["sector"].values))).rename_axis("Sector")
+
+
+def ssa_parameter_table(ds: xr.Dataset) -> pd.DataFrame:
+    vals = ds["param_value"].values
+    return pd.DataFrame({"Value": ds["param_base"].values, "Distribution": ds["param_distribution"].values.astype(str),
+                         "Spread down": ds["param_spread_down"].values, "Spread up": ds["param_spread_up"].values,
+                         "Mean": ds["param_mean"].values, "SD": ds["param_sd"].values,
+                         "Lowest draw": vals.min(axis=0), "Highest draw": vals.max(axis=0)},
+                        index=list(map(str, ds["param"].values))).rename_axis("Parameter")
+
+
+def ssa_draws_table(ds: xr.Dataset) -> pd.DataFrame:
+    df = pd.DataFrame(ds["param_value"].values, columns=list(map(str, ds["param"].values)),
+                      index=list(map(int, ds["draw"].values)))
+    df.insert(0, "Weight", ds["weight"].values)
+    df.insert(0, "Status", ds["status"].values.astype(str))
+    if "ev_pct_group" in ds:
+        for k, grp in enumerate(map(str, ds["group"].values)):
+            df[f"EV% {grp}"] = ds["ev_pct_group"].values[:, k]
+    df["Message"] = [m if s != "ok" else "" for s, m in zip(df["Status"], ds["message"].values.astype(str))]
+    return df.rename_axis("Draw")
+
+
+def chart_error_bars(labels, mean, lower, upper, member, title, ylabel) -> str:
+    fig, ax = _fig()
+    x = np.arange(len(labels))
+    groups = ("union", "non-members", "world")
+    ax.bar(x, mean, color=["#44505c" if str(lab) in groups else "#1f6fb2" if m else "#9aa5b1"
+                           for lab, m in zip(labels, member)])
+    err = np.vstack([np.maximum(mean - lower, 0), np.maximum(upper - mean, 0)])
+    ax.errorbar(x, mean, yerr=err, fmt="none", ecolor="#222", elinewidth=1.0, capsize=3)
+    long = max((len(str(lab)) for lab in labels), default=0) > 4
+    ax.set_xticks(x, labels, rotation=35 if long else 0, ha="right" if long else "center", fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    return _svg(fig)
+
+
+def render_sensitivity(folder: str | Path, page: str = "index.html") -> Path:
+    """The sensitivity report: EV% with error bars (mean, 95% Chebyshev interval), tables as CSV and LaTeX."""
+    folder = Path(folder)
+    ds = load_sensitivity(folder)
+    out = folder / "report"
+    tables: list[tuple[str, str, pd.DataFrame]] = []
+    charts: list[tuple[str, str]] = []
+    ok = (ds["status"].values == "ok")
+    if ok.any():
+        ev = ssa_ev_table(ds)
+        tables.append(("ssa_ev_pct", "EV (% of benchmark income) over the draws: mean, standard deviation, "
+                                     "Chebyshev 95% interval (mean -+ 4.47 sd), range and percentiles", ev))
+        nreg = ds.sizes["region"]
+        charts.append(("EV by region with 95% intervals", chart_error_bars(
+            list(ev.index), ev["Mean"].values, ev["Lower 95%"].values, ev["Upper 95%"].values,
+            list(_members(ds)) + [False] * (len(ev) - nreg),
+            "EV % by region: mean and Chebyshev 95% interval (members in blue, groups dark)", "EV, % of benchmark income")))
+        tt = ssa_trade_table(ds)
+        if tt is not None:
+            tables.append(("ssa_trade_effects", "Trade creation and diversion by member over the draws", tt))
+            members = [i for i in tt.index if not i.endswith(": union")]
+            charts.append(("Creation and diversion with 95% intervals", chart_error_bars(
+                [i.replace("Trade creation", "TC").replace("Trade diversion", "TD") for i in members],
+                tt.loc[members, "Mean"].values.astype(float), tt.loc[members, "Lower 95%"].values.astype(float),
+                tt.loc[members, "Upper 95%"].values.astype(float), [True] * len(members),
+                "Trade creation (TC) and diversion (TD) by member", "change in import volume")))
+            tables.append(("ssa_trade_effects_by_sector", "Union trade creation and diversion by sector over the "
+                                                          "draws", ssa_trade_by_sector(ds)))
+    tables.append(("ssa_parameters", "Uncertain parameters", ssa_parameter_table(ds)))
+    tables.append(("ssa_draws", "Draws: parameter values, status and group EV %", ssa_draws_table(ds)))
+    for stem, caption, df in tables:
+        write_text_atomic(out / f"{stem}.csv", to_csv(df))
+        write_text_atomic(out / f"{stem}.tex", to_latex(df, caption, f"tab:{stem}"))
+    a = ds.attrs
+    title = f"Sensitivity analysis: {html.escape(str(a.get('scenario', '')))}"
+    meta = [("dataset", a.get("dataset", "")), ("dataset sha256", a.get("dataset_sha256", "")),
+            ("union", a.get("union", "")), ("stage", a.get("stage", "")),
+            ("method", f"{a.get('method', '')} {a.get('quadrature_rule', '')}".strip()),
+            ("draws", f"{a.get('n_draws', '')} ({a.get('n_failed', 0)} failed)"),
+            ("seed", a.get("seed", "")), ("parameters", a.get("parameters", "")),
+            ("cge", a.get("cge_version", ""))]
+    parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>",
+             f"<style>{CSS}</style>{SCRIPT}</head><body>", f"<h1>{title}</h1>",
+             "<p class=\"meta\">" + "<br>".join(f"{html.escape(k)}: {html.escape(str(v))}" for k, v in meta
+                                                if v not in ("", None)) + "</p>"]
+    for name, svg in charts:
+        parts.append(f"<h2>{html.escape(name)}</h2><div class=\"chart\">{svg}</div>")
+    for stem, caption, df in tables:
+        shown = df if len(df) <= 60 else df.head(60)
+        more = "" if shown is df else f" (first 60 of {len(df)} rows shown)"
+        parts.append(f"<h2>{html.escape(caption)}</h2>{to_html_table(shown, digits=4)}"
+                     f"<p class=\"meta\">Full precision: {stem}.csv; LaTeX: {stem}.tex{more}</p>")
+    notes = [a.get("intervals", ""), "Standard deviation: " + a.get("sd", ""), "Percentiles: " + a.get("percentiles", ""),
+             a.get("quadrature_exactness", ""), a.get("failed_draws", "")]
+    parts.append("<p class=\"meta\">" + "<br>".join(html.escape(n) for n in notes if n and not n.endswith(": "))
+                 + "</p></body></html>\n")
+    write_text_atomic(out / page, "\n".join(parts))
     return out
