@@ -111,7 +111,8 @@ class Model:
             here = start.towards(ins, lam) if lam < 1.0 else ins
             self.core.set_instruments(here.tariff, here.tau, here.endowment, here.pnum,
                                       here.revenue_pool, here.revenue_share, here.factor_pool)
-            info = solver_mod.solve(self.core.instance, solver=name, options=opts, tee=False)
+            info = solver_mod.solve(self.core.instance, solver=name, options=opts, tee=False,
+                                    progress=self._progress() if self.verbose else None)
             seconds += info.seconds
             iterations += info.iterations or 0
             if len(lambdas) > 1:
@@ -133,7 +134,7 @@ class Model:
             "dataset_source": self.dataset.attrs.get("source", ""),
             "units": self.dataset.attrs.get("units", "benchmark currency units"),
             "cge_version": __version__,
-            **{f"{k}_version": v for k, v in solver_mod.versions().items()},
+            **{f"{k}_version": v for k, v in solver_mod.versions(info.solver).items()},
             "solver": info.solver,
             "solver_status": info.status,
             "solver_iterations": int(iterations),
@@ -147,6 +148,23 @@ class Model:
         ds.attrs = clean_attrs(attrs)
         return Results(ds, scenario if isinstance(scenario, Scenario) else None,
                        {"solve": info, "build_seconds": self.build_seconds, "solve_seconds": seconds})
+
+    @staticmethod
+    def _progress():
+        """IPOPT iterations and the largest residual, on standard error, once a solve takes over 2 s."""
+        import os
+
+        start = time.perf_counter()
+        try:   # a copy of the terminal's stderr: Pyomo captures file descriptors 1 and 2 while IPOPT runs
+            out = os.fdopen(os.dup(sys.stderr.fileno()), "w")
+        except (OSError, ValueError, AttributeError):
+            out = sys.stderr
+
+        def report(iteration: int, residual: float) -> None:
+            if time.perf_counter() - start > 2.0:
+                print(f"    iteration {iteration}: largest residual {residual:.2e} "
+                      f"({time.perf_counter() - start:.0f} s)", file=out, flush=True)
+        return report
 
     def benchmark_solution(self, member=None) -> xr.Dataset:
         """The benchmark as a solution (every index 1), without solving; variables are reset."""

@@ -189,13 +189,23 @@ def _iterations(res) -> int | None:
     return None
 
 
-def versions() -> dict:
+def versions(solver: str = "cyipopt") -> dict:
+    """Versions of Pyomo and of the solver route that ran (``cyipopt`` or an ``ipopt`` executable)."""
     out = {"pyomo": pyo.__version__ if hasattr(pyo, "__version__") else None}
     try:
         import pyomo.version
         out["pyomo"] = pyomo.version.version
     except Exception:
         pass
+    if solver == "ipopt":
+        import subprocess
+        try:
+            first = subprocess.run([shutil.which("ipopt") or "ipopt", "--version"], capture_output=True,
+                                   text=True, timeout=10).stdout.split("\n")[0]
+            out["ipopt"] = first.split()[1] if first.startswith("Ipopt") else first
+        except Exception:
+            pass
+        return out
     try:
         import cyipopt
         out["cyipopt"] = cyipopt.__version__
