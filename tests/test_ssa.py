@@ -159,6 +159,44 @@ def test_batch_on_local_dask_cluster_equals_serial(syn):
     assert serial.attrs == dask.attrs
 
 
+def test_batch_on_an_existing_cluster_by_address_equals_serial(syn):
+    """A scheduler and two workers started as separate processes on loopback, reached by address:
+    how a user scales out to many machines."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                               "--port", str(port), "--no-dashboard"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        time.sleep(2)
+        procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nworkers", "2",
+                                       "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        from distributed import Client
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=60)
+        kw = dict(data=syn, parameters="esubd", method="quadrature", progress=False)
+        remote = sensitivity(_fta(), scheduler=address, **kw)
+        serial = sensitivity(_fta(), scheduler="serial", **kw)
+        assert (remote["status"].values == "ok").all()
+        np.testing.assert_array_equal(remote["ev_pct"].values, serial["ev_pct"].values)
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
 def test_quadrature_batch_outputs_and_summaries(syn, tmp_path):
     ds = sensitivity(_fta(), data=syn, parameters="esubd,esubva*", scheduler="serial", progress=False,
                      out=tmp_path / "s.nc")
