@@ -350,7 +350,14 @@ def render(folder: str | Path) -> Path:
         tables.append(("ev_pct_by_scenario", "EV (% of benchmark income) by region and scenario",
                        st["ev_pct_by_scenario"]))
         tables.append(("union_effects_by_scenario", "Union effects by scenario", st["union_effects_by_scenario"]))
-        charts.append(("EV by stage", chart_stages(st["ev_pct_by_scenario"], "EV % by region and scenario", "EV %")))
+        ev_table, ev_title = st["ev_pct_by_scenario"], "EV % by region and scenario"
+        if len(ev_table.index) > 15:    # many regions: the members and the group rows, for legibility
+            members = ds["member_of_union"].values.any(axis=0) if "member_of_union" in ds else \
+                np.zeros(ds.sizes["region"], bool)
+            keep = [r for r, m in zip(map(str, ds["region"].values), members) if m]
+            keep += [g for g in ("union", "non-members", "world") if g in ev_table.index]
+            ev_table, ev_title = ev_table.loc[keep], "EV % of members and groups by scenario (all regions: table)"
+        charts.append(("EV by stage", chart_stages(ev_table, ev_title, "EV %")))
         eff = st["union_effects_by_scenario"]
         rows = [r for r in eff.index if r.startswith(("Trade", "External"))]
         if eff.loc[rows].notna().any().any():
