@@ -309,7 +309,6 @@ def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Datas
     subsidy_moves = []
     negva = (base.sum(axis=0) + addition) < 0
     for j, r in np.argwhere(negva):
-        va = float(base[:, j, r].sum() + addition[j, r])
         # (a cell without factor payments ends with value added 0: GDT-ZHJ, and GAS-GUD whose -3e-16
         # is rounding noise from the negative-vdfm move)
         x = -float(addition[j, r])
@@ -429,7 +428,6 @@ def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Datas
         raise DataError("china_provinces: population.csv lacks 2007 values for some provinces")
 
     Fout = [FACTORS[f] for f in Fraw_ordered]
-    coords = {"region": R, "sector": I, "factor": Fout, "source": R, "dest": R, "user": I}
     ds = from_arrays(regions=R, sectors=I, factors=Fout, trade=trade, tariff=tariff, intermediate=intermediate,
                      final_demand=final_demand, factor_income=factor_income, esubd=esub["esubd"],
                      esubm=esub["esubm"], esubva=esub["esubva"], mobility=[MOBILITY[f] for f in Fout],

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from .errors import CGEError, InputError
+from .errors import CGEError
 
 
 def _fail(exc: CGEError):

@@ -220,7 +220,7 @@ def check_dataset(ds: xr.Dataset) -> Report:
     for label, gap, tot, da in (
         ("identity 1 (composite balance: intermediate + final demand = domestic sales + imports incl. tariffs)",
          gap1, tot1, ds["final_demand"]),
-        ("identity 2 (zero profit: sales = intermediate inputs + factor income)", gap2, tot2, ds["final_demand"].rename(region="region")),
+        ("identity 2 (zero profit: sales = intermediate inputs + factor income)", gap2, tot2, ds["final_demand"]),
     ):
         rel = np.abs(gap) / np.where(tot > 0, tot, 1.0)
         bad = rel > IDENTITY_RTOL

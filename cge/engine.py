@@ -258,7 +258,7 @@ class Comparison:
         for label, r in zip(self.labels, self.results):
             r.to_netcdf(folder / label / "results.nc")
         write_atomic(self.dataset, folder / "comparison.nc")
-        write_text_atomic(folder / "ev_pct.csv", self.table().to_csv(float_format="%.10g"))
+        write_text(folder / "ev_pct.csv", self.table().to_csv(float_format="%.10g"))
         return folder
 
 
@@ -288,10 +288,6 @@ def compare(scenarios, data=None, solver: str | None = None, verbose: bool = Fal
     for step in steps:               # refuse bad input before the first solve
         step.check(model.bench)
     return Comparison([model.solve(s, steps=n_steps) for s in steps])
-
-
-def write_text_atomic(path: str | Path, text: str) -> Path:
-    return write_text(path, text)
 
 
 def _data_path(sc: Scenario):

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .engine import write_text_atomic
+from .io import write_text
 from .errors import InputError
 
 PARTS = {
@@ -395,8 +395,8 @@ def render(folder: str | Path) -> Path:
             charts.append(("Decomposition", chart_decomposition(ds)))
         title = f"Scenario: {html.escape(str(ds.attrs.get('scenario', '')))}"
     for stem, caption, df in tables:
-        write_text_atomic(out / f"{stem}.csv", to_csv(df))
-        write_text_atomic(out / f"{stem}.tex", to_latex(df, caption, f"tab:{stem}"))
+        write_text(out / f"{stem}.csv", to_csv(df))
+        write_text(out / f"{stem}.tex", to_latex(df, caption, f"tab:{stem}"))
     meta = [("dataset", ds.attrs.get("dataset", "")), ("dataset sha256", ds.attrs.get("dataset_sha256", "")),
             ("union", ds.attrs.get("union", "")), ("stage", ds.attrs.get("stage", "")),
             ("closure", ds.attrs.get("closure_numeraire", "")), ("cge", ds.attrs.get("cge_version", "")),
@@ -416,7 +416,7 @@ def render(folder: str | Path) -> Path:
     parts.append("<p class=\"meta\">EV: equivalent variation in benchmark currency units. The decomposition is "
                  "integrated along the path from the benchmark; the first-order total is one discrete step at "
                  "benchmark weights, as much of the literature reports it.</p></body></html>\n")
-    write_text_atomic(out / "index.html", "\n".join(parts))
+    write_text(out / "index.html", "\n".join(parts))
     return out
 
 
@@ -553,8 +553,8 @@ def render_sensitivity(folder: str | Path, page: str = "index.html") -> Path:
     tables.append(("ssa_parameters", "Uncertain parameters", ssa_parameter_table(ds)))
     tables.append(("ssa_draws", "Draws: parameter values, status and group EV %", ssa_draws_table(ds)))
     for stem, caption, df in tables:
-        write_text_atomic(out / f"{stem}.csv", to_csv(df))
-        write_text_atomic(out / f"{stem}.tex", to_latex(df, caption, f"tab:{stem}"))
+        write_text(out / f"{stem}.csv", to_csv(df))
+        write_text(out / f"{stem}.tex", to_latex(df, caption, f"tab:{stem}"))
     a = ds.attrs
     title = f"Sensitivity analysis: {html.escape(str(a.get('scenario', '')))}"
     meta = [("dataset", a.get("dataset", "")), ("dataset sha256", a.get("dataset_sha256", "")),
@@ -578,5 +578,5 @@ def render_sensitivity(folder: str | Path, page: str = "index.html") -> Path:
              a.get("quadrature_exactness", ""), a.get("failed_draws", "")]
     parts.append("<p class=\"meta\">" + "<br>".join(html.escape(n) for n in notes if n and not n.endswith(": "))
                  + "</p></body></html>\n")
-    write_text_atomic(out / page, "\n".join(parts))
+    write_text(out / page, "\n".join(parts))
     return out

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pyomo.environ as pyo
 import xarray as xr
 
 from . import accounts
@@ -81,7 +80,7 @@ def extract(core, ins, member: np.ndarray | None = None) -> xr.Dataset:
     walras = float(PY[i0, r0] * acc.excess_supply[i0, r0])
 
     coords = {"sector": I, "region": R, "factor": F, "source": R, "dest": R}
-    S, SR, SSD, FR = ("sector",), ("sector", "region"), ("sector", "source", "dest"), ("factor", "region")
+    SR, SSD, FR = ("sector", "region"), ("sector", "source", "dest"), ("factor", "region")
     ds = xr.Dataset(
         {
             "ev": (("region",), EV, {"long_name": "equivalent variation", "units": "benchmark currency units"}),

@@ -12,9 +12,7 @@ the feasible point, which is the equilibrium.
 """
 from __future__ import annotations
 
-import io
 import math
-import contextlib
 import shutil
 import time
 from dataclasses import dataclass, field

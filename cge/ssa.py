@@ -25,7 +25,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import xarray as xr
@@ -472,7 +472,7 @@ def sensitivity(scenario, data=None, parameters="esubd,esubm,esubva", distributi
     ``weight``, ``status`` and ``message`` (draw), and ``<var>_summary`` (stat, ...) for the
     variables of :data:`SUMMARY_VARS` and ``ev_pct_group`` (union, non-members, world).
     """
-    from .engine import Model, _as_scenario, _data_path
+    from .engine import _as_scenario, _data_path
 
     sc = _as_scenario(scenario)
     if sc.is_ladder:

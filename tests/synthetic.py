@@ -5,7 +5,6 @@ Both section-2 identities hold by construction (to rounding):
   2. sum_s trade[j,r,s] = sum_i intermediate[i,j,r] + sum_f factor_income[f,j,r]
 """
 import numpy as np
-import xarray as xr
 
 
 def _balanced_offdiag(rng, n, scale=10.0, n_cycles=2):

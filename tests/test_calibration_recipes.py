@@ -3,7 +3,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import xarray as xr
 
 import cge
 from cge.calib import build_dataset, build_from_iosystem, cli_build, load_recipe

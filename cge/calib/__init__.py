@@ -9,10 +9,9 @@ split, elasticities, population and the balancing method.  See calibration/READM
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from ..errors import DataError, InputError
+from ..errors import InputError
 from .build import BuildReport, build_dataset, build_from_iosystem, write_atomic
 from .recipe import Recipe, RecipeError, load_recipe
 
