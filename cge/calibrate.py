@@ -28,6 +28,44 @@ class Benchmark:
     esubm: np.ndarray                     # (i,)
     esubva: np.ndarray                    # (j,)
     population: np.ndarray | None         # (r,)
+    # ----- extensions (docs/extensions.md); None = absent = the neutral value
+    output_tax0: np.ndarray | None = None  # (j, r) benchmark output tax rate
+    export_tax0: np.ndarray | None = None  # (i, s, r) benchmark export tax rate, levied by s
+    esubt: np.ndarray | None = None        # (j,) value added vs intermediate bundle (0 = core)
+    esubc: np.ndarray | None = None        # (j,) among intermediates (0 = core)
+    esubfd: np.ndarray | None = None       # (r,) final demand (1 = core)
+    etrans: np.ndarray | None = None       # (i,) CET domestic vs exports (inf = core)
+
+    @property
+    def has_taxes(self) -> bool:
+        """Output or export taxes are in the data (the tax instruments are then built)."""
+        return self.output_tax0 is not None or self.export_tax0 is not None
+
+    @cached_property
+    def to0(self) -> np.ndarray:
+        """Benchmark output tax rate (zeros when absent) -> (j, r)."""
+        return np.zeros_like(self.final_demand) if self.output_tax0 is None else self.output_tax0
+
+    @cached_property
+    def te0(self) -> np.ndarray:
+        """Benchmark export tax rate (zeros when absent) -> (i, s, r)."""
+        return np.zeros_like(self.trade) if self.export_tax0 is None else np.where(self.offdiag, self.export_tax0, 0.0)
+
+    @cached_property
+    def esubt_(self) -> np.ndarray:
+        return np.zeros(len(self.sectors)) if self.esubt is None else self.esubt
+
+    @cached_property
+    def esubc_(self) -> np.ndarray:
+        return np.zeros(len(self.sectors)) if self.esubc is None else self.esubc
+
+    @cached_property
+    def esubfd_(self) -> np.ndarray:
+        return np.ones(len(self.regions)) if self.esubfd is None else self.esubfd
+
+    @cached_property
+    def etrans_(self) -> np.ndarray:
+        return np.full(len(self.sectors), np.inf) if self.etrans is None else self.etrans
 
     # ----- derived benchmark quantities (MODEL.md section 3)
     @cached_property
@@ -57,7 +95,8 @@ class Benchmark:
 
     @cached_property
     def PG0(self) -> np.ndarray:
-        return 1.0 + self.tariff0
+        """Benchmark gross import price (1 + tariff), times (1 + export tax) with export taxes."""
+        return 1.0 + self.tariff0 if self.export_tax0 is None else (1.0 + self.te0) * (1.0 + self.tariff0)
 
     @cached_property
     def M0(self) -> np.ndarray:
@@ -78,13 +117,29 @@ class Benchmark:
 
     @cached_property
     def B(self) -> np.ndarray:
-        """Benchmark trade deficit: imports minus exports at basic prices (fob) -> (r,)."""
-        X0 = self.X0
-        return X0.sum(axis=(0, 1)) - X0.sum(axis=(0, 2))
+        """Benchmark trade deficit: imports minus exports at fob prices (basic prices plus export
+        taxes) -> (r,)."""
+        fob = self.X0 if self.export_tax0 is None else self.X0 * (1.0 + self.te0)
+        return fob.sum(axis=(0, 1)) - fob.sum(axis=(0, 2))
 
     @cached_property
     def tariff_revenue0(self) -> np.ndarray:
-        return (self.X0 * self.tariff0).sum(axis=(0, 1))
+        fob = self.X0 if self.export_tax0 is None else self.X0 * (1.0 + self.te0)
+        return (fob * self.tariff0).sum(axis=(0, 1))
+
+    @cached_property
+    def export_tax_revenue0(self) -> np.ndarray:
+        """Collected by the source -> (r,)."""
+        return (self.X0 * self.te0).sum(axis=(0, 2))
+
+    @cached_property
+    def COST0(self) -> np.ndarray:
+        """Benchmark cost of output, intermediates plus value added: Y0 / (1 + to0) -> (j, r)."""
+        return self.intermediate.sum(axis=0) + self.VA0
+
+    @cached_property
+    def output_tax_revenue0(self) -> np.ndarray:
+        return (self.to0 * self.COST0).sum(axis=0)
 
     @cached_property
     def endowment0(self) -> np.ndarray:
@@ -122,6 +177,7 @@ def benchmark(ds: xr.Dataset) -> Benchmark:
         return np.ascontiguousarray(ds[name].transpose(*dims).values, dtype=float)
 
     pop = arr("population", "region") if "population" in ds else None
+    opt = lambda name, *dims: arr(name, *dims) if name in ds else None  # noqa: E731
     return Benchmark(
         regions=tuple(str(r) for r in ds["region"].values),
         sectors=tuple(str(i) for i in ds["sector"].values),
@@ -136,4 +192,10 @@ def benchmark(ds: xr.Dataset) -> Benchmark:
         esubm=arr("esubm", "sector"),
         esubva=arr("esubva", "sector"),
         population=pop,
+        output_tax0=opt("output_tax", "sector", "region"),
+        export_tax0=opt("export_tax", "sector", "source", "dest"),
+        esubt=opt("esubt", "sector"),
+        esubc=opt("esubc", "sector"),
+        esubfd=opt("esubfd", "region"),
+        etrans=opt("etrans", "sector"),
     )

@@ -29,7 +29,18 @@ SCHEMA: dict[str, tuple[str, ...]] = {
     "esubva": ("sector",),
     "mobility": ("factor",),
 }
-OPTIONAL: dict[str, tuple[str, ...]] = {"population": ("region",)}
+OPTIONAL: dict[str, tuple[str, ...]] = {
+    "population": ("region",),
+    # extensions (docs/extensions.md), each neutral when absent
+    "output_tax": ("sector", "region"),
+    "export_tax": ("sector", "source", "dest"),
+    "esubt": ("sector",),
+    "esubc": ("sector",),
+    "esubfd": ("region",),
+    "etrans": ("sector",),
+}
+#: the extension elasticities; ``etrans`` may also be +inf (perfect transformation, the core)
+EXT_ELASTICITIES = ("esubt", "esubc", "esubfd", "etrans")
 FLOWS = ("trade", "intermediate", "final_demand", "factor_income")
 MOBILITIES = ("mobile", "specific")
 #: elasticities outside this closed range are refused
@@ -40,18 +51,26 @@ IDENTITY_RTOL = 1e-6
 
 # --------------------------------------------------------------------------- construction
 def from_arrays(*, regions, sectors, factors, trade, tariff, intermediate, final_demand, factor_income,
-                esubd, esubm, esubva, mobility, population=None, attrs: dict | None = None) -> xr.Dataset:
+                esubd, esubm, esubva, mobility, population=None, attrs: dict | None = None,
+                **extensions) -> xr.Dataset:
     """A benchmark Dataset in MODEL.md section 2's layout from plain arrays (float64 throughout).
 
     Arrays are ordered like :data:`SCHEMA`'s dimensions; ``source``/``dest`` take the region
-    codes and ``user`` the sector codes.
+    codes and ``user`` the sector codes.  ``extensions`` are the optional variables of
+    docs/extensions.md (``output_tax``, ``export_tax``, ``esubt``, ``esubc``, ``esubfd``, ``etrans``).
     """
+    unknown = sorted(set(extensions) - set(OPTIONAL))
+    if unknown:
+        raise TypeError(f"from_arrays: unknown variable(s) {', '.join(unknown)}")
     values = dict(trade=trade, tariff=tariff, intermediate=intermediate, final_demand=final_demand,
                   factor_income=factor_income, esubd=esubd, esubm=esubm, esubva=esubva)
     data = {k: (SCHEMA[k], np.asarray(v, dtype=float)) for k, v in values.items()}
     data["mobility"] = (SCHEMA["mobility"], np.asarray([str(m) for m in mobility], dtype=object))
     if population is not None:
         data["population"] = (OPTIONAL["population"], np.asarray(population, dtype=float))
+    for k, v in extensions.items():
+        if v is not None:
+            data[k] = (OPTIONAL[k], np.asarray(v, dtype=float))
     regions, sectors = [str(r) for r in regions], [str(s) for s in sectors]
     ds = xr.Dataset(data, coords={"region": regions, "sector": sectors, "factor": [str(f) for f in factors],
                                   "source": regions, "dest": regions, "user": sectors})
@@ -178,7 +197,7 @@ def check_dataset(ds: xr.Dataset) -> Report:
         if var == "mobility":
             continue
         vals = np.asarray(ds[var].values, dtype=float)
-        bad = ~np.isfinite(vals)
+        bad = ~np.isfinite(vals) & ~((var == "etrans") & (vals == np.inf))
         if bad.any():
             rep.problems.append(f"{var}: non-finite values at {_cells(ds[var], bad, np.where(bad, 1.0, 0.0))}")
     if rep.problems:
@@ -199,10 +218,21 @@ def check_dataset(ds: xr.Dataset) -> Report:
     bad_diag = diag & (tar != 0)
     if bad_diag.any():
         rep.problems.append(f"tariff: must be zero on the diagonal (domestic sales), found {_cells(ds['tariff'], bad_diag, tar)}")
+    for var in ("output_tax", "export_tax"):
+        if var in ds:
+            vals = ds[var].values.astype(float)
+            if (vals <= -1).any():
+                rep.problems.append(f"{var}: rates must be > -1, found {_cells(ds[var], vals <= -1, vals)}")
+    if "export_tax" in ds:
+        ext = ds["export_tax"].values.astype(float)
+        bad_diag = diag & (ext != 0)
+        if bad_diag.any():
+            rep.problems.append(f"export_tax: must be zero on the diagonal (domestic sales), found "
+                                f"{_cells(ds['export_tax'], bad_diag, ext)}")
     lo, hi = ELASTICITY_RANGE
-    for var in ("esubd", "esubm", "esubva"):
+    for var in ("esubd", "esubm", "esubva") + tuple(v for v in EXT_ELASTICITIES if v in ds):
         vals = ds[var].values.astype(float)
-        out = (vals < lo) | (vals > hi)
+        out = (vals < lo) | ((vals > hi) & ~((var == "etrans") & (vals == np.inf)))
         if out.any():
             rep.problems.append(f"{var}: elasticities must lie in [{lo:g}, {hi:g}], found {_cells(ds[var], out, vals)}")
     mob = [str(m) for m in ds["mobility"].values]
@@ -218,9 +248,10 @@ def check_dataset(ds: xr.Dataset) -> Report:
 
     gap1, tot1, gap2, tot2 = identity_gaps(ds)
     for label, gap, tot, da in (
-        ("identity 1 (composite balance: intermediate + final demand = domestic sales + imports incl. tariffs)",
-         gap1, tot1, ds["final_demand"]),
-        ("identity 2 (zero profit: sales = intermediate inputs + factor income)", gap2, tot2, ds["final_demand"]),
+        ("identity 1 (composite balance: intermediate + final demand = domestic sales + imports incl. tariffs"
+         + (" and export taxes)" if "export_tax" in ds else ")"), gap1, tot1, ds["final_demand"]),
+        ("identity 2 (zero profit: sales = intermediate inputs + factor income"
+         + (", times 1 + output tax)" if "output_tax" in ds else ")"), gap2, tot2, ds["final_demand"]),
     ):
         rel = np.abs(gap) / np.where(tot > 0, tot, 1.0)
         bad = rel > IDENTITY_RTOL
@@ -240,7 +271,11 @@ def check_dataset(ds: xr.Dataset) -> Report:
 
 
 def identity_gaps(ds: xr.Dataset):
-    """Gaps (lhs - rhs) and row totals of MODEL.md's two identities, both shaped (sector, region)."""
+    """Gaps (lhs - rhs) and row totals of MODEL.md's two identities, both shaped (sector, region).
+
+    With export or output taxes (docs/extensions.md section 4) imports carry ``1 + export_tax`` and
+    costs ``1 + output_tax``.
+    """
     trade = ds["trade"].values.astype(float)
     tar = ds["tariff"].values.astype(float)
     inter = ds["intermediate"].values.astype(float)
@@ -248,17 +283,22 @@ def identity_gaps(ds: xr.Dataset):
     fac = ds["factor_income"].values.astype(float)
     n = trade.shape[1]
     eye = np.eye(n, dtype=bool)
-    buyer = np.where(eye[None], trade, trade * (1 + tar))          # (i, s, r)
+    ext = ds["export_tax"].values.astype(float) if "export_tax" in ds else 0.0
+    to = ds["output_tax"].values.astype(float) if "output_tax" in ds else 0.0
+    buyer = np.where(eye[None], trade, trade * (1 + ext) * (1 + tar))  # (i, s, r)
     lhs1 = inter.sum(axis=1) + fd                                    # (i, r)
     rhs1 = buyer.sum(axis=1)                                          # (i, r)
     lhs2 = trade.sum(axis=2)                                          # (j, r): sales of j made in r
-    rhs2 = inter.sum(axis=0) + fac.sum(axis=0)                        # (j, r)
+    rhs2 = (1 + to) * (inter.sum(axis=0) + fac.sum(axis=0))          # (j, r)
     return lhs1 - rhs1, np.maximum(lhs1, rhs1), lhs2 - rhs2, np.maximum(lhs2, rhs2)
 
 
 def trade_balance(ds: xr.Dataset) -> np.ndarray:
-    """Benchmark trade deficit B[r] = imports - exports at basic prices (fob), per region."""
+    """Benchmark trade deficit B[r] = imports - exports at fob prices (basic prices, plus export taxes
+    where the data has them), per region."""
     trade = ds["trade"].values.astype(float)
+    if "export_tax" in ds:
+        trade = trade * (1 + ds["export_tax"].values.astype(float))
     off = trade * (1 - np.eye(trade.shape[1]))[None]
     return off.sum(axis=(0, 1)) - off.sum(axis=(0, 2))
 

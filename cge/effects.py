@@ -31,8 +31,12 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from .stages import gdp0
+
 DECOMPOSITION = ("welfare_allocative_members", "welfare_allocative_nonmembers", "welfare_terms_of_trade",
                  "welfare_endowment", "welfare_revenue_transfer")
+#: parts added by the extensions (docs/extensions.md section 6), only where a model has them
+EXTENSION_PARTS = ("welfare_allocative_output_tax", "welfare_allocative_export_tax", "welfare_trade_balance")
 
 
 # ----------------------------------------------------------------- trade creation and diversion
@@ -54,59 +58,87 @@ def trade_effects(dX: np.ndarray, member: np.ndarray):
 
 # ----------------------------------------------------------------- welfare decomposition
 def _state(ds: xr.Dataset) -> dict:
-    """The arrays the decomposition needs, NaN-free (cells with no flow are zero)."""
+    """The arrays the decomposition needs, NaN-free (cells with no flow are zero).
+
+    ``cif``: price per delivered unit of imports, ``PE_s (1 + te) tau``; ``fob``: price per unit
+    shipped, ``PE (1 + te)`` (with neither CET nor export taxes both are the core's ``PY``-based prices).
+    """
     n = ds.sizes["region"]
     off = ~np.eye(n, dtype=bool)[None]
     PY = np.nan_to_num(ds["price"].values)
+    PE = np.nan_to_num(ds["export_price"].values) if "export_price" in ds else PY
     X = np.where(off, ds["trade_quantity"].values, 0.0)
     tau = np.where(off, ds["trade_cost"].values, 0.0)
     t = np.where(off, ds["tariff_rate"].values, 0.0)
+    te = np.where(off, ds["export_tax_rate"].values, 0.0) if "export_tax_rate" in ds else np.zeros_like(t)
+    to = ds["output_tax_rate"].values if "output_tax_rate" in ds else np.zeros_like(PY)
+    fob = np.where(off, PE[:, :, None] * (1.0 + te), 0.0)
+    Y0 = ds["trade"].values.sum(axis=2)
     return {
-        "PY": PY, "X": X, "tau": tau, "t": t,
+        "PY": PY, "PE": PE, "X": X, "tau": tau, "t": t, "te": te, "fob": fob, "cif": fob * tau,
+        "Q": np.nan_to_num(ds["output"].values) * Y0,
+        "to_wedge": np.where(Y0 > 0, to / (1.0 + to), 0.0) * PY,
         "W": np.nan_to_num(ds["factor_price_sector"].values), "E": ds["endowment"].values,
         "Wr": np.nan_to_num(ds["factor_price"].values), "NF": ds["factor_flow"].values,
         "WU": np.nan_to_num(ds["union_factor_price"].values),
         "PU": ds["utility_price"].values,
         "transfer": ds["tariff_revenue_received"].values - ds["tariff_revenue"].values,
+        "deficit": ds["trade_deficit"].values if "trade_deficit" in ds else np.zeros(n),
     }
 
 
-def _parts(a: dict, b: dict, wa: float, wb: float, member: np.ndarray) -> dict:
+def _parts(a: dict, b: dict, wa: float, wb: float, member: np.ndarray, parts: tuple) -> dict:
     """Money-metric parts of one step a -> b, each weighted by (wa, wb) at its ends (trapezoid)."""
     mid = lambda k: 0.5 * (a[k] + b[k])  # noqa: E731
-    wedge = 0.5 * (a["t"] * a["PY"][:, :, None] * a["tau"] + b["t"] * b["PY"][:, :, None] * b["tau"])
+    wedge = 0.5 * (a["t"] * a["cif"] + b["t"] * b["cif"])          # tariff per delivered unit
     dX = b["X"] - a["X"]
     from_member = np.asarray(member, bool)[None, :, None]
-    alloc_m = (wedge * dX * from_member).sum(axis=(0, 1))
-    alloc_n = (wedge * dX * ~from_member).sum(axis=(0, 1))
-    q_out = mid_prod(a["tau"], a["X"], b["tau"], b["X"])                 # quantity leaving r, (i, r, s)
-    exports = (q_out.sum(axis=2) * (b["PY"] - a["PY"])).sum(axis=0)       # sum_i,s tau X dPY_r
-    cif_a, cif_b = a["PY"][:, :, None] * a["tau"], b["PY"][:, :, None] * b["tau"]
-    imports = (mid("X") * (cif_b - cif_a)).sum(axis=(0, 1))               # sum_i,s X d(PY_s tau)
+    q_out = mid_prod(a["tau"], a["X"], b["tau"], b["X"])             # quantity leaving s, (i, s, d)
+    exports = (q_out * (b["fob"] - a["fob"])).sum(axis=(0, 2))       # sum_i,d tau X d(fob), by s
+    imports = (mid("X") * (b["cif"] - a["cif"])).sum(axis=(0, 1))   # sum_i,s X d(cif), by r
     gap = mid("Wr") - mid("WU")[:, None]          # host price less union price of a pooled factor
     endow = ((mid("W") * (b["E"] - a["E"])).sum(axis=(0, 1)) + (gap * (b["NF"] - a["NF"])).sum(axis=0)
              - (mid("NF") * (b["WU"] - a["WU"])[:, None]).sum(axis=0))
-    transfer = b["transfer"] - a["transfer"]
     w = 0.5 * (wa + wb)
-    return {"welfare_allocative_members": w * alloc_m, "welfare_allocative_nonmembers": w * alloc_n,
-            "welfare_terms_of_trade": w * (exports - imports), "welfare_endowment": w * endow,
-            "welfare_revenue_transfer": w * transfer}
+    out = {"welfare_allocative_members": (wedge * dX * from_member).sum(axis=(0, 1)),
+           "welfare_allocative_nonmembers": (wedge * dX * ~from_member).sum(axis=(0, 1)),
+           "welfare_terms_of_trade": exports - imports, "welfare_endowment": endow,
+           "welfare_revenue_transfer": b["transfer"] - a["transfer"]}
+    if "welfare_allocative_output_tax" in parts:
+        out["welfare_allocative_output_tax"] = (mid("to_wedge") * (b["Q"] - a["Q"])).sum(axis=0)
+    if "welfare_allocative_export_tax" in parts:
+        te_wedge = 0.5 * (a["te"] * a["PE"][:, :, None] + b["te"] * b["PE"][:, :, None])
+        out["welfare_allocative_export_tax"] = (te_wedge * (b["tau"] * b["X"] - a["tau"] * a["X"])).sum(axis=(0, 2))
+    if "welfare_trade_balance" in parts:
+        out["welfare_trade_balance"] = b["deficit"] - a["deficit"]
+    return {k: w * out[k] for k in parts}
 
 
 def mid_prod(p_a, q_a, p_b, q_b):
     return 0.5 * (p_a * q_a + p_b * q_b)
 
 
-def _trapezoid(states: list[dict], member: np.ndarray) -> dict:
-    total = {k: np.zeros(len(states[0]["PU"])) for k in DECOMPOSITION}
+def _trapezoid(states: list[dict], member: np.ndarray, parts: tuple) -> dict:
+    total = {k: np.zeros(len(states[0]["PU"])) for k in parts}
     for a, b in zip(states[:-1], states[1:]):
-        parts = _parts(a, b, 1.0 / a["PU"], 1.0 / b["PU"], member)
-        for k in DECOMPOSITION:
-            total[k] += parts[k]
+        step = _parts(a, b, 1.0 / a["PU"], 1.0 / b["PU"], member, parts)
+        for k in parts:
+            total[k] += step[k]
     return total
 
 
-def decompose(path: list[xr.Dataset], member: np.ndarray) -> dict:
+def decomposition_parts(ds: xr.Dataset, trade_balance: str = "numeraire") -> tuple:
+    """The parts a result has: the core's, plus the extensions' where the model was built with them
+    (tax instruments; the world-income trade-balance closure)."""
+    parts = DECOMPOSITION
+    if "output_tax_rate" in ds:
+        parts += ("welfare_allocative_output_tax", "welfare_allocative_export_tax")
+    if trade_balance == "world_income":
+        parts += ("welfare_trade_balance",)
+    return parts
+
+
+def decompose(path: list[xr.Dataset], member: np.ndarray, parts: tuple = DECOMPOSITION) -> dict:
     """Welfare decomposition in EV units along ``path`` (benchmark first, scenario last).
 
     The trapezoid sums on the path (n steps) and on every other point (n/2 steps) are combined by
@@ -114,12 +146,12 @@ def decompose(path: list[xr.Dataset], member: np.ndarray) -> dict:
     O(1/n^2) to O(1/n^4).
     """
     states = [_state(ds) for ds in path]
-    fine = _trapezoid(states, member)
+    fine = _trapezoid(states, member, parts)
     n = len(states) - 1
     if n < 2 or n % 2:
         return fine
-    coarse = _trapezoid(states[::2], member)
-    return {k: (4.0 * fine[k] - coarse[k]) / 3.0 for k in DECOMPOSITION}
+    coarse = _trapezoid(states[::2], member, parts)
+    return {k: (4.0 * fine[k] - coarse[k]) / 3.0 for k in parts}
 
 
 def first_order(bench: xr.Dataset, final: xr.Dataset, member: np.ndarray) -> dict:
@@ -127,10 +159,9 @@ def first_order(bench: xr.Dataset, final: xr.Dataset, member: np.ndarray) -> dic
     a, b = _state(bench), _state(final)
     dX = b["X"] - a["X"]
     from_member = np.asarray(member, bool)[None, :, None]
-    w0 = a["t"] * a["PY"][:, :, None] * a["tau"]
+    w0 = a["t"] * a["cif"]
     q0 = a["tau"] * a["X"]
-    cif_a, cif_b = a["PY"][:, :, None] * a["tau"], b["PY"][:, :, None] * b["tau"]
-    tot = (q0.sum(axis=2) * (b["PY"] - a["PY"])).sum(axis=0) - (a["X"] * (cif_b - cif_a)).sum(axis=(0, 1))
+    tot = (q0 * (b["fob"] - a["fob"])).sum(axis=(0, 2)) - (a["X"] * (b["cif"] - a["cif"])).sum(axis=(0, 1))
     return {
         "welfare_first_order_allocative_members": (w0 * dX * from_member).sum(axis=(0, 1)),
         "welfare_first_order_allocative_nonmembers": (w0 * dX * ~from_member).sum(axis=(0, 1)),
@@ -178,7 +209,7 @@ def coefficient_of_variation(x: np.ndarray) -> float:
 
 # ----------------------------------------------------------------- all effects into the results
 def add_effects(ds: xr.Dataset, bench_ds: xr.Dataset, path: list[xr.Dataset] | None, member: np.ndarray,
-                bench) -> xr.Dataset:
+                bench, trade_balance: str = "numeraire") -> xr.Dataset:
     """The results Dataset with every effect of MODEL.md section 8 added under INTERFACE.md's names."""
     member = np.asarray(member, bool)
     R, S = ("region",), ("sector", "region")
@@ -197,12 +228,15 @@ def add_effects(ds: xr.Dataset, bench_ds: xr.Dataset, path: list[xr.Dataset] | N
 
     ev = ds["ev"].values
     if path is not None:
-        parts = decompose(path, member)
+        parts = decompose(path, member, decomposition_parts(ds, trade_balance))
         long = {"welfare_allocative_members": "allocative efficiency on imports from union members",
                 "welfare_allocative_nonmembers": "allocative efficiency on imports from non-members",
                 "welfare_terms_of_trade": "terms of trade (export price x exports - import price x imports)",
                 "welfare_endowment": "endowment changes and factor movement (common market)",
-                "welfare_revenue_transfer": "tariff revenue received less collected (customs-union pooling)"}
+                "welfare_revenue_transfer": "tariff revenue received less collected (customs-union pooling)",
+                "welfare_allocative_output_tax": "allocative efficiency, output tax wedge x change in output",
+                "welfare_allocative_export_tax": "allocative efficiency, export tax wedge x change in exports",
+                "welfare_trade_balance": "change in the trade deficit (world-income closure)"}
         for k, v in parts.items():
             out[k] = (R, v, {"long_name": long[k] + f", integrated along the path in {len(path) - 1} step(s)",
                              "units": "EV units (benchmark currency)"})
@@ -217,16 +251,20 @@ def add_effects(ds: xr.Dataset, bench_ds: xr.Dataset, path: list[xr.Dataset] | N
                                         {"long_name": "sum of the first-order one-step parts"})
     out["terms_of_trade"] = (R, terms_of_trade(bench_ds, ds),
                              {"long_name": "terms of trade: export over import price index (Laspeyres), 1 = benchmark"})
-    # real GDP at benchmark prices: value added volume plus tariffs at benchmark rates on import volumes
+    # real GDP at benchmark prices: value added volume plus taxes at benchmark rates on their bases
+    # (tariffs on import volumes; with the tax extension, output and export taxes too)
     n = ds.sizes["region"]
     off = ~np.eye(n, dtype=bool)[None]
     X1 = np.where(off, ds["trade_quantity"].values, 0.0)
     t0 = np.where(off, bench.tariff0, 0.0)
     Y = np.nan_to_num(ds["output"].values)
-    out["real_gdp"] = (R, (bench.VA0 * Y).sum(axis=0) + (t0 * X1).sum(axis=(0, 1)),
-                       {"long_name": "real GDP at benchmark prices (value added volume + tariffs at benchmark rates)",
+    taxes = (t0 * (1.0 + bench.te0) * X1).sum(axis=(0, 1))
+    if bench.has_taxes or "output_tax_rate" in ds:
+        taxes = taxes + (bench.to0 * bench.COST0 * Y).sum(axis=0) + (bench.te0 * X1).sum(axis=(0, 2))
+    out["real_gdp"] = (R, (bench.VA0 * Y).sum(axis=0) + taxes,
+                       {"long_name": "real GDP at benchmark prices (value added volume + taxes at benchmark rates)",
                         "units": "benchmark currency units"})
-    out["gdp0"] = (R, bench.VA0.sum(axis=0) + bench.tariff_revenue0, {"long_name": "benchmark GDP"})
+    out["gdp0"] = (R, gdp0(bench), {"long_name": "benchmark GDP"})
     out["output_value"] = (S, np.nan_to_num(ds["price"].values) * Y * bench.Y0,
                            {"long_name": "output value PY * Y * Y0", "units": "currency units"})
     K0 = krugman_index(bench.Y0)

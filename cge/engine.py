@@ -16,6 +16,7 @@ from .data import load_dataset
 from .errors import ScenarioError
 from .io import write_text
 from .model import CoreModel
+from .options import ModelOptions, ModelSection, resolve as resolve_options
 from .results import Closure, clean_attrs, extract, write_atomic
 from .scenario import Instruments, Scenario
 
@@ -55,21 +56,26 @@ class Model:
     """
 
     def __init__(self, data: str | Path | xr.Dataset = "default", solver: str | None = None,
-                 verbose: bool = False):
+                 verbose: bool = False, options: ModelOptions | ModelSection | dict | None = None):
         t0 = time.perf_counter()
         self.dataset = data if isinstance(data, xr.Dataset) else load_dataset(data)
-        self.bench = benchmark(self.dataset)
+        data_bench = benchmark(self.dataset)
+        #: the model options (docs/extensions.md); MODEL.md's core when none are given
+        self.options = options if isinstance(options, ModelOptions) else resolve_options(options, data_bench, "model options")
         self.solver = solver_mod.pick(solver)
         self.verbose = verbose
-        b = self.bench
+        b = data_bench
         _say(verbose, f"building the model: {len(b.regions)} regions x {len(b.sectors)} sectors x "
-                      f"{len(b.factors)} factors ...")
-        self.core = CoreModel(b)
+                      f"{len(b.factors)} factors" + ("" if self.options == ModelOptions() else
+                                                     f" ({self.options.describe()})") + " ...")
+        self.core = CoreModel(b, self.options)
+        #: the benchmark the model is built on (the dataset with the options' elasticities)
+        self.bench = self.core.bench
         n_var = sum(1 for v in self.core.instance.component_data_objects(pyo.Var))
         self.build_seconds = time.perf_counter() - t0
         _say(verbose, f"built: {n_var} unknowns in {self.build_seconds:.2f} s; dropped market "
                       f"(Walras): output_clearing{list(self.core.dropped)}")
-        self.closure = Closure(dropped_equation=f"output_clearing[{','.join(self.core.dropped)}]")
+        self.closure = Closure.from_options(self.options, f"output_clearing[{','.join(self.core.dropped)}]")
 
     # ------------------------------------------------------------------
     #: steps along the path from the benchmark used for the welfare decomposition
@@ -88,6 +94,7 @@ class Model:
 
         b = self.bench
         if isinstance(scenario, Scenario):
+            self.check_options(scenario)
             ins = scenario.instruments(b)
             opts = {**(scenario.solver or {}), **(options or {})}
         else:
@@ -109,8 +116,7 @@ class Model:
                                                            if len(lambdas) > 1 else "") + " ...")
         for k, lam in enumerate(lambdas, start=1):
             here = start.towards(ins, lam) if lam < 1.0 else ins
-            self.core.set_instruments(here.tariff, here.tau, here.endowment, here.pnum,
-                                      here.revenue_pool, here.revenue_share, here.factor_pool)
+            self.core.set_instruments(here)
             info = solver_mod.solve(self.core.instance, solver=name, options=opts, tee=False,
                                     progress=self._progress() if self.verbose else None)
             seconds += info.seconds
@@ -120,7 +126,8 @@ class Model:
                                    f"largest residual {info.max_residual:.1e}")
             path.append(extract(self.core, here, member))
         _say(self.verbose, f"solved in {seconds:.2f} s ({info.status}); largest residual {info.max_residual:.2e}")
-        ds = effects.add_effects(path[-1], bench_ds, path if steps > 0 else None, member, b)
+        ds = effects.add_effects(path[-1], bench_ds, path if steps > 0 else None, member, b,
+                                 self.options.trade_balance)
         world_income = float(np.sum(ds["income"].values))
         attrs = {
             "title": f"cge results: {label}",
@@ -144,10 +151,28 @@ class Model:
             "max_residual": info.max_residual,
             "walras_residual_relative": abs(float(ds["walras_residual"])) / world_income,
             **self.closure.attrs(),
+            "model_options": self.options.describe(),
         }
         ds.attrs = clean_attrs(attrs)
         return Results(ds, scenario if isinstance(scenario, Scenario) else None,
                        {"solve": info, "build_seconds": self.build_seconds, "solve_seconds": seconds})
+
+    def check_options(self, scenario: Scenario) -> None:
+        """Refuse a scenario whose ``model:`` section asks for a different model than this one."""
+        if scenario.model is None and not scenario.uses_taxes:
+            return                       # the scenario takes the model as built
+        if scenario.model is None:       # tax shocks: the tax instruments must be there
+            if not self.options.taxes:
+                raise ScenarioError(f"{scenario.where}: the shocks change output or export taxes, but this model "
+                                    f"was built without the tax instruments: build it with options "
+                                    f"{{'taxes': True}} (or run the scenario with cge.run)")
+            return
+        wanted = scenario.model_options(self.bench)
+        if wanted != self.options:
+            raise ScenarioError(f"{scenario.where}: model: the scenario asks for a model with options "
+                                f"({wanted.describe()}), but this one was built with ({self.options.describe()}); "
+                                f"build a Model with the scenario's options, or use cge.run / cge.compare, "
+                                f"which build one model per distinct model section")
 
     @staticmethod
     def _progress():
@@ -169,8 +194,7 @@ class Model:
     def benchmark_solution(self, member=None) -> xr.Dataset:
         """The benchmark as a solution (every index 1), without solving; variables are reset."""
         ins = Instruments.benchmark(self.bench)
-        self.core.set_instruments(ins.tariff, ins.tau, ins.endowment, ins.pnum,
-                                  ins.revenue_pool, ins.revenue_share, ins.factor_pool)
+        self.core.set_instruments(ins)
         saved = {id(v): v.value for v in self.core.instance.component_data_objects(pyo.Var)}
         self.core.reset_start()
         ds = extract(self.core, ins, member)
@@ -198,7 +222,8 @@ def run(scenario, data=None, solver: str | None = None, verbose: bool = False, s
     if sc.is_ladder:
         raise ScenarioError(f"{sc.where}: a ladder of stages ({', '.join(sc.stages)}) gives one result per "
                             f"stage: use cge.compare([...]) (or `cge compare` / `cge run` on the command line)")
-    model = Model(data if data is not None else _data_path(sc), solver=solver, verbose=verbose)
+    ds = _load(data if data is not None else _data_path(sc))
+    model = Model(ds, solver=solver, verbose=verbose, options=sc.model_options(benchmark(ds)))
     return model.solve(sc, steps=steps)
 
 
@@ -284,10 +309,23 @@ def compare(scenarios, data=None, solver: str | None = None, verbose: bool = Fal
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise ScenarioError(f"scenario names must differ to be compared: {', '.join(dup)}")
-    model = Model(data, solver=solver, verbose=verbose)
+    ds = _load(data)
+    bench = benchmark(ds)
+    options = []
     for step in steps:               # refuse bad input before the first solve
-        step.check(model.bench)
-    return Comparison([model.solve(s, steps=n_steps) for s in steps])
+        step.check(bench)
+        options.append(step.model_options(bench))
+    models: dict[ModelOptions, Model] = {}   # one built model per distinct model section
+    out = []
+    for step, opt in zip(steps, options):
+        if opt not in models:
+            models[opt] = Model(ds, solver=solver, verbose=verbose, options=opt)
+        out.append(models[opt].solve(step, steps=n_steps))
+    return Comparison(out)
+
+
+def _load(data) -> xr.Dataset:
+    return data if isinstance(data, xr.Dataset) else load_dataset(data)
 
 
 def _data_path(sc: Scenario):

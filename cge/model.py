@@ -30,6 +30,7 @@ import pyomo.environ as pyo
 
 from .calibrate import Benchmark
 from .errors import InputError
+from .options import ModelOptions
 
 #: lower bound of every price and activity index (keeps CES powers real)
 LB = 1e-9
@@ -69,6 +70,8 @@ class Index:
     FM: list      # (f, r) mobile factor with endowment > 0
     FS: list      # (f, j, r) specific factor with F0 > 0
     FU: list      # (f, j, r) factor use F0 > 0 (mobile and specific)
+    NEST: list    # (j, r) in YR with a production nest (esubt or esubc not 0; extension)
+    CET: list     # (i, r) in YR with a finite CET elasticity, domestic sales and exports (extension)
 
 
 class CoreModel:
@@ -77,7 +80,10 @@ class CoreModel:
     #: the elasticity parameters, by sector
     ELASTICITIES = ("esubd", "esubm", "esubva")
 
-    def __init__(self, bench: Benchmark):
+    def __init__(self, bench: Benchmark, options: ModelOptions | None = None):
+        #: the options (docs/extensions.md); their elasticity overrides are applied to the benchmark
+        self.options = options or ModelOptions()
+        bench = self.options.apply(bench)
         self.bench = bench
         #: the dataset's elasticities (the calibrated values, kept when draws change them)
         self.esub0 = {k: np.array(getattr(bench, k), dtype=float) for k in self.ELASTICITIES}
@@ -97,6 +103,7 @@ class CoreModel:
         ir = [(i, r) for a, i in enumerate(I) for c, r in enumerate(R)]
         pos = {(i, r): (a, c) for a, i in enumerate(I) for c, r in enumerate(R)}
         mobile = [b.mobility[k] == "mobile" for k in range(len(F))]
+        exports0 = X0.sum(axis=2)              # not Y0 - D0, which rounding can leave at 1e-14
         return Index(
             YR=[k for k in ir if Y0[pos[k]] > 0],
             AR=[k for k in ir if A0[pos[k]] > 0],
@@ -111,6 +118,8 @@ class CoreModel:
                 for c, r in enumerate(R) if F0[k, a, c] > 0],
             FU=[(f, j, r) for k, f in enumerate(F) for a, j in enumerate(I) for c, r in enumerate(R)
                 if F0[k, a, c] > 0],
+            NEST=[k for k in ir if Y0[pos[k]] > 0 and (b.esubt_[pos[k][0]] != 0 or b.esubc_[pos[k][0]] != 0)],
+            CET=[k for k in ir if np.isfinite(b.etrans_[pos[k][0]]) and D0[pos[k]] > 0 and exports0[pos[k]] > 0],
         )
 
     def _choose_dropped(self):
@@ -138,7 +147,7 @@ class CoreModel:
 
     # ------------------------------------------------------------------ build
     def _build(self) -> pyo.ConcreteModel:
-        b, ix = self.bench, self.idx
+        b, ix, opt = self.bench, self.idx, self.options
         m = pyo.ConcreteModel(name="cge_core")
         R, I = list(b.regions), list(b.sectors)
         mobile = {f: mob == "mobile" for f, mob in zip(b.factors, b.mobility)}
@@ -153,6 +162,11 @@ class CoreModel:
         esubd = {i: self.sigma(m, "esubd", i) for i in I}
         esubm = {i: self.sigma(m, "esubm", i) for i in I}
         esubva = {i: self.sigma(m, "esubva", i) for i in I}
+        # extension elasticities (docs/extensions.md), numbers fixed when the model is built
+        esubt = dict(zip(I, map(float, b.esubt_)))
+        esubc = dict(zip(I, map(float, b.esubc_)))
+        esubfd = dict(zip(R, map(float, b.esubfd_)))
+        etrans = dict(zip(I, map(float, b.etrans_)))
         Y0, D0, M0, A0, VA0 = self.p("Y0"), self.p("D0"), self.p("M0"), self.p("A0"), self.p("VA0")
         X0, PG0, thM, F0, thF = self.p("X0"), self.p("PG0"), self.p("thM"), self.p("F0"), self.p("thF")
         thD, beta, fd0 = self.p("thD"), self.p("beta"), self.p("final_demand")
@@ -161,6 +175,8 @@ class CoreModel:
         B = dict(zip(R, b.B))
         E0 = self.p("endowment0")
         t0 = self.p("tariff0")
+        taxes = opt.taxes
+        to0, te0, COST0 = self.p("to0"), self.p("te0"), self.p("COST0")
 
         users_of = {k: [] for k in ix.AR}          # (i, r) -> [(j, a_ijr)]
         inputs_of = {k: [] for k in ix.YR}         # (j, r) -> [(i, a_ijr)]
@@ -185,7 +201,7 @@ class CoreModel:
                               doc="endowment of a mobile factor in region r (benchmark value units)")
         m.endow_s = pyo.Param(ix.FS, initialize=lambda m, f, j, r: F0[(f, j, r)], mutable=True,
                               doc="endowment of a sector-specific factor (benchmark value units)")
-        m.PNUM = pyo.Param(initialize=1.0, mutable=True, doc="numeraire: world average factor price")
+        m.PNUM = pyo.Param(initialize=1.0, mutable=True, doc="numeraire (MODEL.md: world average factor price)")
         # stage instruments (MODEL.md section 7), neutral by default
         m.pool_in = pyo.Param(R, initialize=0.0, mutable=True,
                               doc="1 if r's tariff revenue goes to the union's common pool")
@@ -194,6 +210,11 @@ class CoreModel:
                             doc="1 if mobile factor f of region r moves freely within the union")
         FMOB = sorted({f for f, _ in ix.FM}, key=b.factors.index)
         m.any_fpool = pyo.Param(FMOB, initialize=0.0, mutable=True, doc="1 if factor f is pooled at all")
+        if taxes:   # extension (docs/extensions.md section 4)
+            m.to = pyo.Param(ix.YR, initialize=lambda m, j, r: to0.get((j, r), 0.0), mutable=True,
+                             doc="ad valorem output tax to[j,r]")
+            m.te = pyo.Param(ix.ROUTES, initialize=lambda m, i, s, r: te0.get((i, s, r), 0.0), mutable=True,
+                             doc="ad valorem export tax te[i,s,r], levied by the source s")
 
         # ---- unknowns (indices, 1 in the benchmark)
         m.PY = pyo.Var(ix.YR, initialize=1.0, bounds=(LB, None), doc="output price")
@@ -205,13 +226,27 @@ class CoreModel:
         m.QA = pyo.Var(ix.AR, initialize=1.0, bounds=(0.0, None), doc="composite demand index A/A0")
         m.NF = pyo.Var(ix.FM, initialize=0.0, doc="net inflow of a pooled factor (benchmark value units)")
         m.WU = pyo.Var(FMOB, initialize=1.0, bounds=(LB, None), doc="union-wide price of a pooled factor")
+        if ix.CET:  # extension: CET between domestic sales and exports (docs/extensions.md section 3)
+            m.PD = pyo.Var(ix.CET, initialize=1.0, bounds=(LB, None), doc="price of domestic sales (CET)")
+            m.PE = pyo.Var(ix.CET, initialize=1.0, bounds=(LB, None), doc="price of exports (CET)")
+        cet = set(ix.CET)
 
         def W(f, j, r):
             return m.Wm[f, r] if mobile[f] else m.Ws[f, j, r]
 
+        def PD(i, r):   # what domestic buyers pay: PY, or the CET's domestic price
+            return m.PD[i, r] if (i, r) in cet else m.PY[i, r]
+
+        def PE(i, r):   # what foreign buyers pay before export taxes: PY, or the CET's export price
+            return m.PE[i, r] if (i, r) in cet else m.PY[i, r]
+
         # ================================================================ prices
-        m.PG = pyo.Expression(ix.ROUTES, rule=lambda m, i, s, r: m.PY[i, s] * m.tau[i, s, r] * (1 + m.t[i, s, r]),
-                              doc="gross import price PG = PY[i,s] * tau * (1 + t)")
+        if taxes:
+            m.PG = pyo.Expression(ix.ROUTES, rule=lambda m, i, s, r: PE(i, s) * (1 + m.te[i, s, r]) * m.tau[i, s, r]
+                                  * (1 + m.t[i, s, r]), doc="gross import price PG = PE[i,s] * (1 + te) * tau * (1 + t)")
+        else:
+            m.PG = pyo.Expression(ix.ROUTES, rule=lambda m, i, s, r: PE(i, s) * m.tau[i, s, r] * (1 + m.t[i, s, r]),
+                                  doc="gross import price PG = PY[i,s] * tau * (1 + t)")
         m.pm_def = pyo.Constraint(ix.MR, rule=lambda m, i, r: m.PM[i, r] == ces_price(
             [(thM[(i, s, r)], m.PG[i, s, r] / PG0[(i, s, r)]) for s in routes_into[(i, r)]], esubm[i]))
 
@@ -220,7 +255,7 @@ class CoreModel:
         def pa_rule(m, i, r):
             terms = []
             if (i, r) in D0:
-                terms.append((thD[(i, r)], m.PY[i, r]))
+                terms.append((thD[(i, r)], PD(i, r)))
             if (i, r) in M0:
                 terms.append((1.0 - thD.get((i, r), 0.0), m.PM[i, r]))
             return ces_price(terms, esubd[i])
@@ -229,39 +264,87 @@ class CoreModel:
             [(thF[(f, j, r)], W(f, j, r)) for f in factors_of[(j, r)]], esubva[j]),
             doc="value-added price (CES of factor prices)")
         m.PU = pyo.Expression(R, rule=lambda m, r: ces_price(
-            [(beta[(i, r)], m.PA[i, r]) for i in I if (i, r) in beta], 1.0),
-            doc="utility price (Cobb-Douglas over composites)")
+            [(beta[(i, r)], m.PA[i, r]) for i in I if (i, r) in beta], esubfd[r]),
+            doc="utility price (Cobb-Douglas over composites; CES with the esubfd extension)")
 
         # ================================================================ production
-        m.zero_profit = pyo.Constraint(ix.YR, rule=lambda m, j, r: m.PY[j, r] == sum(
-            a / Y0[(j, r)] * m.PA[i, r] for i, a in inputs_of[(j, r)])
-            + (VA0[(j, r)] / Y0[(j, r)] * m.PVA[j, r] if (j, r) in VA0 else 0.0))
+        # the core: Leontief between value added and each intermediate.  Extension (esubt, esubc):
+        # unit cost PC = CES_esubt(VA: PVA, intermediates: PINT), PINT = CES_esubc(PA)
+        nested = set(ix.NEST)
+        INT0 = {k: sum(a for _, a in inputs_of[k]) for k in ix.NEST}
+        m.PINT = pyo.Expression([k for k in ix.NEST if INT0[k] > 0], rule=lambda m, j, r: ces_price(
+            [(a / INT0[(j, r)], m.PA[i, r]) for i, a in inputs_of[(j, r)]], esubc[j]),
+            doc="intermediate bundle price (extension esubc)")
+        m.PC = pyo.Expression(ix.NEST, rule=lambda m, j, r: ces_price(
+            [(VA0.get((j, r), 0.0) / COST0[(j, r)], m.PVA[j, r] if (j, r) in VA0 else 1.0),
+             (INT0[(j, r)] / COST0[(j, r)], m.PINT[j, r] if INT0[(j, r)] > 0 else 1.0)], esubt[j]),
+            doc="unit cost index (extension esubt)")
+
+        def unit_cost(j, r):   # cost per unit of activity, as a share of Y0
+            if (j, r) in nested:
+                return COST0[(j, r)] / Y0[(j, r)] * m.PC[j, r]
+            return (sum(a / Y0[(j, r)] * m.PA[i, r] for i, a in inputs_of[(j, r)])
+                    + (VA0[(j, r)] / Y0[(j, r)] * m.PVA[j, r] if (j, r) in VA0 else 0.0))
+        if taxes:
+            m.zero_profit = pyo.Constraint(ix.YR, rule=lambda m, j, r: m.PY[j, r] / (1 + m.to[j, r]) == unit_cost(j, r))
+        else:
+            m.zero_profit = pyo.Constraint(ix.YR, rule=lambda m, j, r: m.PY[j, r] == unit_cost(j, r))
+
+        def input_demand(i, j, a, r):   # intermediate i used by j in r (INTD)
+            if (j, r) not in nested:
+                return a * m.Y[j, r]
+            out = a * m.Y[j, r]
+            if esubt[j] != 0.0:
+                out = out * (m.PC[j, r] / m.PINT[j, r]) ** esubt[j]
+            if esubc[j] != 0.0:
+                out = out * (m.PINT[j, r] / m.PA[i, r]) ** esubc[j]
+            return out
 
         # ================================================================ demand
-        m.C = pyo.Expression(ix.AR, rule=lambda m, i, r: fd0.get((i, r), 0.0) * m.inc[r] / m.PA[i, r],
-                             doc="final demand C = beta * INC / PA")
+        def c_rule(m, i, r):
+            if esubfd[r] == 1.0:
+                return fd0.get((i, r), 0.0) * m.inc[r] / m.PA[i, r]
+            return fd0.get((i, r), 0.0) * m.inc[r] / m.PU[r] * (m.PU[r] / m.PA[i, r]) ** esubfd[r]
+        m.C = pyo.Expression(ix.AR, rule=c_rule, doc="final demand C = beta * INC / PA (CES: times (PU/PA)^(esubfd-1))")
         # composite demand A = sum_j intermediate * Y + C.  A is kept as an unknown (the index QA)
         # so that the sourcing demands below depend on a few local unknowns: the Jacobian stays
         # sparse (with A substituted, every trade flow would depend on every activity of its region)
         m.A = pyo.Expression(ix.AR, rule=lambda m, i, r: A0[(i, r)] * m.QA[i, r], doc="composite demand A")
         m.composite_demand = pyo.Constraint(ix.AR, rule=lambda m, i, r: m.QA[i, r] == (
-            sum(a * m.Y[j, r] for j, a in users_of[(i, r)]) + m.C[i, r]) / A0[(i, r)])
+            sum(input_demand(i, j, a, r) for j, a in users_of[(i, r)]) + m.C[i, r]) / A0[(i, r)])
 
         # ================================================================ trade (sourcing)
         m.D = pyo.Expression(ix.DR, rule=lambda m, i, r: D0[(i, r)] * m.QA[i, r]
-                             * (m.PA[i, r] / m.PY[i, r]) ** esubd[i], doc="domestic sales")
+                             * (m.PA[i, r] / PD(i, r)) ** esubd[i], doc="domestic sales")
         m.M = pyo.Expression(ix.MR, rule=lambda m, i, r: M0[(i, r)] * m.QA[i, r]
                              * (m.PA[i, r] / m.PM[i, r]) ** esubd[i], doc="import composite")
         m.X = pyo.Expression(ix.ROUTES, rule=lambda m, i, s, r: X0[(i, s, r)] * (m.M[i, r] / M0[(i, r)])
                              * (m.PM[i, r] / (m.PG[i, s, r] / PG0[(i, s, r)])) ** esubm[i],
                              doc="delivered imports from s")
-        m.FD = pyo.Expression(ix.FU, rule=lambda m, f, j, r: F0[(f, j, r)] * m.Y[j, r]
-                              * (m.PVA[j, r] / W(f, j, r)) ** esubva[j], doc="factor demand")
+
+        def fd_rule(m, f, j, r):
+            out = F0[(f, j, r)] * m.Y[j, r]
+            if (j, r) in nested and esubt[j] != 0.0:
+                out = out * (m.PC[j, r] / m.PVA[j, r]) ** esubt[j]
+            return out * (m.PVA[j, r] / W(f, j, r)) ** esubva[j]
+        m.FD = pyo.Expression(ix.FU, rule=fd_rule, doc="factor demand")
 
         # ================================================================ markets
-        m.output_clearing = pyo.Constraint(ix.YR, rule=lambda m, i, r: m.Y[i, r] == (
-            (m.D[i, r] if (i, r) in D0 else 0.0)
-            + sum(m.tau[i, r, s] * m.X[i, r, s] for s in routes_from[(i, r)])) / Y0[(i, r)])
+        def exports(i, r):
+            return sum(m.tau[i, r, s] * m.X[i, r, s] for s in routes_from[(i, r)])
+
+        def clearing_rule(m, i, r):
+            if (i, r) in cet:   # value balance of the CET (docs/extensions.md section 3)
+                return m.Y[i, r] == (m.PD[i, r] / m.PY[i, r] * m.D[i, r]
+                                     + m.PE[i, r] / m.PY[i, r] * exports(i, r)) / Y0[(i, r)]
+            return m.Y[i, r] == ((m.D[i, r] if (i, r) in D0 else 0.0) + exports(i, r)) / Y0[(i, r)]
+        m.output_clearing = pyo.Constraint(ix.YR, rule=clearing_rule)
+        exports0 = b.X0.sum(axis=2)
+        E0x = {k: float(exports0[b.sectors.index(k[0]), b.regions.index(k[1])]) for k in ix.CET}
+        m.cet_price = pyo.Constraint(ix.CET, rule=lambda m, i, r: m.PY[i, r] == ces_price(   # CET = CES at -eta
+            [(D0[(i, r)] / Y0[(i, r)], m.PD[i, r]), (1.0 - D0[(i, r)] / Y0[(i, r)], m.PE[i, r])], -etrans[i]))
+        m.cet_split = pyo.Constraint(ix.CET, rule=lambda m, i, r: (   # supply ratio ES/E0 : DS/D0 = (PE/PD)^eta
+            exports(i, r) / E0x[(i, r)] == m.D[i, r] / D0[(i, r)] * (m.PE[i, r] / m.PD[i, r]) ** etrans[i]))
         fm_users = {k: [] for k in ix.FM}
         for (f, j, r) in ix.FU:
             if mobile[f]:
@@ -284,8 +367,19 @@ class CoreModel:
         tariff_into = {r: [] for r in R}
         for (i, s, r) in ix.ROUTES:
             tariff_into[r].append((i, s))
-        m.tariff_revenue = pyo.Expression(R, rule=lambda m, r: sum(
-            m.t[i, s, r] * m.PY[i, s] * m.tau[i, s, r] * m.X[i, s, r] for i, s in tariff_into[r]))
+        routes_out = {r: [] for r in R}
+        for (i, s, r) in ix.ROUTES:
+            routes_out[s].append((i, r))
+        if taxes:   # the tariff is charged on the cif value, export tax included
+            m.tariff_revenue = pyo.Expression(R, rule=lambda m, r: sum(
+                m.t[i, s, r] * PE(i, s) * (1 + m.te[i, s, r]) * m.tau[i, s, r] * m.X[i, s, r] for i, s in tariff_into[r]))
+            m.export_tax_revenue = pyo.Expression(R, rule=lambda m, s: sum(
+                m.te[i, s, r] * PE(i, s) * m.tau[i, s, r] * m.X[i, s, r] for i, r in routes_out[s]))
+            m.output_tax_revenue = pyo.Expression(R, rule=lambda m, r: sum(
+                m.to[j, r] / (1 + m.to[j, r]) * m.PY[j, r] * m.Y[j, r] * Y0[(j, r)] for (j, rr) in ix.YR if rr == r))
+        else:
+            m.tariff_revenue = pyo.Expression(R, rule=lambda m, r: sum(
+                m.t[i, s, r] * PE(i, s) * m.tau[i, s, r] * m.X[i, s, r] for i, s in tariff_into[r]))
         fm_of = {r: [f for (f, rr) in ix.FM if rr == r] for r in R}
         fs_of = {r: [(f, j) for (f, j, rr) in ix.FS if rr == r] for r in R}
         # each region is paid for its own endowment; a net inflow NF of a pooled factor earns the
@@ -298,13 +392,36 @@ class CoreModel:
         m.pooled_revenue = pyo.Expression(expr=sum(m.pool_in[r] * m.tariff_revenue[r] for r in R))
         m.revenue_received = pyo.Expression(R, rule=lambda m, r: (1 - m.pool_in[r]) * m.tariff_revenue[r]
                                             + m.pool_share[r] * m.pooled_revenue)
-        m.income = pyo.Constraint(R, rule=lambda m, r: m.inc[r] == (
-            m.factor_income[r] + m.revenue_received[r] + B[r] * m.PNUM) / INC0[r])
+        # the closure (docs/extensions.md section 5): the trade balance term of income
+        if opt.trade_balance == "numeraire":
+            m.trade_balance = pyo.Expression(R, rule=lambda m, r: B[r] * m.PNUM,
+                                             doc="trade deficit fixed in numeraire units")
+        else:
+            winc0 = float(sum(INC0.values()))
+            m.trade_balance = pyo.Expression(R, rule=lambda m, r: B[r] / winc0 * sum(
+                INC0[s] * m.inc[s] for s in R), doc="trade deficit fixed as a share of world income")
+        if taxes:
+            m.income = pyo.Constraint(R, rule=lambda m, r: m.inc[r] == (
+                m.factor_income[r] + m.revenue_received[r] + m.export_tax_revenue[r] + m.output_tax_revenue[r]
+                + m.trade_balance[r]) / INC0[r])
+        else:
+            m.income = pyo.Constraint(R, rule=lambda m, r: m.inc[r] == (
+                m.factor_income[r] + m.revenue_received[r] + m.trade_balance[r]) / INC0[r])
 
-        # numeraire: benchmark-weighted world average factor price (GTAP's pfactwld) = PNUM
-        wsum = sum(E0[k] for k in ix.FM) + sum(F0[k] for k in ix.FS)
-        m.numeraire = pyo.Constraint(expr=(sum(E0[k] * m.Wm[k] for k in ix.FM)
-                                           + sum(F0[k] * m.Ws[k] for k in ix.FS)) / wsum == m.PNUM)
+        # numeraire (MODEL.md): benchmark-weighted world average factor price (GTAP's pfactwld) = PNUM;
+        # or another index chosen by the closure
+        kind = opt.numeraire[0]
+        if kind == "utility_price":
+            m.numeraire = pyo.Constraint(expr=m.PU[opt.numeraire[1]] == m.PNUM)
+        else:
+            fm, fs = ix.FM, ix.FS
+            if kind == "factor_price":
+                region, factor = opt.numeraire[1], opt.numeraire[2]
+                fm = [k for k in fm if k[1] == region and factor in (None, k[0])]
+                fs = [k for k in fs if k[2] == region and factor in (None, k[0])]
+            wsum = sum(E0[k] for k in fm) + sum(F0[k] for k in fs)
+            m.numeraire = pyo.Constraint(expr=(sum(E0[k] * m.Wm[k] for k in fm)
+                                               + sum(F0[k] * m.Ws[k] for k in fs)) / wsum == m.PNUM)
         m.obj = pyo.Objective(expr=0.0)  # a square system: feasibility only
         return m
 
@@ -360,38 +477,43 @@ class CoreModel:
         return {k: np.array(getattr(self.bench, k), dtype=float) for k in self.ELASTICITIES}
 
     # ------------------------------------------------------------------ instruments
-    def set_instruments(self, tariff: np.ndarray, tau: np.ndarray, endowment: np.ndarray,
-                        pnum: float = 1.0, revenue_pool=None, revenue_share=None, factor_pool=None) -> None:
-        """Set the mutable parameters from full arrays.
+    def set_instruments(self, ins) -> None:
+        """Set the mutable parameters from an :class:`~cge.scenario.Instruments` (full arrays).
 
-        ``tariff``, ``tau``: (sector, source, dest); ``endowment``: (factor, sector, region)
-        multiplicative scale of the benchmark factor use (a mobile factor's endowment is
-        ``sum_j F0 * scale``).
+        ``tariff``, ``tau``, ``export_tax``: (sector, source, dest); ``output_tax``: (sector, region);
+        ``endowment``: (factor, sector, region) multiplicative scale of the benchmark factor use (a
+        mobile factor's endowment is ``sum_j F0 * scale``).  Taxes that differ from zero need a model
+        built with the tax instruments (:class:`InputError` otherwise).
         """
         b, m = self.bench, self.instance
-        nr, nf = len(b.regions), len(b.factors)
-        revenue_pool = np.zeros(nr) if revenue_pool is None else revenue_pool
-        revenue_share = np.zeros(nr) if revenue_share is None else revenue_share
-        factor_pool = np.zeros((nf, nr)) if factor_pool is None else factor_pool
         si = {x: k for k, x in enumerate(b.sectors)}
         ri = {x: k for k, x in enumerate(b.regions)}
         fi = {x: k for k, x in enumerate(b.factors)}
+        tariff, tau, endowment = ins.tariff, ins.tau, ins.endowment
         for (i, s, r) in self.idx.ROUTES:
             m.t[i, s, r] = float(tariff[si[i], ri[s], ri[r]])
             m.tau[i, s, r] = float(tau[si[i], ri[s], ri[r]])
+        if self.options.taxes:
+            for (i, s, r) in self.idx.ROUTES:
+                m.te[i, s, r] = float(ins.export_tax[si[i], ri[s], ri[r]])
+            for (j, r) in self.idx.YR:
+                m.to[j, r] = float(ins.output_tax[si[j], ri[r]])
+        elif np.any(ins.output_tax != 0) or np.any(ins.export_tax[:, ~np.eye(len(b.regions), dtype=bool)] != 0):
+            raise InputError("output or export taxes are set, but this model was built without the tax "
+                             "instruments: build it with model option taxes: true (docs/extensions.md)")
         endow = (b.F0 * endowment).sum(axis=1)
         for (f, r) in self.idx.FM:
             m.endow_m[f, r] = float(endow[fi[f], ri[r]])
         for (f, j, r) in self.idx.FS:
             m.endow_s[f, j, r] = float(b.F0[fi[f], si[j], ri[r]] * endowment[fi[f], si[j], ri[r]])
-        m.PNUM = float(pnum)
+        m.PNUM = float(ins.pnum)
         for c, r in enumerate(b.regions):
-            m.pool_in[r] = float(revenue_pool[c])
-            m.pool_share[r] = float(revenue_share[c])
+            m.pool_in[r] = float(ins.revenue_pool[c])
+            m.pool_share[r] = float(ins.revenue_share[c])
         for (f, r) in self.idx.FM:
-            m.fpool[f, r] = float(factor_pool[fi[f], ri[r]])
+            m.fpool[f, r] = float(ins.factor_pool[fi[f], ri[r]])
         for f in m.any_fpool:
-            m.any_fpool[f] = float(factor_pool[fi[f]].any())
+            m.any_fpool[f] = float(ins.factor_pool[fi[f]].any())
 
     def reset_start(self) -> None:
         """Start the next solve from the benchmark (indices 1, net factor flows 0)."""

@@ -30,6 +30,10 @@ PARTS = {
     "welfare_terms_of_trade": "Terms of trade",
     "welfare_endowment": "Endowment / factor movement",
     "welfare_revenue_transfer": "Revenue transfer",
+    # extensions (docs/extensions.md), present only in results of models built with them
+    "welfare_allocative_output_tax": "Allocative: output tax",
+    "welfare_allocative_export_tax": "Allocative: export tax",
+    "welfare_trade_balance": "Trade balance",
 }
 
 
@@ -284,7 +288,7 @@ def chart_decomposition(ds: xr.Dataset) -> str:
     regions = list(map(str, ds["region"].values))
     x = np.arange(len(regions))
     pos, neg = np.zeros(len(x)), np.zeros(len(x))
-    colours = ["#264653", "#2a9d8f", "#e9c46a", "#f4a261", "#e76f51"]
+    colours = ["#264653", "#2a9d8f", "#e9c46a", "#f4a261", "#e76f51", "#8d99ae", "#6d597a", "#b5838d"]
     for (k, label), colour in zip(PARTS.items(), colours):
         if k not in ds:
             continue

@@ -14,12 +14,20 @@ from .calibrate import Benchmark
 
 @dataclass(frozen=True)
 class Closure:
-    """The macro closure, a named object that travels with the results (written to the attrs)."""
+    """The macro closure, a named object that travels with the results (written to the attrs).
+
+    The default is MODEL.md's; :meth:`from_options` describes the closures of docs/extensions.md.
+    """
 
     name: str = "core"
     trade_balance: str = "fixed in numeraire units (B[r] * PNUM)"
     numeraire: str = "world factor-price index: benchmark-weighted average factor price = PNUM (GTAP pfactwld)"
     dropped_equation: str = ""
+
+    @classmethod
+    def from_options(cls, options, dropped_equation: str) -> "Closure":
+        return cls(name=options.closure_name(), trade_balance=options.trade_balance_text(),
+                   numeraire=options.numeraire_text(), dropped_equation=dropped_equation)
 
     def attrs(self) -> dict:
         return {"closure": self.name, "closure_trade_balance": self.trade_balance,
@@ -54,11 +62,17 @@ def extract(core, ins, member: np.ndarray | None = None) -> xr.Dataset:
     NF = np.zeros((nf, nr))
     for (f, r) in core.idx.FM:
         NF[fi[f], ri[r]] = m.NF[f, r].value
-    PA, PVA = accounts.prices(b, PY, PM, W)
+    PD = PE = None
+    if core.idx.CET:   # extension: the CET's domestic and export prices (PY elsewhere)
+        PD, PE = PY.copy(), PY.copy()
+        for (i, r) in core.idx.CET:
+            PD[si[i], ri[r]] = m.PD[i, r].value
+            PE[si[i], ri[r]] = m.PE[i, r].value
+    PA, PVA = accounts.prices(b, PY, PM, W, PD)
     WU = np.full(nf, nan)
     for f in m.WU:
         WU[fi[f]] = m.WU[f].value
-    acc = accounts.evaluate(b, ins, PY, Y, PA, PM, PVA, W, inc)
+    acc = accounts.evaluate(b, ins, PY, Y, PA, PM, PVA, W, inc, PD, PE)
     tq = acc.X.copy()
     tq[:, np.arange(nr), np.arange(nr)] = acc.D
     INC = inc * b.INC0
@@ -77,7 +91,10 @@ def extract(core, ins, member: np.ndarray | None = None) -> xr.Dataset:
             w_reg[k] = np.where(den > 0, num / np.where(den > 0, den, 1), nan)
     # the dropped market (Walras): excess supply valued at its price, currency units
     i0, r0 = si[core.dropped[0]], ri[core.dropped[1]]
-    walras = float(PY[i0, r0] * acc.excess_supply[i0, r0])
+    walras = float(acc.excess_value[i0, r0])
+    deficit = INC - acc.factor_income - acc.revenue_received - acc.export_tax_revenue - acc.output_tax_revenue
+    for (f, r) in core.idx.FM:   # settlements of pooled factors (zero outside a common market)
+        deficit[ri[r]] -= (m.Wm[f, r].value - m.WU[f].value) * m.NF[f, r].value
 
     coords = {"sector": I, "region": R, "factor": F, "source": R, "dest": R}
     SR, SSD, FR = ("sector", "region"), ("sector", "source", "dest"), ("factor", "region")
@@ -119,9 +136,24 @@ def extract(core, ins, member: np.ndarray | None = None) -> xr.Dataset:
             "trade_cost": (SSD, ins.tau, {"long_name": "scenario iceberg trade-cost factor tau"}),
             "walras_residual": ((), walras, {"long_name": "residual of the dropped market-clearing equation "
                                                           "(excess supply x price)", "units": "currency units"}),
+            "trade_deficit": (("region",), deficit, {"long_name": "trade deficit term of income (imports less "
+                                                                  "exports at fob prices, as the closure fixes it)",
+                                                     "units": "currency units"}),
         },
         coords=coords,
     )
+    if PD is not None:
+        ds["domestic_price"] = (SR, PD, {"long_name": "price of domestic sales PD (CET extension; PY elsewhere)"})
+        ds["export_price"] = (SR, PE, {"long_name": "price of exports PE before export taxes (CET extension; "
+                                                    "PY elsewhere)"})
+    if core.options.taxes:
+        ds["output_tax_rate"] = (SR, ins.output_tax, {"long_name": "scenario output tax rate"})
+        ds["export_tax_rate"] = (SSD, ins.export_tax, {"long_name": "scenario export tax rate, levied by the source"})
+        ds["output_tax_revenue"] = (("region",), acc.output_tax_revenue,
+                                    {"long_name": "output tax revenue", "units": "currency units"})
+        ds["export_tax_revenue"] = (("region",), acc.export_tax_revenue,
+                                    {"long_name": "export tax revenue, collected by the exporter",
+                                     "units": "currency units"})
     if member is not None:
         ds = ds.assign_coords(member=("region", member.astype(bool)))
     return ds

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .calibrate import Benchmark
 from .errors import ScenarioError, nearest
+from .options import ModelOptions, ModelSection, resolve
 
 STAGES = ("none", "pta", "fta", "customs_union", "common_market", "economic_union", "full_integration")
 Codes = Union[Literal["all"], list[str], str]
@@ -83,21 +84,61 @@ class EndowmentShock(_Strict):
     _norm = field_validator("factor", "region", "sector", mode="before")(_as_list)
 
 
+class OutputTaxShock(_Strict):
+    """Set or scale the output tax ``to[j, r]`` (extension, docs/extensions.md section 4)."""
+
+    sector: Codes = "all"
+    region: Codes = "all"
+    set_: Optional[float] = Field(None, alias="set", gt=-1.0)
+    scale: Optional[float] = Field(None, ge=0.0)
+
+    _norm = field_validator("sector", "region", mode="before")(_as_list)
+
+    @model_validator(mode="after")
+    def _one_action(self):
+        if (self.scale is None) == (self.set_ is None):
+            raise ValueError("give exactly one of 'set' or 'scale'")
+        return self
+
+
+class ExportTaxShock(_Strict):
+    """Set or scale the export tax ``te[i, s, r]`` levied by ``source`` (extension)."""
+
+    sector: Codes = "all"
+    source: Codes = "all"
+    dest: Codes = "all"
+    set_: Optional[float] = Field(None, alias="set", gt=-1.0)
+    scale: Optional[float] = Field(None, ge=0.0)
+
+    _norm = field_validator("sector", "source", "dest", mode="before")(_as_list)
+
+    @model_validator(mode="after")
+    def _one_action(self):
+        if (self.scale is None) == (self.set_ is None):
+            raise ValueError("give exactly one of 'set' or 'scale'")
+        return self
+
+
+SHOCK_KINDS = ("tariff", "trade_cost", "endowment", "output_tax", "export_tax")
+
+
 class Shock(_Strict):
     tariff: Optional[TariffShock] = None
     trade_cost: Optional[TradeCostShock] = None
     endowment: Optional[EndowmentShock] = None
+    output_tax: Optional[OutputTaxShock] = None
+    export_tax: Optional[ExportTaxShock] = None
 
     @model_validator(mode="after")
     def _exactly_one(self):
-        kinds = [k for k in ("tariff", "trade_cost", "endowment") if getattr(self, k) is not None]
+        kinds = [k for k in SHOCK_KINDS if getattr(self, k) is not None]
         if len(kinds) != 1:
-            raise ValueError("each shock is one of 'tariff', 'trade_cost' or 'endowment'")
+            raise ValueError("each shock is one of " + ", ".join(f"'{k}'" for k in SHOCK_KINDS))
         return self
 
     @property
     def kind(self) -> str:
-        return next(k for k in ("tariff", "trade_cost", "endowment") if getattr(self, k) is not None)
+        return next(k for k in SHOCK_KINDS if getattr(self, k) is not None)
 
 
 class Union_(_Strict):
@@ -125,6 +166,7 @@ class Scenario(_Strict):
     stage_options: dict[str, Any] = Field(default_factory=dict)
     shocks: list[Shock] = Field(default_factory=list)
     solver: Optional[dict[str, Any]] = None
+    model: Optional[ModelSection] = None
 
     #: where the scenario was read from (for relative paths and messages); not part of the file
     source_path: Optional[str] = Field(None, exclude=True)
@@ -222,6 +264,7 @@ class Scenario(_Strict):
             if len(self.union.members) < 2:
                 raise ScenarioError(f"{self.where}: union.members: a union needs at least two members, "
                                     f"got {self.union.members}")
+        self.model_options(bench)
         stages.check(self, bench)
         for k, shock in enumerate(self.shocks):
             key = f"{self.where}: shocks[{k}].{shock.kind}"
@@ -230,12 +273,24 @@ class Scenario(_Strict):
                 _codes(body.factor, bench.factors, "factor", key + ".factor")
                 _codes(body.region, bench.regions, "region", key + ".region")
                 _codes(body.sector, bench.sectors, "sector", key + ".sector")
+            elif shock.kind == "output_tax":
+                _codes(body.sector, bench.sectors, "sector", key + ".sector")
+                _codes(body.region, bench.regions, "region", key + ".region")
             else:
                 _codes(body.sector, bench.sectors, "sector", key + ".sector")
                 _codes(body.source, bench.regions, "region", key + ".source")
                 _codes(body.dest, bench.regions, "region", key + ".dest")
                 if shock.kind == "tariff" and body.file is not None:
                     read_tariff_csv(self.base_dir / body.file, bench, key + ".file")
+
+    # ---------------------------------------------------------------- model options
+    @property
+    def uses_taxes(self) -> bool:
+        return any(sh.kind in ("output_tax", "export_tax") for sh in self.shocks)
+
+    def model_options(self, bench: Benchmark) -> ModelOptions:
+        """The ``model:`` section checked against the data (docs/extensions.md)."""
+        return resolve(self.model, bench, self.where, needs_taxes=self.uses_taxes)
 
     # ---------------------------------------------------------------- instruments
     def instruments(self, bench: Benchmark) -> "Instruments":
@@ -270,6 +325,8 @@ class Instruments:
     revenue_pool: np.ndarray
     revenue_share: np.ndarray
     factor_pool: np.ndarray
+    output_tax: np.ndarray      # (sector, region), extension (docs/extensions.md section 4)
+    export_tax: np.ndarray      # (sector, source, dest), levied by the source
     pnum: float = 1.0
     notes: list[str] = field(default_factory=list)
 
@@ -278,7 +335,8 @@ class Instruments:
         nr = len(bench.regions)
         return cls(tariff=bench.tariff0.copy(), tau=np.ones_like(bench.trade),
                    endowment=np.ones_like(bench.F0), revenue_pool=np.zeros(nr), revenue_share=np.zeros(nr),
-                   factor_pool=np.zeros((len(bench.factors), nr)))
+                   factor_pool=np.zeros((len(bench.factors), nr)), output_tax=bench.to0.copy(),
+                   export_tax=bench.te0.copy())
 
     def towards(self, final: "Instruments", lam: float) -> "Instruments":
         """The point ``lam`` (0..1) of the straight path from ``self`` to ``final``.
@@ -292,12 +350,15 @@ class Instruments:
                            revenue_pool=mix(self.revenue_pool, final.revenue_pool),
                            revenue_share=final.revenue_share.copy(),
                            factor_pool=mix(self.factor_pool, final.factor_pool),
+                           output_tax=mix(self.output_tax, final.output_tax),
+                           export_tax=mix(self.export_tax, final.export_tax),
                            pnum=mix(self.pnum, final.pnum), notes=list(final.notes))
 
     def copy(self) -> "Instruments":
         return replace(self, tariff=self.tariff.copy(), tau=self.tau.copy(), endowment=self.endowment.copy(),
                        revenue_pool=self.revenue_pool.copy(), revenue_share=self.revenue_share.copy(),
-                       factor_pool=self.factor_pool.copy(), notes=list(self.notes))
+                       factor_pool=self.factor_pool.copy(), output_tax=self.output_tax.copy(),
+                       export_tax=self.export_tax.copy(), notes=list(self.notes))
 
 
 # ------------------------------------------------------------------- helpers
@@ -373,12 +434,19 @@ def apply_shock(shock: Shock, bench: Benchmark, ins: Instruments, base: Path, ke
                 ins.tariff[m] = body.set_
             else:
                 ins.tariff[m] *= body.scale
-    elif shock.kind == "trade_cost":
+    elif shock.kind in ("trade_cost", "export_tax"):
         m = route_mask(bench, body.sector, body.source, body.dest)
+        arr = ins.tau if shock.kind == "trade_cost" else ins.export_tax
         if body.set_ is not None:
-            ins.tau[m] = body.set_
+            arr[m] = body.set_
         else:
-            ins.tau[m] *= body.scale
+            arr[m] *= body.scale
+    elif shock.kind == "output_tax":
+        m = _mask(body.sector, bench.sectors)[:, None] & _mask(body.region, bench.regions)[None, :]
+        if body.set_ is not None:
+            ins.output_tax[m] = body.set_
+        else:
+            ins.output_tax[m] *= body.scale
     else:
         m = (_mask(body.factor, bench.factors)[:, None, None] & _mask(body.sector, bench.sectors)[None, :, None]
              & _mask(body.region, bench.regions)[None, None, :])

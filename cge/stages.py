@@ -150,8 +150,12 @@ def _average(bench: Benchmark, mem: np.ndarray) -> np.ndarray:
 
 
 def gdp0(bench: Benchmark) -> np.ndarray:
-    """Benchmark GDP at market prices: value added plus tariff revenue."""
-    return bench.VA0.sum(axis=0) + bench.tariff_revenue0
+    """Benchmark GDP at market prices: value added plus tariff revenue (plus output and export tax
+    revenue where the data has those taxes)."""
+    out = bench.VA0.sum(axis=0) + bench.tariff_revenue0
+    if bench.has_taxes:
+        out = out + bench.output_tax_revenue0 + bench.export_tax_revenue0
+    return out
 
 
 def apply(sc, bench: Benchmark, ins):

@@ -96,3 +96,4 @@ def make_acr_dataset(n_regions=3, sigma=4.0, seed=0):
     return _to_dataset(trade, np.zeros((1, R, R)), np.zeros((1, 1, R)), final_demand, Y0[None],
                        [sigma], [sigma], [1.0], ["mobile"], regions, ["S1"], ["labour"],
                        rng.uniform(1.0, 100.0, R))
+
