@@ -20,6 +20,13 @@ are mutable Pyomo parameters: a counterfactual is set-and-resolve, never a rebui
 elasticities ``esubd``, ``esubm``, ``esubva`` (for sensitivity analysis, :mod:`cge.ssa`), except
 where the dataset's value is exactly 1 or 0: those nests are built in Cobb-Douglas or Leontief
 form (MODEL.md section 5) and their elasticity is structural.
+
+Extensions (docs/extensions.md), chosen by :class:`~cge.options.ModelOptions` when the model is
+built and all off by default: CES production nests (``PINT``, ``PC``; elasticities ``esubt``,
+``esubc``), CES final demand (``esubfd``), CET between domestic sales and exports (unknowns ``PD``,
+``PE``, equations ``cet_price``, ``cet_split``), output and export taxes (mutable ``to``, ``te``),
+and the closure (the ``trade_balance`` term of income, the ``numeraire`` equation).  At their
+neutral values the options build exactly the core's expressions.
 """
 from __future__ import annotations
 

@@ -314,6 +314,7 @@ class Task:
     esub: dict
     steps: int
     options: dict | None = None
+    model_options: Any = None     # cge.options.ModelOptions: the scenario's model section, resolved
 
 
 @dataclass
@@ -329,13 +330,13 @@ class Outcome:
 _MODELS: dict = {}
 
 
-def _model(key: str, data, solver):
-    mdl = _MODELS.get((key, solver))
+def _model(key: str, data, solver, model_options=None):
+    mdl = _MODELS.get((key, solver, model_options))
     if mdl is None:
         from .engine import Model
         if len(_MODELS) >= 4:
             _MODELS.clear()
-        mdl = _MODELS[(key, solver)] = Model(data, solver=solver)
+        mdl = _MODELS[(key, solver, model_options)] = Model(data, solver=solver, options=model_options)
     return mdl
 
 
@@ -345,7 +346,7 @@ def solve_draw(task: Task, data=None) -> Outcome:
     ``data`` overrides ``task.data`` (on Dask: the benchmark scattered once to every worker)."""
     t0 = time.perf_counter()
     try:
-        model = _model(task.key, task.data if data is None else data, task.solver)
+        model = _model(task.key, task.data if data is None else data, task.solver, task.model_options)
         model.core.set_elasticities(**task.esub)
         res = model.solve(task.scenario, warm_start=False, steps=task.steps, options=task.options)
         ds = res.dataset
@@ -486,7 +487,10 @@ def sensitivity(scenario, data=None, parameters="esubd,esubm,esubva", distributi
         raise InputError(f"workers: at least 1, got {workers}")
     data = data if data is not None else _data_path(sc)
     key = _data_key(data)
-    model = _model(key, data, solver)            # the client's model: checks and instruments
+    from .calibrate import benchmark
+    from .data import load_dataset
+    model_options = sc.model_options(benchmark(data if isinstance(data, xr.Dataset) else load_dataset(data)))
+    model = _model(key, data, solver, model_options)   # the client's model: checks and instruments
     bench, core = model.bench, model.core
     dims = dimensions(config.parameters, bench, core.structural)
     final = sc.instruments(bench)
@@ -505,7 +509,7 @@ def sensitivity(scenario, data=None, parameters="esubd,esubm,esubva", distributi
     for k, row in enumerate(values):
         esub, lam = apply_draw(dims, row, esub0)
         tasks.append(Task(k, key, data, solver, _fixed(sc, scaled_instruments(bench, final, lam)), esub,
-                          int(config.steps), options))
+                          int(config.steps), options, model_options))
     prog = _Progress(len(tasks), progress)
     if progress:
         print(f"sensitivity of {sc.name}: {len(dims)} uncertain parameters, {len(tasks)} draws "

@@ -460,3 +460,27 @@ def test_against_independent_reference(taxed, case):
         np.testing.assert_allclose(res["export_price"].values, ref["PE"], rtol=1e-7)
         np.testing.assert_allclose(res["domestic_price"].values, ref["PD"], rtol=1e-7)
     assert abs(float(res["walras_residual"]) - ref["walras_residual"]) < 1e-7 * ref["INC"].sum()
+
+
+def test_sensitivity_uses_the_model_section(data):
+    """A sensitivity analysis of a scenario with a model section solves on a model built with it."""
+    from cge.ssa import sensitivity
+
+    sc = fta(model={"esubt": 0.5, "closure": {"trade_balance": "world_income"}})
+    out = sensitivity(sc, data=data, parameters="shock", draws=np.array([[1.0]]), scheduler="serial", progress=False)
+    direct = cge.run(sc, data=data, steps=1).dataset
+    np.testing.assert_allclose(out["ev_pct"].values[0], direct["ev_pct"].values, rtol=1e-9, atol=1e-12)
+
+
+def test_cli_refuses_a_bad_model_section_with_exit_2(tmp_path, data):
+    import subprocess
+    import sys
+
+    data.to_netcdf(tmp_path / "syn.nc")
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({**FTA, "data": "syn.nc", "model": {"etrans": {"S4": 2.0}}}))
+    out = subprocess.run([sys.executable, "-m", "cge.cli", "run", str(path), "--out", str(tmp_path / "o")],
+                         capture_output=True, text=True)
+    assert out.returncode == 2
+    assert "model.etrans: unknown sector code 'S4'" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "o").exists()
