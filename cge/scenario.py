@@ -55,7 +55,17 @@ class TariffShock(_Strict):
         return self
 
 
-class TradeCostShock(_Strict):
+class _SetOrScale(_Strict):
+    """A shock that either sets or scales an instrument."""
+
+    @model_validator(mode="after")
+    def _one_action(self):
+        if (self.scale is None) == (self.set_ is None):
+            raise ValueError("give exactly one of 'set' or 'scale'")
+        return self
+
+
+class TradeCostShock(_SetOrScale):
     """Scale or set the iceberg trade-cost factor ``tau[i, s, r]`` (1 in the benchmark)."""
 
     sector: Codes = "all"
@@ -65,12 +75,6 @@ class TradeCostShock(_Strict):
     set_: Optional[float] = Field(None, alias="set", gt=0.0)
 
     _norm = field_validator("sector", "source", "dest", mode="before")(_as_list)
-
-    @model_validator(mode="after")
-    def _one_action(self):
-        if (self.scale is None) == (self.set_ is None):
-            raise ValueError("give exactly one of 'scale' or 'set'")
-        return self
 
 
 class EndowmentShock(_Strict):
@@ -84,7 +88,7 @@ class EndowmentShock(_Strict):
     _norm = field_validator("factor", "region", "sector", mode="before")(_as_list)
 
 
-class OutputTaxShock(_Strict):
+class OutputTaxShock(_SetOrScale):
     """Set or scale the output tax ``to[j, r]`` (extension, docs/extensions.md section 4)."""
 
     sector: Codes = "all"
@@ -94,14 +98,8 @@ class OutputTaxShock(_Strict):
 
     _norm = field_validator("sector", "region", mode="before")(_as_list)
 
-    @model_validator(mode="after")
-    def _one_action(self):
-        if (self.scale is None) == (self.set_ is None):
-            raise ValueError("give exactly one of 'set' or 'scale'")
-        return self
 
-
-class ExportTaxShock(_Strict):
+class ExportTaxShock(_SetOrScale):
     """Set or scale the export tax ``te[i, s, r]`` levied by ``source`` (extension)."""
 
     sector: Codes = "all"
@@ -111,12 +109,6 @@ class ExportTaxShock(_Strict):
     scale: Optional[float] = Field(None, ge=0.0)
 
     _norm = field_validator("sector", "source", "dest", mode="before")(_as_list)
-
-    @model_validator(mode="after")
-    def _one_action(self):
-        if (self.scale is None) == (self.set_ is None):
-            raise ValueError("give exactly one of 'set' or 'scale'")
-        return self
 
 
 SHOCK_KINDS = ("tariff", "trade_cost", "endowment", "output_tax", "export_tax")

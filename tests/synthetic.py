@@ -97,3 +97,13 @@ def make_acr_dataset(n_regions=3, sigma=4.0, seed=0):
                        [sigma], [sigma], [1.0], ["mobile"], regions, ["S1"], ["labour"],
                        rng.uniform(1.0, 100.0, R))
 
+
+def dataset_variants():
+    """The synthetic benchmarks the reference implementations are checked on, by name."""
+    return {
+        "default": make_dataset(),
+        "4x3_specific": make_dataset(4, 3, (("labour", "mobile"), ("capital", "specific"),
+                                            ("land", "specific")), seed=1),
+        "no_intermediates_no_tariffs": make_dataset(3, 2, seed=2, tariffs=False, intermediates=False),
+        "balanced": make_dataset(3, 3, seed=3, balanced_trade=True),
+    }

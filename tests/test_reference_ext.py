@@ -11,7 +11,7 @@ import xarray as xr
 
 from reference_ext import add_taxes, solve_reference_ext, tax_identities
 from reference_model import solve_reference
-from synthetic import make_dataset
+from synthetic import dataset_variants as _core_variants, make_dataset
 
 CORE_KEYS = ("PY", "Y", "W", "Wspec", "PA", "PM", "PVA", "PU", "INC", "U", "EV", "X", "PG", "C",
              "FD", "tariff_revenue", "INC0", "B")
@@ -63,15 +63,6 @@ def _all_shocks(ds):
                 output_tax=_output_tax_shock(ds), tau=rng.uniform(0.8, 1.2, ds.trade.shape),
                 endowment=rng.uniform(0.9, 1.1, (ds.sizes["factor"], ds.sizes["region"])))
 
-
-def _core_variants():
-    return {
-        "default": make_dataset(),
-        "4x3_specific": make_dataset(4, 3, (("labour", "mobile"), ("capital", "specific"),
-                                            ("land", "specific")), seed=1),
-        "no_intermediates_no_tariffs": make_dataset(3, 2, seed=2, tariffs=False, intermediates=False),
-        "balanced": make_dataset(3, 3, seed=3, balanced_trade=True),
-    }
 
 
 def _close(a, b, rtol, atol=0.0):

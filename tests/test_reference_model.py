@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from reference_model import solve_reference
-from synthetic import make_acr_dataset, make_dataset
+from synthetic import dataset_variants as _dataset_variants, make_acr_dataset, make_dataset
 
 PRICES = ("PY", "PA", "PM", "PVA", "PU", "INC", "W", "Wspec")
 QUANTITIES = ("Y", "X", "C", "FD", "U", "EV")
@@ -48,15 +48,6 @@ def _balance_of_payments(r, t, pnum):
     fob = np.where(np.isnan(PG), 0.0, PG / (1 + t)) * X  # PY_s * tau * X; PG is NaN on the diagonal
     return fob.sum(axis=(0, 1)) - fob.sum(axis=(0, 2)) - r["B"] * pnum
 
-
-def _dataset_variants():
-    return {
-        "default": make_dataset(),
-        "4x3_specific": make_dataset(4, 3, (("labour", "mobile"), ("capital", "specific"),
-                                            ("land", "specific")), seed=1),
-        "no_intermediates_no_tariffs": make_dataset(3, 2, seed=2, tariffs=False, intermediates=False),
-        "balanced": make_dataset(3, 3, seed=3, balanced_trade=True),
-    }
 
 
 @pytest.mark.parametrize("name", list(_dataset_variants()))
