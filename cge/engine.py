@@ -272,8 +272,10 @@ class Comparison:
             parts.append(ds.expand_dims(scenario=[label]))
         out = xr.concat(parts, dim="scenario", combine_attrs="drop")
         first = self.results[0].dataset.attrs
-        out.attrs = {k: first[k] for k in ("dataset", "dataset_sha256", "units", "cge_version", "closure",
-                                           "closure_numeraire", "closure_trade_balance") if k in first}
+        out.attrs = {k: first[k] for k in ("dataset", "dataset_sha256", "units", "cge_version") if k in first}
+        for k in ("closure", "closure_numeraire", "closure_trade_balance", "model_options"):
+            values = {r.dataset.attrs.get(k) for r in self.results}
+            out.attrs[k] = values.pop() if len(values) == 1 else "differs by scenario (see each results.nc)"
         out.attrs["scenarios"] = " ".join(self.names)
         return out
 

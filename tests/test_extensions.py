@@ -414,6 +414,7 @@ def test_compare_builds_one_model_per_model_section(data):
     comp = cge.compare([a, b], data=data, steps=1)
     closures = [r.dataset.attrs["closure"] for r in comp.results]
     assert closures == ["core", "world_income/world_factor_price"]
+    assert comp.dataset.attrs["closure"] == "differs by scenario (see each results.nc)"
     alone = cge.run(b, data=data, steps=1).dataset
     np.testing.assert_array_equal(comp.results[1].dataset["ev"].values, alone["ev"].values)
 
