@@ -346,8 +346,7 @@ class CoreModel:
                                      + m.PE[i, r] / m.PY[i, r] * exports(i, r)) / Y0[(i, r)]
             return m.Y[i, r] == ((m.D[i, r] if (i, r) in D0 else 0.0) + exports(i, r)) / Y0[(i, r)]
         m.output_clearing = pyo.Constraint(ix.YR, rule=clearing_rule)
-        exports0 = b.X0.sum(axis=2)
-        E0x = {k: float(exports0[b.sectors.index(k[0]), b.regions.index(k[1])]) for k in ix.CET}
+        E0x = {k: sum(X0[(k[0], k[1], s)] for s in routes_from[k]) for k in ix.CET}   # benchmark exports
         m.cet_price = pyo.Constraint(ix.CET, rule=lambda m, i, r: m.PY[i, r] == ces_price(   # CET = CES at -eta
             [(D0[(i, r)] / Y0[(i, r)], m.PD[i, r]), (1.0 - D0[(i, r)] / Y0[(i, r)], m.PE[i, r])], -etrans[i]))
         m.cet_split = pyo.Constraint(ix.CET, rule=lambda m, i, r: (   # supply ratio ES/E0 : DS/D0 = (PE/PD)^eta

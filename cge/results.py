@@ -16,13 +16,14 @@ from .calibrate import Benchmark
 class Closure:
     """The macro closure, a named object that travels with the results (written to the attrs).
 
-    The default is MODEL.md's; :meth:`from_options` describes the closures of docs/extensions.md.
+    Made by :meth:`from_options` from the model's options: MODEL.md's closure ("core") or one of
+    docs/extensions.md's.
     """
 
-    name: str = "core"
-    trade_balance: str = "fixed in numeraire units (B[r] * PNUM)"
-    numeraire: str = "world factor-price index: benchmark-weighted average factor price = PNUM (GTAP pfactwld)"
-    dropped_equation: str = ""
+    name: str
+    trade_balance: str
+    numeraire: str
+    dropped_equation: str
 
     @classmethod
     def from_options(cls, options, dropped_equation: str) -> "Closure":

@@ -489,8 +489,9 @@ def sensitivity(scenario, data=None, parameters="esubd,esubm,esubva", distributi
     key = _data_key(data)
     from .calibrate import benchmark
     from .data import load_dataset
-    model_options = sc.model_options(benchmark(data if isinstance(data, xr.Dataset) else load_dataset(data)))
-    model = _model(key, data, solver, model_options)   # the client's model: checks and instruments
+    loaded = data if isinstance(data, xr.Dataset) else load_dataset(data)    # read once, here
+    model_options = sc.model_options(benchmark(loaded))
+    model = _model(key, loaded, solver, model_options)   # the client's model: checks and instruments
     bench, core = model.bench, model.core
     dims = dimensions(config.parameters, bench, core.structural)
     final = sc.instruments(bench)

@@ -25,6 +25,8 @@ Equations (scaled by benchmark size, so `max_residual` is relative):
 import numpy as np
 from scipy.optimize import root
 
+from reference_model import _arrays as core_arrays
+
 
 def ces(theta, p, sigma, axis):
     """CES price index (sum theta * p^(1-sigma))^(1/(1-sigma)) over `axis`, computed by log-sum-exp
@@ -53,44 +55,30 @@ def _div(x, y):
 
 
 def _arrays(ds):
+    """The core's arrays (read as tests/reference_model.py reads them) plus the labels and the
+    extensions' optional variables, neutral where absent."""
     reg, sec = ds["region"].values, ds["sector"].values
     N, R = len(sec), len(reg)
 
-    def tri(name):
-        return ds[name].sel(source=reg, dest=reg).transpose("sector", "source", "dest").values.astype(float)
-
     def opt(name, dims, default):
         if name not in ds:
-            return None if default is None else np.full([dict(sector=N, region=R)[d] for d in dims], default)
+            return np.full([dict(sector=N, region=R, source=R, dest=R)[d] for d in dims], default)
         v = ds[name]
-        if "sector" in v.dims:
-            v = v.sel(sector=sec)
-        if "region" in v.dims:
-            v = v.sel(region=reg)
         if "source" in v.dims:
             v = v.sel(source=reg, dest=reg)
         return v.transpose(*dims).values.astype(float)
 
-    out = dict(
+    return dict(
+        core_arrays(ds),
         regions=list(map(str, reg)), sectors=list(map(str, sec)),
         factors=list(map(str, ds["factor"].values)),
-        trade=tri("trade"), tariff=tri("tariff"),
-        inter=ds["intermediate"].sel(sector=sec, user=sec, region=reg)
-        .transpose("sector", "user", "region").values.astype(float),
-        final=ds["final_demand"].sel(sector=sec, region=reg).transpose("sector", "region").values.astype(float),
-        F0=ds["factor_income"].sel(sector=sec, region=reg).transpose("factor", "sector", "region").values.astype(float),
-        esubd=ds["esubd"].sel(sector=sec).values.astype(float),
-        esubm=ds["esubm"].sel(sector=sec).values.astype(float),
-        esubva=ds["esubva"].sel(sector=sec).values.astype(float),
-        mobile=np.array([str(m) == "mobile" for m in ds["mobility"].values]),
         output_tax=opt("output_tax", ("sector", "region"), 0.0),
-        export_tax=tri("export_tax") if "export_tax" in ds else np.zeros((N, R, R)),
+        export_tax=opt("export_tax", ("sector", "source", "dest"), 0.0),
         esubt=opt("esubt", ("sector",), 0.0),
         esubc=opt("esubc", ("sector",), 0.0),
         etrans=opt("etrans", ("sector",), np.inf),
         esubfd=opt("esubfd", ("region",), 1.0),
     )
-    return out
 
 
 def _index(value, labels, what):
