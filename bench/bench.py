@@ -126,7 +126,7 @@ def child(size: str, progress: str, t_launch: float, seed: int) -> int:
         try:   # unknowns (counted outside the timed build)
             import pyomo.environ as pyo
             inst = model.core.instance
-            out["unknowns"] = sum(1 for _ in inst.component_data_objects(pyo.Var, active=True))
+            out["unknowns"] = sum(1 for v in inst.component_data_objects(pyo.Var) if not v.fixed)
             out["equations"] = sum(1 for _ in inst.component_data_objects(pyo.Constraint, active=True))
         except Exception as exc:  # the model's internals may change: the count is optional
             out["unknowns"] = None

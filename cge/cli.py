@@ -36,7 +36,7 @@ def cli():
 @click.argument("scenario", type=click.Path(dir_okay=False))
 @click.option("--data", help="built-in dataset name or benchmark .nc file (overrides the scenario's data)")
 @click.option("--out", type=click.Path(file_okay=False), help="output folder (default results/<scenario name>)")
-@click.option("--solver", default="auto", show_default=True, help="cyipopt, ipopt or auto")
+@click.option("--solver", default="auto", show_default=True, help="newton, cyipopt, ipopt or auto")
 @click.option("--quiet", "-q", is_flag=True, help="no progress messages")
 @click.option("--steps", type=click.IntRange(0, 1000), default=None,
               help="steps from the benchmark for the welfare decomposition (default 6; 0 skips it)")

@@ -71,7 +71,7 @@ class Model:
         self.core = CoreModel(b, self.options)
         #: the benchmark the model is built on (the dataset with the options' elasticities)
         self.bench = self.core.bench
-        n_var = sum(1 for v in self.core.instance.component_data_objects(pyo.Var))
+        n_var = sum(1 for v in self.core.unknowns())
         self.build_seconds = time.perf_counter() - t0
         _say(verbose, f"built: {n_var} unknowns in {self.build_seconds:.2f} s; dropped market "
                       f"(Walras): output_clearing{list(self.core.dropped)}")
@@ -88,7 +88,10 @@ class Model:
         The instruments move from the benchmark to the scenario in ``steps`` equal steps (default
         6), each solve warm-started from the previous one; the welfare decomposition integrates
         along that path. ``steps=1`` solves the scenario directly (decomposition in one step);
-        ``steps=0`` skips the decomposition.
+        ``steps=0`` skips the decomposition.  ``warm_start=True`` starts from the last solution and
+        lets the solver reuse what it kept (the newton route's factorised Jacobian);
+        ``warm_start=False`` starts from the benchmark with nothing kept, so the answer does not
+        depend on what was solved before, bit for bit.
         """
         from . import effects
 
@@ -108,8 +111,9 @@ class Model:
             member = np.isin(np.asarray(b.regions), scenario.union.members)
         start = Instruments.benchmark(b)
         bench_ds = self.benchmark_solution(member)
-        if not warm_start:
+        if not warm_start:   # a cold start: the benchmark, and nothing kept from earlier solves
             self.core.reset_start()
+            solver_mod.forget(self.core.instance)
         lambdas = [k / steps for k in range(1, steps + 1)] if steps > 0 else [1.0]
         path, seconds, iterations = [bench_ds], 0.0, 0
         _say(self.verbose, f"solving {label} with {name}" + (f" in {len(lambdas)} steps from the benchmark"
@@ -195,10 +199,10 @@ class Model:
         """The benchmark as a solution (every index 1), without solving; variables are reset."""
         ins = Instruments.benchmark(self.bench)
         self.core.set_instruments(ins)
-        saved = {id(v): v.value for v in self.core.instance.component_data_objects(pyo.Var)}
+        saved = {id(v): v.value for v in self.core.unknowns()}
         self.core.reset_start()
         ds = extract(self.core, ins, member)
-        for v in self.core.instance.component_data_objects(pyo.Var):   # keep the warm start
+        for v in self.core.unknowns():   # keep the warm start
             v.set_value(saved[id(v)], skip_validation=True)
         return ds
 

@@ -43,6 +43,18 @@ from .options import ModelOptions
 LB = 1e-9
 
 
+def instrument(*index, initialize, doc):
+    """A scenario instrument or elasticity: a Pyomo variable held fixed (:meth:`CoreModel._build`
+    fixes them all), so that it is a mutable parameter of the system.
+
+    A fixed variable rather than a mutable ``Param`` so that the model file the Newton solver
+    evaluates (:mod:`cge.newton`) can carry instruments as variables: it is written once per model
+    and a counterfactual only changes their values.  Pyomo's IPOPT route writes fixed variables as
+    constants, exactly like parameters.
+    """
+    return pyo.Var(*index, initialize=initialize, doc=doc, dense=True)
+
+
 def ces_price(terms, sigma: float):
     """CES unit cost ``(sum theta * p^(1-sigma))^(1/(1-sigma))`` for ``terms = [(theta, p), ...]``.
 
@@ -86,6 +98,9 @@ class CoreModel:
 
     #: the elasticity parameters, by sector
     ELASTICITIES = ("esubd", "esubm", "esubva")
+    #: the fixed variables that act as mutable parameters (:func:`instrument`)
+    INSTRUMENTS = ELASTICITIES + ("t", "tau", "endow_m", "endow_s", "PNUM", "pool_in", "pool_share",
+                                  "fpool", "any_fpool", "to", "te")
 
     def __init__(self, bench: Benchmark, options: ModelOptions | None = None):
         #: the options (docs/extensions.md); their elasticity overrides are applied to the benchmark
@@ -98,6 +113,8 @@ class CoreModel:
         self.structural = {(k, i): float(v) for k in self.ELASTICITIES
                            for i, v in zip(bench.sectors, self.esub0[k]) if v in (0.0, 1.0)}
         self.idx = self._index()
+        #: the benchmark value of the unknowns that do not start at 1: {component name: value or {index: value}}
+        self.start = {"NF": 0.0}
         self.instance = self._build()
         self.dropped = self._choose_dropped()
         self.instance.output_clearing[self.dropped].deactivate()
@@ -158,13 +175,13 @@ class CoreModel:
         m = pyo.ConcreteModel(name="cge_core")
         R, I = list(b.regions), list(b.sectors)
         mobile = {f: mob == "mobile" for f, mob in zip(b.factors, b.mobility)}
-        # elasticities: mutable parameters, used as numbers where the dataset makes the nest
+        # elasticities: instruments (mutable), used as numbers where the dataset makes the nest
         # Cobb-Douglas (exactly 1) or Leontief (0) -- those forms are structural
-        m.esubd = pyo.Param(I, initialize=dict(zip(I, map(float, b.esubd))), mutable=True,
+        m.esubd = instrument(I, initialize=dict(zip(I, map(float, b.esubd))),
                             doc="Armington elasticity, domestic vs imported")
-        m.esubm = pyo.Param(I, initialize=dict(zip(I, map(float, b.esubm))), mutable=True,
+        m.esubm = instrument(I, initialize=dict(zip(I, map(float, b.esubm))),
                             doc="elasticity between import sources")
-        m.esubva = pyo.Param(I, initialize=dict(zip(I, map(float, b.esubva))), mutable=True,
+        m.esubva = instrument(I, initialize=dict(zip(I, map(float, b.esubva))),
                              doc="elasticity between factors in value added")
         esubd = {i: self.sigma(m, "esubd", i) for i in I}
         esubm = {i: self.sigma(m, "esubm", i) for i in I}
@@ -199,28 +216,28 @@ class CoreModel:
         for (f, j, r) in ix.FU:
             factors_of[(j, r)].append(f)
 
-        # ---- instruments (mutable parameters)
-        m.t = pyo.Param(ix.ROUTES, initialize=lambda m, i, s, r: t0.get((i, s, r), 0.0), mutable=True,
+        # ---- instruments (fixed variables: mutable parameters of the system)
+        m.t = instrument(ix.ROUTES, initialize=lambda m, i, s, r: t0.get((i, s, r), 0.0),
                         doc="ad valorem import tariff t[i,s,r]")
-        m.tau = pyo.Param(ix.ROUTES, initialize=1.0, mutable=True,
+        m.tau = instrument(ix.ROUTES, initialize=1.0,
                           doc="iceberg trade cost factor tau[i,s,r] (1 in the benchmark)")
-        m.endow_m = pyo.Param(ix.FM, initialize=lambda m, f, r: E0[(f, r)], mutable=True,
+        m.endow_m = instrument(ix.FM, initialize=lambda m, f, r: E0[(f, r)],
                               doc="endowment of a mobile factor in region r (benchmark value units)")
-        m.endow_s = pyo.Param(ix.FS, initialize=lambda m, f, j, r: F0[(f, j, r)], mutable=True,
+        m.endow_s = instrument(ix.FS, initialize=lambda m, f, j, r: F0[(f, j, r)],
                               doc="endowment of a sector-specific factor (benchmark value units)")
-        m.PNUM = pyo.Param(initialize=1.0, mutable=True, doc="numeraire (MODEL.md: world average factor price)")
+        m.PNUM = instrument(initialize=1.0, doc="numeraire (MODEL.md: world average factor price)")
         # stage instruments (MODEL.md section 7), neutral by default
-        m.pool_in = pyo.Param(R, initialize=0.0, mutable=True,
+        m.pool_in = instrument(R, initialize=0.0,
                               doc="1 if r's tariff revenue goes to the union's common pool")
-        m.pool_share = pyo.Param(R, initialize=0.0, mutable=True, doc="r's share of the pooled tariff revenue")
-        m.fpool = pyo.Param(ix.FM, initialize=0.0, mutable=True,
+        m.pool_share = instrument(R, initialize=0.0, doc="r's share of the pooled tariff revenue")
+        m.fpool = instrument(ix.FM, initialize=0.0,
                             doc="1 if mobile factor f of region r moves freely within the union")
         FMOB = sorted({f for f, _ in ix.FM}, key=b.factors.index)
-        m.any_fpool = pyo.Param(FMOB, initialize=0.0, mutable=True, doc="1 if factor f is pooled at all")
+        m.any_fpool = instrument(FMOB, initialize=0.0, doc="1 if factor f is pooled at all")
         if taxes:   # extension (docs/extensions.md section 4)
-            m.to = pyo.Param(ix.YR, initialize=lambda m, j, r: to0.get((j, r), 0.0), mutable=True,
+            m.to = instrument(ix.YR, initialize=lambda m, j, r: to0.get((j, r), 0.0),
                              doc="ad valorem output tax to[j,r]")
-            m.te = pyo.Param(ix.ROUTES, initialize=lambda m, i, s, r: te0.get((i, s, r), 0.0), mutable=True,
+            m.te = instrument(ix.ROUTES, initialize=lambda m, i, s, r: te0.get((i, s, r), 0.0),
                              doc="ad valorem export tax te[i,s,r], levied by the source s")
 
         # ---- unknowns (indices, 1 in the benchmark)
@@ -376,16 +393,23 @@ class CoreModel:
         routes_out = {r: [] for r in R}
         for (i, s, r) in ix.ROUTES:
             routes_out[s].append((i, r))
+        # tariff revenue is an unknown, TRS = revenue / INC0 (a share of benchmark income), with its
+        # own equation: union pooling then adds regional totals, not every route of the world
+        trs0 = dict(zip(R, np.asarray(b.tariff_revenue0) / np.asarray(b.INC0)))
+        m.TRS = pyo.Var(R, initialize=trs0, doc="tariff revenue collected, as a share of benchmark income INC0")
+        self.start[m.TRS.name] = trs0
         if taxes:   # the tariff is charged on the cif value, export tax included
-            m.tariff_revenue = pyo.Expression(R, rule=lambda m, r: sum(
-                m.t[i, s, r] * PE(i, s) * (1 + m.te[i, s, r]) * m.tau[i, s, r] * m.X[i, s, r] for i, s in tariff_into[r]))
+            collected = {r: sum(m.t[i, s, r] * PE(i, s) * (1 + m.te[i, s, r]) * m.tau[i, s, r] * m.X[i, s, r]
+                                for i, s in tariff_into[r]) for r in R}
             m.export_tax_revenue = pyo.Expression(R, rule=lambda m, s: sum(
                 m.te[i, s, r] * PE(i, s) * m.tau[i, s, r] * m.X[i, s, r] for i, r in routes_out[s]))
             m.output_tax_revenue = pyo.Expression(R, rule=lambda m, r: sum(
                 m.to[j, r] / (1 + m.to[j, r]) * m.PY[j, r] * m.Y[j, r] * Y0[(j, r)] for (j, rr) in ix.YR if rr == r))
         else:
-            m.tariff_revenue = pyo.Expression(R, rule=lambda m, r: sum(
-                m.t[i, s, r] * PE(i, s) * m.tau[i, s, r] * m.X[i, s, r] for i, s in tariff_into[r]))
+            collected = {r: sum(m.t[i, s, r] * PE(i, s) * m.tau[i, s, r] * m.X[i, s, r] for i, s in tariff_into[r])
+                         for r in R}
+        m.tariff_def = pyo.Constraint(R, rule=lambda m, r: m.TRS[r] == collected[r] / INC0[r])
+        m.tariff_revenue = pyo.Expression(R, rule=lambda m, r: INC0[r] * m.TRS[r], doc="tariff revenue collected")
         fm_of = {r: [f for (f, rr) in ix.FM if rr == r] for r in R}
         fs_of = {r: [(f, j) for (f, j, rr) in ix.FS if rr == r] for r in R}
         # each region is paid for its own endowment; a net inflow NF of a pooled factor earns the
@@ -429,7 +453,20 @@ class CoreModel:
             m.numeraire = pyo.Constraint(expr=(sum(E0[k] * m.Wm[k] for k in fm)
                                                + sum(F0[k] * m.Ws[k] for k in fs)) / wsum == m.PNUM)
         m.obj = pyo.Objective(expr=0.0)  # a square system: feasibility only
+        for name in self.INSTRUMENTS:
+            if hasattr(m, name):
+                getattr(m, name).fix()
         return m
+
+    def instruments(self) -> list:
+        """The instrument components (fixed variables acting as mutable parameters)."""
+        return [getattr(self.instance, k) for k in self.INSTRUMENTS if hasattr(self.instance, k)]
+
+    def unknowns(self):
+        """The unknowns of the system: every variable that is not an instrument."""
+        skip = {id(c) for c in self.instruments()}
+        return (v for v in self.instance.component_data_objects(pyo.Var)
+                if id(v.parent_component()) not in skip)
 
     def sigma(self, m, name: str, sector: str):
         """The elasticity used in the expressions: a number for a structural (0 or 1) nest, else the
@@ -522,6 +559,11 @@ class CoreModel:
             m.any_fpool[f] = float(ins.factor_pool[fi[f]].any())
 
     def reset_start(self) -> None:
-        """Start the next solve from the benchmark (indices 1, net factor flows 0)."""
-        for var in self.instance.component_data_objects(pyo.Var):
-            var.set_value(0.0 if var.parent_component() is self.instance.NF else 1.0)
+        """Start the next solve from the benchmark (indices 1, net factor flows 0, benchmark revenue)."""
+        for var in self.unknowns():
+            var.set_value(self.benchmark_value(var))
+
+    def benchmark_value(self, var) -> float:
+        """The benchmark value of an unknown (:attr:`start`; 1 for every price and activity index)."""
+        v = self.start.get(var.parent_component().name, 1.0)
+        return v[var.index()] if isinstance(v, dict) else v

@@ -1,14 +1,19 @@
-"""Finding and driving the NLP solver (IPOPT) on the square system.
+"""Finding and driving the solver on the square system.
 
-Two routes are supported, tried in this order:
+Three routes are supported, tried in this order:
 
+``newton``   cge's own Newton method (:mod:`cge.newton`): the model file is written once per model,
+             residuals and Jacobian come from the AMPL Solver Library, and the factorised Jacobian
+             is kept between solves, so a warm re-solve usually needs no new factorisation.  If it
+             does not converge, the solve falls back to IPOPT (the next route available) from the
+             same starting point, and the status says so.
 ``cyipopt``  Ipopt 3.14 (MUMPS, OpenBLAS) from PyPI's ``cyipopt-wheels``, driven in-process by
              Pyomo's ``cyipopt`` interface; needs PyNumero's ASL library (``scripts/setup.sh`` builds
              it from Debian's ``libamplsolver-dev``).
 ``ipopt``    any ``ipopt`` executable on the PATH (AMPL interface), through ``SolverFactory('ipopt')``.
 
-The model is a square system (as many equations as unknowns, a constant objective): IPOPT finds
-the feasible point, which is the equilibrium.
+The model is a square system (as many equations as unknowns, a constant objective): Newton's
+method finds its root, and IPOPT its feasible point, which is the equilibrium.
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.opt import TerminationCondition
 
+from . import newton
 from .errors import SolveError, SolverNotAvailable
 
 INSTALL_HELP = (
@@ -78,9 +84,15 @@ def _ipopt_exe_ok() -> bool:
     return shutil.which("ipopt") is not None
 
 
+#: the solver routes, best first
+ROUTES = ("newton", "cyipopt", "ipopt")
+
+
 def available() -> list[str]:
     """Solvers usable here, best first."""
     out = []
+    if newton.available():
+        out.append("newton")
     if _cyipopt_ok():
         out.append("cyipopt")
     if _ipopt_exe_ok():
@@ -94,8 +106,8 @@ def pick(name: str | None = None) -> str:
         if not have:
             raise SolverNotAvailable(INSTALL_HELP)
         return have[0]
-    if name not in ("cyipopt", "ipopt"):
-        raise SolverNotAvailable(f"unknown solver {name!r}: use 'cyipopt', 'ipopt' or 'auto'")
+    if name not in ROUTES:
+        raise SolverNotAvailable(f"unknown solver {name!r}: use one of {', '.join(ROUTES)} or 'auto'")
     if name not in have:
         raise SolverNotAvailable(f"solver {name!r} is not available here.\n" + INSTALL_HELP)
     return name
@@ -118,9 +130,13 @@ def solve(model: pyo.ConcreteModel, solver: str | None = None, options: dict | N
           tee: bool = False, progress=None) -> SolveInfo:
     """Solve the square system in place; raise :class:`SolveError` with a diagnosis on failure.
 
-    ``progress(iteration, residual)`` is called at every IPOPT iteration (cyipopt route).
+    ``progress(iteration, residual)`` is called at every iteration (newton and cyipopt routes).
+    The newton route reads ``tol`` and ``max_iter`` from ``options`` (the other options are IPOPT's,
+    used if it falls back).
     """
     name = pick(solver)
+    if name == "newton":
+        return _solve_newton(model, options or {}, tee, progress)
     opts = {**DEFAULT_OPTIONS, **(options or {})}
     opts.setdefault("print_level", 5 if tee else 0)
     start = time.perf_counter()
@@ -179,6 +195,35 @@ def solve(model: pyo.ConcreteModel, solver: str | None = None, options: dict | N
     return info
 
 
+def forget(model: pyo.ConcreteModel) -> None:
+    """Forget what earlier solves left behind (the newton route's kept factorisation), so that the
+    next solve's answer depends only on its starting point and instruments, bit for bit."""
+    newton.forget(model)
+
+
+def _solve_newton(model, options: dict, tee: bool, progress) -> SolveInfo:
+    start = time.perf_counter()
+    tol = float(options.get("tol", newton.TOL))
+    max_iter = int(options.get("max_iter", 100))
+    try:
+        out = newton.solve(model, tol=tol, max_iter=max_iter, progress=progress)
+    except newton.NewtonFailed as exc:
+        fallback = [s for s in available() if s != "newton"]
+        if not fallback:
+            raise SolveError(f"newton did not converge ({exc}) and no IPOPT is available to fall back on.\n"
+                             + INSTALL_HELP) from None
+        info = solve(model, fallback[0], options, tee, progress)
+        info.status = f"{info.status} ({fallback[0]}, after newton: {exc})"
+        info.seconds = time.perf_counter() - start
+        return info
+    info = SolveInfo("newton", "converged", out["iterations"], time.perf_counter() - start, out["residual"],
+                     out["worst"], {"tol": tol, "max_iter": max_iter, "factorisations": out["factorisations"]})
+    if info.max_residual > RESIDUAL_TOL:
+        raise SolveError(f"newton stopped with a residual of {info.max_residual:.3g} in {info.worst_equation} "
+                         f"(tolerance {RESIDUAL_TOL:g})")
+    return info
+
+
 def _iterations(res) -> int | None:
     for attr in ("iterations", "iteration_count"):
         val = getattr(res.solver, attr, None)
@@ -195,6 +240,10 @@ def versions(solver: str = "cyipopt") -> dict:
         out["pyomo"] = pyomo.version.version
     except Exception:
         pass
+    if solver == "newton":
+        import scipy
+        out["scipy"] = scipy.__version__
+        return out
     if solver == "ipopt":
         import subprocess
         try:

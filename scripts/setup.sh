@@ -2,7 +2,8 @@
 # Installs everything the package needs on a Debian/Ubuntu machine that reaches PyPI and Debian's
 # packages: the system libraries for the solver, a virtual environment .venv holding the package
 # (editable, with test extras) and its dependencies, and PyNumero's ASL library, which Pyomo's
-# `cyipopt` solver interface needs. Idempotent: a second run only checks.
+# `cyipopt` solver interface needs, and the small reader of model files that cge's Newton solver
+# uses. Idempotent: a second run only checks.
 # Usage: bash scripts/setup.sh        (then .venv/bin/cge ..., or: source .venv/bin/activate)
 # PYTHON=/path/to/python picks the interpreter the venv is made from (3.10 or newer).
 set -euo pipefail
@@ -36,5 +37,10 @@ if ! $PY -c "from pyomo.contrib.pynumero.asl import AmplInterface as A; import s
       -DASL_INCLUDE_DIR=/usr/include/ampl-netlib-solvers \
       -DASL_LIBRARY="$(dpkg -L libamplsolver-dev | grep -m1 'libamplsolver.so$')" >/tmp/pynumero-build.log 2>&1 \
     || { echo "setup: PyNumero build failed, see /tmp/pynumero-build.log" >&2; exit 1; }
+fi
+# 4. cge's own reader of model files for its Newton solver (cge/_asl/cge_asl.c, a few lines of C)
+if [ ! cge/_asl/libcge_asl.so -nt cge/_asl/cge_asl.c ]; then
+  echo "setup: building cge's ASL reader"
+  $PY -c "from pathlib import Path; from cge.newton import build_library; build_library(Path('cge/_asl/libcge_asl.so'))"
 fi
 $PY -c "from cge.solver import available; s = available(); assert s, 'no solver'; print('setup: solver ready:', ', '.join(s))"

@@ -1,0 +1,356 @@
+"""Newton's method on the square system, with the factorised Jacobian kept between solves.
+
+The model is square (as many equations as unknowns), so its equilibrium is a root of the residuals
+``F(x; p) = 0``, where ``p`` are the instruments (tariffs, trade costs, endowments, elasticities...).
+This module solves it directly:
+
+* **The model file is written once per model.**  Pyomo writes an AMPL ``.nl`` file in which the
+  instruments are variables too (:func:`cge.model.instrument` makes them fixed variables; they are
+  unfixed while the file is written).  A counterfactual only changes their values in ``x``: nothing
+  is rewritten or rebuilt.  The residuals and the sparse Jacobian are evaluated by the AMPL Solver
+  Library (ASL), through the small C reader in ``cge/_asl/cge_asl.c`` (first derivatives only).
+* **The factorisation is reused.**  Factorising the Jacobian is the cost that matters at scale:
+  after elimination a multi-region, multi-sector system is nearly dense (README, Performance).
+  Each solve first takes chord steps with the factorisation it already has (from an earlier
+  iterate, an earlier step of the path or an earlier scenario), which converge linearly at a rate
+  set by how much the Jacobian has moved.  Only when a chord step fails to halve the largest
+  residual is the Jacobian evaluated and factorised afresh, and a Newton step with backtracking
+  taken.  A warm re-solve therefore usually costs a few residual evaluations and triangular
+  solves, and no factorisation at all.
+* **Convergence** is declared when the largest residual is below ``tol`` (equations are divided by
+  their benchmark values, so this is relative) and every unknown is within its bounds.  Anything
+  else raises :class:`NewtonFailed`; :func:`cge.solver.solve` then falls back to IPOPT.
+
+Factorisations: LAPACK's dense LU (threaded, OpenBLAS) for systems of ``DENSE_FROM`` unknowns and
+more, where fill-in makes the sparse factors nearly dense anyway; SuperLU below that.
+"""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pyomo.environ as pyo
+import scipy.linalg as sla
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+#: unknowns from which the dense LU is used (measured: README, Performance)
+DENSE_FROM = 1500
+#: a chord step (old factorisation) is kept if it cuts the largest residual at least by this factor
+CHORD_RATE = 0.5
+#: a chord step that cuts the residual by less than this is slow (two in a row: refactorise)
+SLOW_RATE = 0.25
+#: default largest residual for convergence (relative: equations are divided by benchmark values)
+TOL = 1e-10
+#: after convergence, at most this many more chord steps, while each halves the residual ...
+POLISH = 6
+#: ... down to this; above POLISH_FRESH a slow polishing chord step is replaced by a Newton step
+POLISH_TO = 1e-14
+POLISH_FRESH = 1e-12
+
+_SOURCE = Path(__file__).resolve().parent / "_asl" / "cge_asl.c"
+_ASL_INCLUDE = "/usr/include/ampl-netlib-solvers"
+_LIB = None
+
+
+class NewtonFailed(RuntimeError):
+    """Newton's method did not converge (the caller falls back to IPOPT)."""
+
+
+# ---------------------------------------------------------------------------- the ASL reader
+def _library_path() -> Path:
+    """Where the compiled reader lives: next to its source (``scripts/setup.sh`` builds it there),
+    else in the user's cache directory, compiled on first use."""
+    local = _SOURCE.with_name("libcge_asl.so")
+    if local.exists() and local.stat().st_mtime >= _SOURCE.stat().st_mtime:
+        return local
+    digest = hashlib.sha256(_SOURCE.read_bytes()).hexdigest()[:12]
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "cge"
+    return cache / f"libcge_asl-{digest}.so"
+
+
+def build_library(target: Path | None = None) -> Path:
+    """Compile ``cge/_asl/cge_asl.c`` against Debian's ``libamplsolver`` (atomic: a temporary file
+    renamed into place).  Raises ``RuntimeError`` saying what is missing."""
+    target = target or _library_path()
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if cc is None:
+        raise RuntimeError("no C compiler (gcc) to build cge's ASL reader: apt-get install gcc")
+    if not Path(_ASL_INCLUDE, "asl.h").exists():
+        raise RuntimeError(f"the AMPL Solver Library headers are missing ({_ASL_INCLUDE}/asl.h): "
+                           f"apt-get install libamplsolver-dev")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
+    os.close(fd)
+    try:
+        out = subprocess.run([cc, "-O2", "-shared", "-fPIC", f"-I{_ASL_INCLUDE}", str(_SOURCE),
+                              "-lamplsolver", "-o", tmp], capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError(f"building cge's ASL reader failed:\n{out.stderr.strip()}")
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
+
+
+def library():
+    """The ASL reader (ctypes), compiled on first use if needed; ``RuntimeError`` if it cannot be."""
+    global _LIB
+    if _LIB is None:
+        path = _library_path()
+        if not path.exists():
+            build_library(path)
+        lib = ctypes.CDLL(str(path))
+        lib.cge_asl_open.restype = ctypes.c_void_p
+        lib.cge_asl_open.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]
+        for f in ("cge_asl_structure", "cge_asl_residuals", "cge_asl_jacobian"):
+            getattr(lib, f).argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+            getattr(lib, f).restype = ctypes.c_int if f != "cge_asl_structure" else None
+        lib.cge_asl_close.argtypes = [ctypes.c_void_p]
+        lib.cge_asl_close.restype = None
+        _LIB = lib
+    return _LIB
+
+
+def available() -> bool:
+    try:
+        library()
+        return True
+    except Exception:
+        return False
+
+
+# ---------------------------------------------------------------------------- the system
+class System:
+    """The square system of one Pyomo model, read once through the ASL.
+
+    ``unknowns``: the Pyomo variables solved for (the model's free variables), in column order;
+    ``names``: the equations, in row order.  Residuals are ``body - rhs`` of each equation.
+    """
+
+    def __init__(self, model: pyo.ConcreteModel):
+        from pyomo.repn.plugins.nl_writer import NLWriter
+
+        t0 = time.perf_counter()
+        fixed = [v for v in model.component_data_objects(pyo.Var) if v.fixed]
+        for v in fixed:
+            v.unfix()
+        tmpdir = tempfile.mkdtemp(prefix="cge-newton-")
+        try:
+            path = os.path.join(tmpdir, "model.nl")
+            with open(path, "w") as fh:
+                # no presolve (it would eliminate unknowns from the file) and no scaling: the columns
+                # and rows of the file are then exactly the model's variables and equations
+                info = NLWriter().write(model, fh, symbolic_solver_labels=False, linear_presolve=False,
+                                        scale_model=False, skip_trivial_constraints=False)
+            n = (ctypes.c_int * 3)()
+            self._lib = library()
+            self._handle = self._lib.cge_asl_open(path.encode(), n)
+        finally:
+            for v in fixed:
+                v.fix()
+            shutil.rmtree(tmpdir, ignore_errors=True)
+        if not self._handle:
+            raise NewtonFailed("the AMPL Solver Library could not read the model file")
+        n_var, n_con, nnz = list(n)
+        self.variables = list(info.variables)
+        self.equations = list(info.constraints)
+        if (n_var, n_con) != (len(self.variables), len(self.equations)) or getattr(info, "eliminated_vars", None):
+            raise NewtonFailed("the model file and Pyomo disagree on its size")
+        fixed_ids = {id(v) for v in fixed}
+        self.is_unknown = np.array([id(v) not in fixed_ids for v in self.variables])
+        self.unknowns = [v for v, u in zip(self.variables, self.is_unknown) if u]
+        self.instruments = [v for v, u in zip(self.variables, self.is_unknown) if not u]
+        if any(c.lb is None or c.ub is None or c.lb != c.ub for c in self.equations):
+            raise NewtonFailed("the model has inequalities; Newton's method needs a square system of equations")
+        if len(self.unknowns) != n_con:
+            raise NewtonFailed(f"the system is not square: {len(self.unknowns)} unknowns, {n_con} equations")
+        self.names = [c.name for c in self.equations]
+        self.rhs = np.array([c.lb for c in self.equations], dtype=float)
+        self.lower = np.array([-np.inf if v.lb is None else v.lb for v in self.unknowns])
+        self.upper = np.array([np.inf if v.ub is None else v.ub for v in self.unknowns])
+        rows, cols = np.zeros(nnz, np.int32), np.zeros(nnz, np.int32)
+        self._lib.cge_asl_structure(self._handle, rows.ctypes.data, cols.ctypes.data)
+        keep = self.is_unknown[cols]
+        column = np.cumsum(self.is_unknown) - 1          # full column -> unknown column
+        self._keep = np.flatnonzero(keep)
+        self._rows, self._cols = rows[keep], column[cols[keep]]
+        self._x = np.zeros(n_var)
+        self._g = np.zeros(n_con)
+        self._jac = np.zeros(nnz)
+        self.n = n_con
+        #: the factorisation kept between solves, and how many were made
+        self.lu = None
+        self.factorisations = 0
+        self.seconds_to_read = time.perf_counter() - t0
+        self.signature = signature(model)
+
+    def __del__(self):
+        handle, self._handle = getattr(self, "_handle", None), None
+        if handle:
+            self._lib.cge_asl_close(handle)
+
+    # -------------------------------------------------------------- values
+    def load(self) -> np.ndarray:
+        """Read the instruments and the starting point from the Pyomo variables; returns x."""
+        self._x[:] = [v.value for v in self.variables]
+        return self._x[self.is_unknown].copy()
+
+    def store(self, x: np.ndarray) -> None:
+        """Write the unknowns back into the Pyomo variables."""
+        for v, val in zip(self.unknowns, x.tolist()):
+            v.set_value(val, skip_validation=True)
+
+    def residuals(self, x: np.ndarray) -> np.ndarray | None:
+        """``F(x)``, or ``None`` if an equation cannot be evaluated there (e.g. a negative price)."""
+        self._x[self.is_unknown] = x
+        with np.errstate(all="ignore"):
+            if self._lib.cge_asl_residuals(self._handle, self._x.ctypes.data, self._g.ctypes.data) != 0:
+                return None
+        g = self._g - self.rhs
+        return g if np.all(np.isfinite(g)) else None
+
+    def jacobian(self, x: np.ndarray) -> sp.csc_matrix:
+        self._x[self.is_unknown] = x
+        if self._lib.cge_asl_jacobian(self._handle, self._x.ctypes.data, self._jac.ctypes.data) != 0:
+            raise NewtonFailed("the Jacobian cannot be evaluated at the current point")
+        return sp.csc_matrix((self._jac[self._keep], (self._rows, self._cols)), shape=(self.n, self.n))
+
+    def factorise(self, x: np.ndarray):
+        """Evaluate and factorise the Jacobian at x (kept in :attr:`lu`)."""
+        jac = self.jacobian(x)
+        if not np.all(np.isfinite(jac.data)):
+            raise NewtonFailed("the Jacobian has non-finite entries at the current point")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", sla.LinAlgWarning)
+                if self.n >= DENSE_FROM:
+                    lu = sla.lu_factor(jac.toarray(), overwrite_a=True, check_finite=False)
+                    self.lu = lambda b, lu=lu: sla.lu_solve(lu, b, check_finite=False)
+                else:
+                    lu = spla.splu(jac, permc_spec="COLAMD")
+                    self.lu = lu.solve
+        except (RuntimeError, sla.LinAlgWarning, ValueError) as exc:
+            self.lu = None
+            raise NewtonFailed(f"the Jacobian is singular at the current point ({exc})") from None
+        self.factorisations += 1
+        return self.lu
+
+
+def signature(model: pyo.ConcreteModel) -> tuple:
+    """What the model file depends on: the active equations and which variables are fixed."""
+    return (sum(1 for _ in model.component_data_objects(pyo.Constraint, active=True)),
+            sum(1 for v in model.component_data_objects(pyo.Var) if v.fixed))
+
+
+def system_of(model: pyo.ConcreteModel) -> System:
+    """The model's :class:`System`, read on first use and kept with the model."""
+    sys_ = getattr(model, "_cge_newton_system", None)
+    if sys_ is None or sys_.signature != signature(model):
+        sys_ = System(model)
+        object.__setattr__(model, "_cge_newton_system", sys_)
+    return sys_
+
+
+def forget(model: pyo.ConcreteModel) -> None:
+    """Drop the kept factorisation: the next solve depends only on its start and instruments."""
+    sys_ = getattr(model, "_cge_newton_system", None)
+    if sys_ is not None:
+        sys_.lu = None
+
+
+# ---------------------------------------------------------------------------- the method
+def solve(model: pyo.ConcreteModel, tol: float = TOL, max_iter: int = 100, progress=None) -> dict:
+    """Solve the square system in place, starting from the variables' current values.
+
+    Returns ``{"iterations", "factorisations", "residual", "worst", "read_seconds"}``; raises
+    :class:`NewtonFailed` (with the reason) if it does not converge within ``max_iter`` steps.
+    """
+    system = system_of(model)
+    made0 = system.factorisations
+    x = system.load()
+    F = system.residuals(x)
+    if F is None:
+        raise NewtonFailed("the equations cannot be evaluated at the starting point")
+    norm = float(np.max(np.abs(F))) if F.size else 0.0
+    iterations, slow = 0, 0
+    while norm > tol:
+        if iterations >= max_iter:
+            raise NewtonFailed(f"no convergence in {max_iter} iterations (largest residual {norm:.3g})")
+        iterations += 1
+        fresh = False
+        if system.lu is None:
+            system.factorise(x)
+            fresh = True
+        step = system.lu(-F)
+        x_new, F_new, norm_new = _try(system, x, step, 1.0)
+        if not fresh and not (norm_new <= CHORD_RATE * norm):
+            # the kept factorisation no longer contracts: a Newton step with a fresh Jacobian
+            system.factorise(x)
+            step = system.lu(-F)
+            alpha = 1.0
+            x_new, F_new, norm_new = _try(system, x, step, alpha)
+            while not (norm_new < (1.0 - 1e-4 * alpha) * norm) and alpha > 1e-6:
+                alpha *= 0.5
+                x_new, F_new, norm_new = _try(system, x, step, alpha)
+            if not (norm_new < norm):
+                raise NewtonFailed(f"no descent from a largest residual of {norm:.3g} "
+                                   f"(the Newton step fails even when shortened)")
+        elif fresh and not (norm_new < norm):
+            alpha = 1.0
+            while not (norm_new < (1.0 - 1e-4 * alpha) * norm) and alpha > 1e-6:
+                alpha *= 0.5
+                x_new, F_new, norm_new = _try(system, x, step, alpha)
+            if not (norm_new < norm):
+                raise NewtonFailed(f"no descent from a largest residual of {norm:.3g}")
+        rate = norm_new / norm
+        x, F, norm = x_new, F_new, norm_new
+        # two slow chord steps in a row: the kept factorisation is too far from the current
+        # Jacobian, so the next step makes a fresh one (quadratic convergence from there)
+        slow = slow + 1 if (not fresh and rate > SLOW_RATE) else 0
+        if slow >= 2:
+            system.lu, slow = None, 0
+        if progress is not None:
+            progress(iterations, norm)
+    # polish: a few more chord steps while they still halve the residual, so that the answer is
+    # as exact as rounding allows (two runs of equivalent models then agree far below ``tol``)
+    for _ in range(POLISH):
+        if norm <= POLISH_TO or not F.size:
+            break
+        if system.lu is None:
+            system.factorise(x)
+        x_new, F_new, norm_new = _try(system, x, system.lu(-F), 1.0)
+        if not (norm_new <= CHORD_RATE * norm) and norm > POLISH_FRESH:
+            system.factorise(x)      # a slow chord this close to the root: one Newton step
+            x_new, F_new, norm_new = _try(system, x, system.lu(-F), 1.0)
+        if not (norm_new <= CHORD_RATE * norm):
+            break
+        x, F, norm = x_new, F_new, norm_new
+    low = x < system.lower - 1e-9
+    high = x > system.upper + 1e-9
+    if np.any(low | high):
+        k = int(np.flatnonzero(low | high)[0])
+        raise NewtonFailed(f"the root has {system.unknowns[k].name} = {x[k]:.6g}, outside its bounds "
+                           f"[{system.lower[k]:g}, {system.upper[k]:g}]")
+    system.store(x)
+    worst = int(np.argmax(np.abs(F))) if F.size else 0
+    return {"iterations": iterations, "factorisations": system.factorisations - made0, "residual": norm,
+            "worst": system.names[worst] if F.size else "", "read_seconds": system.seconds_to_read}
+
+
+def _try(system: System, x, step, alpha):
+    x_new = x + alpha * step
+    F_new = system.residuals(x_new)
+    if F_new is None:
+        return x_new, None, math.inf
+    return x_new, F_new, float(np.max(np.abs(F_new)))
