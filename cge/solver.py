@@ -217,7 +217,9 @@ def _solve_newton(model, options: dict, tee: bool, progress) -> SolveInfo:
         info.seconds = time.perf_counter() - start
         return info
     info = SolveInfo("newton", "converged", out["iterations"], time.perf_counter() - start, out["residual"],
-                     out["worst"], {"tol": tol, "max_iter": max_iter, "factorisations": out["factorisations"]})
+                     out["worst"], {"tol": tol, "max_iter": max_iter, "factorisations": out["factorisations"],
+                                    "factorise_seconds": round(out["factorise_seconds"], 4),
+                                    "read_seconds": round(out["read_seconds"], 4)})
     if info.max_residual > RESIDUAL_TOL:
         raise SolveError(f"newton stopped with a residual of {info.max_residual:.3g} in {info.worst_equation} "
                          f"(tolerance {RESIDUAL_TOL:g})")
