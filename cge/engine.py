@@ -122,7 +122,8 @@ class Model:
             here = start.towards(ins, lam) if lam < 1.0 else ins
             self.core.set_instruments(here)
             info = solver_mod.solve(self.core.instance, solver=name, options=opts, tee=False,
-                                    progress=self._progress() if self.verbose else None)
+                                    progress=self._progress() if self.verbose else None,
+                                    note=(lambda msg: _say(True, "    " + msg)) if self.verbose else None)
             seconds += info.seconds
             iterations += info.iterations or 0
             if len(lambdas) > 1:

@@ -13,10 +13,14 @@ The blocks follow MODEL.md section 5:
 * trade       -- sourcing ``D``, ``M``, ``X`` (CES demands)
 * demand      -- final demand ``C``, composite demand ``A`` (an unknown), factor demand ``FD``
 * markets     -- output clearing, factor clearing (one of them dropped: Walras)
-* income      -- factor income + tariff revenue + trade balance; the numeraire
+* income      -- factor income + tariff revenue (an unknown, ``TRS`` = revenue / INC0, with its own
+                 equation ``tariff_def``, so that revenue pooling adds regional totals) + trade
+                 balance; the numeraire
 
 Scenario instruments (tariffs ``t``, iceberg costs ``tau``, endowments, the numeraire ``PNUM``)
-are mutable Pyomo parameters: a counterfactual is set-and-resolve, never a rebuild.  So are the
+are mutable parameters of the system: fixed Pyomo variables (:func:`instrument`), so that the
+Newton solver's model file carries them as variables and is written once (:mod:`cge.newton`).  A
+counterfactual is set-and-resolve, never a rebuild.  So are the
 elasticities ``esubd``, ``esubm``, ``esubva`` (for sensitivity analysis, :mod:`cge.ssa`), except
 where the dataset's value is exactly 1 or 0: those nests are built in Cobb-Douglas or Leontief
 form (MODEL.md section 5) and their elasticity is structural.

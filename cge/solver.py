@@ -127,16 +127,18 @@ def max_residual(model: pyo.ConcreteModel):
 
 
 def solve(model: pyo.ConcreteModel, solver: str | None = None, options: dict | None = None,
-          tee: bool = False, progress=None) -> SolveInfo:
+          tee: bool = False, progress=None, note=None) -> SolveInfo:
     """Solve the square system in place; raise :class:`SolveError` with a diagnosis on failure.
 
-    ``progress(iteration, residual)`` is called at every iteration (newton and cyipopt routes).
+    ``progress(iteration, residual)`` is called at every iteration (newton and cyipopt routes);
+    ``note(message)`` announces the long stages of the newton route (reading the model file,
+    factorising) and a fallback to IPOPT.
     The newton route reads ``tol`` and ``max_iter`` from ``options`` (the other options are IPOPT's,
     used if it falls back).
     """
     name = pick(solver)
     if name == "newton":
-        return _solve_newton(model, options or {}, tee, progress)
+        return _solve_newton(model, options or {}, tee, progress, note)
     opts = {**DEFAULT_OPTIONS, **(options or {})}
     opts.setdefault("print_level", 5 if tee else 0)
     start = time.perf_counter()
@@ -201,17 +203,19 @@ def forget(model: pyo.ConcreteModel) -> None:
     newton.forget(model)
 
 
-def _solve_newton(model, options: dict, tee: bool, progress) -> SolveInfo:
+def _solve_newton(model, options: dict, tee: bool, progress, note) -> SolveInfo:
     start = time.perf_counter()
     tol = float(options.get("tol", newton.TOL))
     max_iter = int(options.get("max_iter", 100))
     try:
-        out = newton.solve(model, tol=tol, max_iter=max_iter, progress=progress)
+        out = newton.solve(model, tol=tol, max_iter=max_iter, progress=progress, note=note)
     except newton.NewtonFailed as exc:
         fallback = [s for s in available() if s != "newton"]
         if not fallback:
             raise SolveError(f"newton did not converge ({exc}) and no IPOPT is available to fall back on.\n"
                              + INSTALL_HELP) from None
+        if note is not None:
+            note(f"newton did not converge ({exc}); falling back to {fallback[0]}")
         info = solve(model, fallback[0], options, tee, progress)
         info.status = f"{info.status} ({fallback[0]}, after newton: {exc})"
         info.seconds = time.perf_counter() - start
