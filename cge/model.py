@@ -64,7 +64,7 @@ def ces_price(terms, sigma: float):
 
     ``p`` are prices relative to their benchmark, ``theta`` benchmark value shares summing to 1.
     An elasticity of exactly 1 is Cobb-Douglas ``prod p^theta``; 0 is Leontief ``sum theta * p``.
-    ``sigma`` may be a number or a mutable Pyomo parameter (then always the generic CES form: the
+    ``sigma`` may be a number or an instrument variable (then always the generic CES form: the
     model passes numbers for the Cobb-Douglas and Leontief nests, see :meth:`CoreModel.sigma`).
     """
     terms = [(th, p) for th, p in terms if th > 0]
@@ -474,7 +474,7 @@ class CoreModel:
 
     def sigma(self, m, name: str, sector: str):
         """The elasticity used in the expressions: a number for a structural (0 or 1) nest, else the
-        mutable parameter."""
+        instrument variable."""
         key = (name, sector)
         return self.structural[key] if key in self.structural else getattr(m, name)[sector]
 
