@@ -50,8 +50,9 @@ import scipy.sparse.linalg as spla
 DENSE_FROM = 1500
 #: unknowns from which the dense LU is made in single precision (memory: 4 n^2 bytes, not 8)
 SINGLE_FROM = 10000
-#: chord steps still needed (at the observed rate) beyond which a fresh factorisation is made
-CHORD_STEPS = 30
+#: chord steps still needed (at the observed rate) beyond which a fresh factorisation is made,
+#: plus one per 400 unknowns (:func:`_refactorise`)
+CHORD_STEPS = 15
 #: a chord step that cuts the residual by this factor or better never makes a fresh factorisation
 #: (see :func:`_refactorise` for slower ones)
 SLOW_RATE = 0.25
@@ -65,6 +66,7 @@ POLISH_TO = 1e-14
 _SOURCE = Path(__file__).resolve().parent / "_asl" / "cge_asl.c"
 _ASL_INCLUDE = "/usr/include/ampl-netlib-solvers"
 _LIB = None
+_LIB_ERROR = None
 
 
 class NewtonFailed(RuntimeError):
@@ -109,12 +111,20 @@ def build_library(target: Path | None = None) -> Path:
 
 
 def library():
-    """The ASL reader (ctypes), compiled on first use if needed; ``RuntimeError`` if it cannot be."""
-    global _LIB
+    """The ASL reader (ctypes), compiled on first use if needed; ``RuntimeError`` if it cannot be
+    (remembered: a failed build is not retried in the same process)."""
+    global _LIB, _LIB_ERROR
+    if _LIB_ERROR is not None:
+        raise RuntimeError(_LIB_ERROR)
     if _LIB is None:
         path = _library_path()
-        if not path.exists():
-            build_library(path)
+        try:
+            if not path.exists():
+                build_library(path)
+            ctypes.CDLL(str(path))
+        except (RuntimeError, OSError) as exc:
+            _LIB_ERROR = str(exc)
+            raise RuntimeError(_LIB_ERROR) from None
         lib = ctypes.CDLL(str(path))
         lib.cge_asl_open.restype = ctypes.c_void_p
         lib.cge_asl_open.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]
@@ -327,8 +337,16 @@ def solve(model: pyo.ConcreteModel, tol: float = TOL, max_iter: int = 100, progr
         fresh = system.lu is None
         if fresh:
             system.factorise(x)
-        x_new, F_new, norm_new = _try(system, x, system.lu(-F), 1.0)
-        if not fresh and _refactorise(norm, norm_new, tol):
+        step = system.lu(-F)
+        x_new, F_new, norm_new = _try(system, x, step, 1.0)
+        if not fresh:
+            # a chord step that overshoots (the kept factorisation is from another point): shorter
+            # ones first, which cost a residual evaluation each, not a factorisation
+            alpha = 1.0
+            while not (norm_new < 0.9 * norm) and alpha > 0.1:
+                alpha *= 0.5
+                x_new, F_new, norm_new = _try(system, x, step, alpha)
+        if not fresh and _refactorise(norm, norm_new, tol, system.n):
             # the kept factorisation contracts too slowly to be worth keeping: a Newton step with
             # a fresh Jacobian from x (quadratic convergence from there)
             system.factorise(x)
@@ -367,22 +385,23 @@ def solve(model: pyo.ConcreteModel, tol: float = TOL, max_iter: int = 100, progr
             "factorise_seconds": system.factorise_seconds - fact0}
 
 
-def _refactorise(norm: float, norm_new: float, tol: float) -> bool:
+def _refactorise(norm: float, norm_new: float, tol: float, n: int) -> bool:
     """Is a fresh factorisation better than going on with chord steps at the observed rate?
 
     A step that does not cut the residual by at least 10% always refactorises; one that cuts it
-    by a factor ``SLOW_RATE`` or better never does.  In between, it refactorises if more than
-    ``CHORD_STEPS`` chord steps would still be needed to reach ``tol`` at that rate.  (A chord step
-    costs a residual evaluation and two triangular solves; measured, a factorisation costs some 15
-    of them at 400 unknowns and some 100 at 37,000.)  The rule depends on the residuals only, never
-    on timings, so a solve is reproducible bit for bit.
+    by a factor ``SLOW_RATE`` or better never does.  In between, it refactorises if more chord
+    steps would still be needed to reach ``tol`` at that rate than a factorisation is worth:
+    ``CHORD_STEPS + n / 400`` for ``n`` unknowns (a chord step costs a residual evaluation and two
+    triangular solves; measured, a factorisation costs some 15 of them at 400 unknowns and some
+    100 at 37,000).  The rule depends on the residuals and the size only, never on timings, so a
+    solve is reproducible bit for bit.
     """
     rate = norm_new / norm
     if not rate < 0.9:
         return True
     if rate <= SLOW_RATE:
         return False
-    return math.log(tol / max(norm_new, tol)) / math.log(rate) > CHORD_STEPS
+    return math.log(tol / max(norm_new, tol)) / math.log(rate) > CHORD_STEPS + n / 400
 
 
 def _try(system: System, x, step, alpha):
