@@ -213,7 +213,7 @@ def add_effects(ds: xr.Dataset, bench_ds: xr.Dataset, path: list[xr.Dataset] | N
     """The results Dataset with every effect of MODEL.md section 8 added under INTERFACE.md's names."""
     member = np.asarray(member, bool)
     R, S = ("region",), ("sector", "region")
-    out = ds.copy()
+    out = {}        # the new variables, added to the results in one go at the end (one merge)
     dX = ds["trade_quantity"].values - bench_ds["trade_quantity"].values
     TC, TD, ETC = trade_effects(dX, member)
     note = "(NaN for non-members)"
@@ -222,7 +222,7 @@ def add_effects(ds: xr.Dataset, bench_ds: xr.Dataset, path: list[xr.Dataset] | N
     out["external_trade_creation"] = (S, ETC, {"long_name": f"external trade creation ETC {note}",
                                                "units": "benchmark currency units"})
     for v in ("trade_creation", "trade_diversion", "external_trade_creation"):
-        out[f"{v}_union"] = (("sector",), np.nansum(out[v].values, axis=1) if member.any()
+        out[f"{v}_union"] = (("sector",), np.nansum(out[v][1], axis=1) if member.any()
                              else np.full(ds.sizes["sector"], np.nan),
                              {"long_name": f"{v.replace('_', ' ')}, sum over union members"})
 
@@ -246,7 +246,7 @@ def add_effects(ds: xr.Dataset, bench_ds: xr.Dataset, path: list[xr.Dataset] | N
         out[k] = (R, v, {"long_name": "FIRST-ORDER, ONE DISCRETE STEP at benchmark weights (the figure much "
                                       "of the literature publishes): " + k.replace("welfare_first_order_", ""),
                          "units": "benchmark currency units"})
-    out["welfare_first_order_total"] = (R, sum(out[k].values for k in list(out.data_vars)
+    out["welfare_first_order_total"] = (R, sum(v[1] for k, v in out.items()
                                                if k.startswith("welfare_first_order_")),
                                         {"long_name": "sum of the first-order one-step parts"})
     out["terms_of_trade"] = (R, terms_of_trade(bench_ds, ds),
@@ -270,7 +270,6 @@ def add_effects(ds: xr.Dataset, bench_ds: xr.Dataset, path: list[xr.Dataset] | N
     K0 = krugman_index(bench.Y0)
     K1 = krugman_index(bench.Y0 * Y)              # output volumes at benchmark prices
     dims = ("region", "partner")
-    out = out.assign_coords(partner=("partner", ds["region"].values))
     out["krugman_index0"] = (dims, K0, {"long_name": "Krugman specialisation index, benchmark"})
     out["krugman_index"] = (dims, K1, {"long_name": "Krugman specialisation index, scenario (output at benchmark prices)"})
     out["krugman_index_members0"] = ((), member_mean_offdiag(K0, member),
@@ -287,4 +286,4 @@ def add_effects(ds: xr.Dataset, bench_ds: xr.Dataset, path: list[xr.Dataset] | N
                                                 {"long_name": "coefficient of variation of per-capita income among members, benchmark"})
         out["income_per_capita_cv_members"] = ((), coefficient_of_variation(pc1[member]),
                                                {"long_name": "coefficient of variation of per-capita income among members, scenario"})
-    return out
+    return ds.assign_coords(partner=("partner", ds["region"].values)).assign(out)
