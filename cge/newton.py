@@ -46,7 +46,8 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-#: unknowns from which the dense LU is used (measured: README, Performance)
+#: unknowns from which the dense LU is used.  Measured (2 cores): at 420 unknowns SuperLU 3.5 ms,
+#: dense 3.1 ms; at 1,716 SuperLU 0.15 s, dense 0.05 s; at 5,839 SuperLU 3.5 s, dense 1.3 s
 DENSE_FROM = 1500
 #: unknowns from which the dense LU is made in single precision (memory: 4 n^2 bytes, not 8)
 SINGLE_FROM = 10000
