@@ -182,11 +182,11 @@ class CoreModel:
         # elasticities: instruments (mutable), used as numbers where the dataset makes the nest
         # Cobb-Douglas (exactly 1) or Leontief (0) -- those forms are structural
         m.esubd = instrument(I, initialize=dict(zip(I, map(float, b.esubd))),
-                            doc="Armington elasticity, domestic vs imported")
+                             doc="Armington elasticity, domestic vs imported")
         m.esubm = instrument(I, initialize=dict(zip(I, map(float, b.esubm))),
-                            doc="elasticity between import sources")
+                             doc="elasticity between import sources")
         m.esubva = instrument(I, initialize=dict(zip(I, map(float, b.esubva))),
-                             doc="elasticity between factors in value added")
+                              doc="elasticity between factors in value added")
         esubd = {i: self.sigma(m, "esubd", i) for i in I}
         esubm = {i: self.sigma(m, "esubm", i) for i in I}
         esubva = {i: self.sigma(m, "esubva", i) for i in I}
@@ -222,27 +222,27 @@ class CoreModel:
 
         # ---- instruments (fixed variables: mutable parameters of the system)
         m.t = instrument(ix.ROUTES, initialize=lambda m, i, s, r: t0.get((i, s, r), 0.0),
-                        doc="ad valorem import tariff t[i,s,r]")
+                         doc="ad valorem import tariff t[i,s,r]")
         m.tau = instrument(ix.ROUTES, initialize=1.0,
-                          doc="iceberg trade cost factor tau[i,s,r] (1 in the benchmark)")
+                           doc="iceberg trade cost factor tau[i,s,r] (1 in the benchmark)")
         m.endow_m = instrument(ix.FM, initialize=lambda m, f, r: E0[(f, r)],
-                              doc="endowment of a mobile factor in region r (benchmark value units)")
+                               doc="endowment of a mobile factor in region r (benchmark value units)")
         m.endow_s = instrument(ix.FS, initialize=lambda m, f, j, r: F0[(f, j, r)],
-                              doc="endowment of a sector-specific factor (benchmark value units)")
+                               doc="endowment of a sector-specific factor (benchmark value units)")
         m.PNUM = instrument(initialize=1.0, doc="numeraire (MODEL.md: world average factor price)")
         # stage instruments (MODEL.md section 7), neutral by default
         m.pool_in = instrument(R, initialize=0.0,
-                              doc="1 if r's tariff revenue goes to the union's common pool")
+                               doc="1 if r's tariff revenue goes to the union's common pool")
         m.pool_share = instrument(R, initialize=0.0, doc="r's share of the pooled tariff revenue")
         m.fpool = instrument(ix.FM, initialize=0.0,
-                            doc="1 if mobile factor f of region r moves freely within the union")
+                             doc="1 if mobile factor f of region r moves freely within the union")
         FMOB = sorted({f for f, _ in ix.FM}, key=b.factors.index)
         m.any_fpool = instrument(FMOB, initialize=0.0, doc="1 if factor f is pooled at all")
         if taxes:   # extension (docs/extensions.md section 4)
             m.to = instrument(ix.YR, initialize=lambda m, j, r: to0.get((j, r), 0.0),
-                             doc="ad valorem output tax to[j,r]")
+                              doc="ad valorem output tax to[j,r]")
             m.te = instrument(ix.ROUTES, initialize=lambda m, i, s, r: te0.get((i, s, r), 0.0),
-                             doc="ad valorem export tax te[i,s,r], levied by the source s")
+                              doc="ad valorem export tax te[i,s,r], levied by the source s")
 
         # ---- unknowns (indices, 1 in the benchmark)
         m.PY = pyo.Var(ix.YR, initialize=1.0, bounds=(LB, None), doc="output price")
