@@ -157,7 +157,6 @@ class System:
     def __init__(self, model: pyo.ConcreteModel):
         from pyomo.repn.plugins.nl_writer import NLWriter
 
-        t0 = time.perf_counter()
         fixed = [v for v in model.component_data_objects(pyo.Var) if v.fixed]
         for v in fixed:
             v.unfix()
@@ -186,7 +185,6 @@ class System:
         fixed_ids = {id(v) for v in fixed}
         self.is_unknown = np.array([id(v) not in fixed_ids for v in self.variables])
         self.unknowns = [v for v, u in zip(self.variables, self.is_unknown) if u]
-        self.instruments = [v for v, u in zip(self.variables, self.is_unknown) if not u]
         if any(c.lb is None or c.ub is None or c.lb != c.ub for c in self.equations):
             raise NewtonFailed("the model has inequalities; Newton's method needs a square system of equations")
         if len(self.unknowns) != n_con:
@@ -211,7 +209,6 @@ class System:
         self.factorise_seconds = 0.0
         #: where to announce long stages (a callable taking a message), or None
         self.note = None
-        self.seconds_to_read = time.perf_counter() - t0
         self.signature = signature(model)
 
     def __del__(self):
@@ -292,12 +289,14 @@ _SYSTEMS: "weakref.WeakKeyDictionary[pyo.ConcreteModel, System]" = weakref.WeakK
 
 
 def system_of(model: pyo.ConcreteModel, note=None) -> System:
-    """The model's :class:`System`, read on first use and kept for the model's lifetime."""
+    """The model's :class:`System`, read on first use (announced through ``note``) and kept for the
+    model's lifetime."""
     sys_ = _SYSTEMS.get(model)
     if sys_ is None or sys_.signature != signature(model):
         _SYSTEMS.pop(model, None)
+        if note is not None:
+            note("writing and reading the model file for Newton's method (once per model) ...")
         sys_ = System(model)
-        sys_.note = note
         _SYSTEMS[model] = sys_
     return sys_
 
@@ -319,8 +318,6 @@ def solve(model: pyo.ConcreteModel, tol: float = TOL, max_iter: int = 100, progr
     """
     t_read = time.perf_counter()
     cached = _SYSTEMS.get(model)
-    if note is not None and (cached is None or cached.signature != signature(model)):
-        note("writing and reading the model file for Newton's method (once per model) ...")
     system = system_of(model, note)
     system.note = note
     read = 0.0 if system is cached else time.perf_counter() - t_read
@@ -352,9 +349,10 @@ def solve(model: pyo.ConcreteModel, tol: float = TOL, max_iter: int = 100, progr
             # a fresh Jacobian from x (quadratic convergence from there)
             system.factorise(x)
             fresh = True
-            x_new, F_new, norm_new = _try(system, x, system.lu(-F), 1.0)
+            step = system.lu(-F)
+            x_new, F_new, norm_new = _try(system, x, step, 1.0)
         if fresh and not (norm_new < norm):
-            step, alpha = x_new - x, 1.0
+            alpha = 1.0
             while not (norm_new < (1.0 - 1e-4 * alpha) * norm) and alpha > 1e-6:
                 alpha *= 0.5
                 x_new, F_new, norm_new = _try(system, x, step, alpha)
