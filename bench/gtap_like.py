@@ -33,7 +33,7 @@ import xarray as xr
 
 def _to_dataset(trade, tariff, intermediate, final_demand, factor_income, esubd, esubm, esubva,
                 mobility, regions, sectors, factors, population=None, name="synthetic"):
-    from cge.data import from_arrays
+    from cge.dataset.schema import from_arrays
     return from_arrays(regions=regions, sectors=sectors, factors=factors, trade=trade, tariff=tariff,
                        intermediate=intermediate, final_demand=final_demand, factor_income=factor_income,
                        esubd=esubd, esubm=esubm, esubva=esubva, mobility=mobility, population=population,

@@ -34,7 +34,7 @@ def main(argv=None):
     ap.add_argument("--json", help="write the figures to this file")
     args = ap.parse_args(argv)
 
-    from cge.ssa import sensitivity
+    from cge.sensitivity import sensitivity
 
     common = dict(parameters=args.parameters, method=args.method, n=args.n, steps=args.steps, progress=False)
     rows = {}

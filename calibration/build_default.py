@@ -17,7 +17,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from cge.calib import build_dataset  # noqa: E402
+from cge.dataset import build_dataset  # noqa: E402
 from cge.errors import CGEError  # noqa: E402
 
 RECIPE = REPO / "calibration" / "default.yaml"

@@ -10,10 +10,10 @@ solution -> effects -> report.
 """
 __version__ = "0.1.0"
 
-from .data import load_dataset, check_dataset  # noqa: E402
-from .errors import CGEError, DataError, InputError, ScenarioError, SolveError  # noqa: E402
-from .scenario import Instruments, Scenario  # noqa: E402
-from .engine import Model, Results, compare, run  # noqa: E402
+from cge.dataset.schema import load_dataset, check_dataset  # noqa: E402
+from cge.errors import CGEError, DataError, InputError, ScenarioError, SolveError  # noqa: E402
+from cge.scenario.scenario import Instruments, Scenario  # noqa: E402
+from cge.runs import Model, Results, compare, run  # noqa: E402
 
 __all__ = ["__version__", "load_dataset", "check_dataset", "Scenario", "Instruments", "Model", "Results",
            "run", "compare", "CGEError", "DataError", "InputError", "ScenarioError", "SolveError"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from .errors import CGEError
+from cge.errors import CGEError
 
 
 def _fail(exc: CGEError):
@@ -43,8 +43,8 @@ def cli():
 @click.option("--report", "make_report", is_flag=True, help="also write the report (HTML, CSV, LaTeX)")
 def run(scenario, data, out, solver, quiet, steps, make_report):
     """Solve one scenario and write OUT/results.nc (a ladder of stages: one folder per stage)."""
-    from .engine import compare as compare_, run as run_
-    from .scenario import Scenario
+    from cge.runs import compare as compare_, run as run_
+    from cge.scenario.scenario import Scenario
 
     sc = Scenario.from_yaml(scenario)
     folder = Path(out) if out else Path("results") / sc.name
@@ -57,7 +57,7 @@ def run(scenario, data, out, solver, quiet, steps, make_report):
         click.echo(res.summary())
         click.echo(f"results written to {path}")
     if make_report:
-        from .report import render
+        from cge.report import render
         click.echo(f"report written to {render(folder)}")
 
 
@@ -73,14 +73,14 @@ def run(scenario, data, out, solver, quiet, steps, make_report):
 @click.option("--report", "make_report", is_flag=True, help="also write the report (HTML, CSV, LaTeX)")
 def compare(scenarios, data, out, solver, quiet, steps, make_report):
     """Solve several scenarios (or every stage of a ladder) on one built model; print EV% side by side."""
-    from .engine import compare as compare_
-    from .scenario import Scenario
+    from cge.runs import compare as compare_
+    from cge.scenario.scenario import Scenario
 
     scs = [Scenario.from_yaml(p) for p in scenarios]
     folder = Path(out) if out else Path("results") / (scs[0].name if len(scs) == 1 else "compare")
     _print_comparison(compare_(scs, data=data, solver=solver, verbose=not quiet, steps=steps), folder)
     if make_report:
-        from .report import render
+        from cge.report import render
         click.echo(f"report written to {render(folder)}")
 
 
@@ -113,9 +113,9 @@ def sensitivity(scenario, data, out, method, n_draws, seed, spread, distribution
                 workers, steps, solver, quiet, make_report):
     """Systematic sensitivity analysis: solve SCENARIO at draws of uncertain elasticities (and shock size);
     write OUT/sensitivity.nc; print EV% mean, sd and the 95% Chebyshev interval by region."""
-    from .io import write_netcdf
-    from .scenario import Scenario
-    from .ssa import sensitivity as ssa, summary_table
+    from cge.io import write_netcdf
+    from cge.scenario.scenario import Scenario
+    from cge.sensitivity import sensitivity as ssa, summary_table
 
     sc = Scenario.from_yaml(scenario)
     folder = Path(out) if out else Path("results") / f"{sc.name}-sensitivity"
@@ -133,10 +133,10 @@ def sensitivity(scenario, data, out, method, n_draws, seed, spread, distribution
             click.echo(f"draw {k} failed: {ds['message'].values[k]}", err=True)
     click.echo(f"results written to {path}")
     if make_report:
-        from .report import render
+        from cge.report import render
         click.echo(f"report written to {render(folder)}")
     if ds.attrs["n_failed"] == ds.attrs["n_draws"]:
-        from .errors import SolveError
+        from cge.errors import SolveError
         raise SolveError(f"every draw failed to solve (first: {ds['message'].values[0]})")
 
 
@@ -144,7 +144,7 @@ def sensitivity(scenario, data, out, method, n_draws, seed, spread, distribution
 @click.argument("folder", type=click.Path())
 def report(folder):
     """Render tables and charts for results on disk: FOLDER/report/ (HTML, CSV, LaTeX)."""
-    from .report import render
+    from cge.report import render
 
     click.echo(f"report written to {render(folder)}")
 
@@ -161,7 +161,7 @@ def _print_comparison(comp, folder: Path) -> None:
 @cli.command()
 def datasets():
     """List the built-in benchmark datasets."""
-    from .data import builtin_names, describe, load_dataset
+    from cge.dataset.schema import builtin_names, describe, load_dataset
 
     names = builtin_names()
     if not names:
@@ -186,7 +186,7 @@ def datasets():
 @click.option("--quiet", "-q", is_flag=True)
 def build_dataset(recipe, out, report, quiet):
     """Build a benchmark dataset from a calibration recipe (see calibration/README.md)."""
-    from .calib import cli_build
+    from cge.dataset import cli_build
 
     cli_build(recipe, out, report=report, quiet=quiet)
 
@@ -195,8 +195,8 @@ def build_dataset(recipe, out, report, quiet):
 @click.argument("name_or_path")
 def validate(name_or_path):
     """Check a dataset against MODEL.md's identities; exit 2 and name the cells if it fails."""
-    from .data import check_dataset, identity_gaps, load_dataset
-    from .errors import DataError
+    from cge.dataset.schema import check_dataset, identity_gaps, load_dataset
+    from cge.errors import DataError
 
     ds = load_dataset(name_or_path, validate=False)
     rep = check_dataset(ds)

@@ -38,9 +38,9 @@ if ! $PY -c "from pyomo.contrib.pynumero.asl import AmplInterface as A; import s
       -DASL_LIBRARY="$(dpkg -L libamplsolver-dev | grep -m1 'libamplsolver.so$')" >/tmp/pynumero-build.log 2>&1 \
     || { echo "setup: PyNumero build failed, see /tmp/pynumero-build.log" >&2; exit 1; }
 fi
-# 4. cge's own reader of model files for its Newton solver (cge/_asl/cge_asl.c, a few lines of C)
-if [ ! cge/_asl/libcge_asl.so -nt cge/_asl/cge_asl.c ]; then
+# 4. cge's own reader of model files for its Newton solver (cge/solve/_asl/cge_asl.c, a few lines of C)
+if [ ! cge/solve/_asl/libcge_asl.so -nt cge/solve/_asl/cge_asl.c ]; then
   echo "setup: building cge's ASL reader"
-  $PY -c "from pathlib import Path; from cge.newton import build_library; build_library(Path('cge/_asl/libcge_asl.so'))"
+  $PY -c "from pathlib import Path; from cge.solve.newton import build_library; build_library(Path('cge/solve/_asl/libcge_asl.so'))"
 fi
-$PY -c "from cge.solver import available; s = available(); assert s, 'no solver'; print('setup: solver ready:', ', '.join(s))"
+$PY -c "from cge.solve import available; s = available(); assert s, 'no solver'; print('setup: solver ready:', ', '.join(s))"

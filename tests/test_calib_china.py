@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 import cge
-from cge.calib_china import read_china_provinces, reconciliation
-from cge.calibrate import benchmark
-from cge.data import check_dataset, trade_balance
-from cge.scenario import Instruments
+from cge.dataset.china import read_china_provinces, reconciliation
+from cge.model.benchmark import benchmark
+from cge.dataset.schema import check_dataset, trade_balance
+from cge.scenario.scenario import Instruments
 
 RAW = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "china_provinces"
 pytestmark = pytest.mark.skipif(not (RAW / "vom.csv").is_file(),
@@ -59,7 +59,7 @@ def test_codes_and_sizes(ds):
 
 
 def test_identities_tight(ds):
-    from cge.data import identity_gaps
+    from cge.dataset.schema import identity_gaps
     g1, t1, g2, t2 = identity_gaps(ds)
     assert np.max(np.abs(g1) / np.where(t1 > 0, t1, 1)) < 1e-10
     assert np.max(np.abs(g2) / np.where(t2 > 0, t2, 1)) < 1e-10

@@ -23,7 +23,7 @@ def test_recipe_rebuilds_the_committed_default(tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     new = cge.load_dataset(out)
     old = cge.load_dataset("default")
-    for v in cge.data.SCHEMA:
+    for v in cge.dataset.schema.SCHEMA:
         if v == "mobility":
             assert list(new[v].values) == list(old[v].values)
         else:

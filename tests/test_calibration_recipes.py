@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 import cge
-from cge.calib import build_dataset, build_from_iosystem, cli_build, load_recipe
-from cge.calib.recipe import RecipeError
-from cge.data import builtin_names, check_dataset, identity_gaps, load_dataset
+from cge.dataset import build_dataset, build_from_iosystem, cli_build, load_recipe
+from cge.dataset.recipe import RecipeError
+from cge.dataset.schema import builtin_names, check_dataset, identity_gaps, load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT.parent / "shared" / "data"
@@ -291,7 +291,7 @@ def test_builtin_is_rebuilt_from_raw_data(name, tmp_path):
         pytest.skip(f"raw WIOD 2013 / Caliendo-Parro data not found under {RAW}")
     ds, _ = build_dataset(ROOT / "calibration" / f"{name}.yaml", tmp_path / f"{name}.nc")
     old = load_dataset(name)
-    for v in list(cge.data.SCHEMA) + ["population"]:
+    for v in list(cge.dataset.schema.SCHEMA) + ["population"]:
         if v == "mobility":
             assert [str(x) for x in ds[v].values] == [str(x) for x in old[v].values]
         else:

@@ -124,7 +124,7 @@ def test_shock_semantics(syn_file, tmp_path):
         {"trade_cost": {"source": ["R2"], "dest": ["R3"], "scale": 0.9}},
         {"endowment": {"factor": "capital", "region": ["R4"], "scale": 1.1}},
     ]})
-    from cge.calibrate import benchmark
+    from cge.model.benchmark import benchmark
     b = benchmark(ds)
     ins = sc.instruments(b)
     t0 = ds["tariff"].values

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import cge
-from cge.data import check_dataset
+from cge.dataset.schema import check_dataset
 from synthetic import make_dataset
 
 

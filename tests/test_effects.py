@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 import cge
-from cge.calibrate import benchmark
-from cge.effects import coefficient_of_variation, krugman_index, trade_effects
-from cge.scenario import Instruments
+from cge.model.benchmark import benchmark
+from cge.results.effects import coefficient_of_variation, krugman_index, trade_effects
+from cge.scenario.scenario import Instruments
 from synthetic import make_dataset
 
 MEMBER = np.array([True, True, False])   # R1, R2 members; R3 outside

@@ -9,12 +9,12 @@ import pytest
 import yaml
 
 import cge
-from cge.calibrate import benchmark
-from cge.data import check_dataset
-from cge.engine import Model
+from cge.model.benchmark import benchmark
+from cge.dataset.schema import check_dataset
+from cge.runs import Model
 from cge.errors import InputError, ScenarioError
-from cge.scenario import Instruments
-from cge.solver import max_residual
+from cge.scenario.scenario import Instruments
+from cge.solve import max_residual
 from reference_ext import add_taxes, solve_reference_ext
 from synthetic import make_acr_dataset, make_dataset
 
@@ -464,7 +464,7 @@ def test_against_independent_reference(taxed, case):
 
 def test_sensitivity_uses_the_model_section(data):
     """A sensitivity analysis of a scenario with a model section solves on a model built with it."""
-    from cge.ssa import sensitivity
+    from cge.sensitivity import sensitivity
 
     sc = fta(model={"esubt": 0.5, "closure": {"trade_balance": "world_income"}})
     out = sensitivity(sc, data=data, parameters="shock", draws=np.array([[1.0]]), scheduler="serial", progress=False)

@@ -4,9 +4,9 @@ import pyomo.environ as pyo
 import pytest
 
 import cge
-from cge.calibrate import benchmark
-from cge.scenario import Instruments
-from cge.solver import max_residual
+from cge.model.benchmark import benchmark
+from cge.scenario.scenario import Instruments
+from cge.solve import max_residual
 from reference_model import solve_reference
 from synthetic import make_acr_dataset, make_dataset
 

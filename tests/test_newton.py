@@ -5,9 +5,9 @@ import pytest
 
 import cge
 from cge import newton, solver
-from cge.engine import Model
+from cge.runs import Model
 from cge.errors import SolverNotAvailable
-from cge.scenario import Instruments
+from cge.scenario.scenario import Instruments
 from synthetic import make_dataset
 
 pytestmark = pytest.mark.skipif(not newton.available(), reason="cge's ASL reader cannot be built here "

@@ -13,7 +13,7 @@ import yaml
 
 import cge
 from cge.errors import InputError
-from cge.ssa import (CHEBYSHEV_K, Dimension, draw_values, sensitivity, stroud3, weighted_stats)
+from cge.sensitivity import (CHEBYSHEV_K, Dimension, draw_values, sensitivity, stroud3, weighted_stats)
 from synthetic import make_dataset
 
 ROOT = Path(__file__).resolve().parents[1]

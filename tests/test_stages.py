@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 import cge
-from cge.calibrate import benchmark
+from cge.model.benchmark import benchmark
 from synthetic import make_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,7 +94,7 @@ def test_customs_union_given_rates_and_revenue_pool(data, model):
     np.testing.assert_allclose(recv[m], [0.5 * pool, 0.3 * pool, 0.2 * pool], rtol=1e-10)
     np.testing.assert_allclose(recv[n], coll[n], rtol=1e-12)
     # income accounting: income = factor income + revenue received + B * PNUM
-    from cge.calibrate import benchmark as bm
+    from cge.model.benchmark import benchmark as bm
     b = bm(ds)
     fac = (res["factor_price"] * xr_endow(b, ds)).sum("factor").values
     np.testing.assert_allclose(res["income"].values, fac + recv + b.B, rtol=1e-9)

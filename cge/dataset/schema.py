@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .errors import DataError, nearest
+from cge.errors import DataError, nearest
 
-DATASET_DIR = Path(__file__).parent / "datasets"
+DATASET_DIR = Path(__file__).parent / "builtin"
 
 #: variable -> dimensions, as MODEL.md section 2 names them
 SCHEMA: dict[str, tuple[str, ...]] = {

@@ -31,9 +31,9 @@ import numpy as np
 import xarray as xr
 from pydantic import PrivateAttr
 
-from . import __version__
-from .errors import InputError
-from .scenario import Instruments, Scenario
+from cge import __version__
+from cge.errors import InputError
+from cge.scenario.scenario import Instruments, Scenario
 
 ELASTICITIES = ("esubd", "esubm", "esubva")
 KINDS = ELASTICITIES + ("shock",)
@@ -78,7 +78,7 @@ class Uncertain:
         name, _, secs = text.rstrip("*").partition(":")
         name = name.strip()
         if name not in KINDS:
-            from .errors import nearest
+            from cge.errors import nearest
             raise InputError(f"parameters: unknown uncertain parameter {name!r}{nearest(name, KINDS)}; "
                              f"one of {', '.join(KINDS)} (e.g. esubd, esubd:AGR+MAN, esubd* to scale together)")
         sectors = tuple(s.strip() for s in secs.split("+") if s.strip()) or None
@@ -198,7 +198,7 @@ def dimensions(params: Sequence[Uncertain], bench, structural: dict) -> list[Dim
         chosen = sectors if p.sectors is None else list(p.sectors)
         for s in chosen:
             if s not in sectors:
-                from .errors import nearest
+                from cge.errors import nearest
                 raise InputError(f"parameters: {p.kind}: unknown sector code {s!r}{nearest(s, sectors)}")
             if (p.kind, s) in structural:
                 v = structural[(p.kind, s)]
@@ -333,7 +333,7 @@ _MODELS: dict = {}
 def _model(key: str, data, solver, model_options=None):
     mdl = _MODELS.get((key, solver, model_options))
     if mdl is None:
-        from .engine import Model
+        from cge.runs import Model
         if len(_MODELS) >= 4:
             _MODELS.clear()
         mdl = _MODELS[(key, solver, model_options)] = Model(data, solver=solver, options=model_options)
@@ -473,7 +473,7 @@ def sensitivity(scenario, data=None, parameters="esubd,esubm,esubva", distributi
     ``weight``, ``status`` and ``message`` (draw), and ``<var>_summary`` (stat, ...) for the
     variables of :data:`SUMMARY_VARS` and ``ev_pct_group`` (union, non-members, world).
     """
-    from .engine import _as_scenario, _data_path
+    from cge.runs import _as_scenario, _data_path
 
     sc = _as_scenario(scenario)
     if sc.is_ladder:
@@ -487,8 +487,8 @@ def sensitivity(scenario, data=None, parameters="esubd,esubm,esubva", distributi
         raise InputError(f"workers: at least 1, got {workers}")
     data = data if data is not None else _data_path(sc)
     key = _data_key(data)
-    from .calibrate import benchmark
-    from .data import load_dataset
+    from cge.model.benchmark import benchmark
+    from cge.dataset.schema import load_dataset
     loaded = data if isinstance(data, xr.Dataset) else load_dataset(data)    # read once, here
     model_options = sc.model_options(benchmark(loaded))
     model = _model(key, loaded, solver, model_options)   # the client's model: checks and instruments
@@ -522,7 +522,7 @@ def sensitivity(scenario, data=None, parameters="esubd,esubm,esubva", distributi
     core.set_elasticities(**esub0)               # leave the client's model as built
     ds = assemble(outcomes, tasks, dims, values, weights, sc, model, config, method_used)
     if out is not None:
-        from .io import write_netcdf
+        from cge.io import write_netcdf
         write_netcdf(ds, out)
     return ds
 
@@ -673,7 +673,7 @@ def assemble(outcomes, tasks, dims, values, weights, sc, model, config, method) 
 
 
 def write(ds: xr.Dataset, path: str | Path) -> Path:
-    from .io import write_netcdf
+    from cge.io import write_netcdf
     return write_netcdf(ds, path)
 
 

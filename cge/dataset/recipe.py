@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..errors import InputError, nearest
+from cge.errors import InputError, nearest
 
 #: the repository root (the folder holding cge/); default raw-data folders are relative to it
 REPO_ROOT = Path(__file__).resolve().parents[2]

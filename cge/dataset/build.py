@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .. import __version__
-from ..data import check_dataset, from_arrays
-from ..errors import nearest
-from ..io import write_netcdf
+from cge import __version__
+from cge.dataset.schema import check_dataset, from_arrays
+from cge.errors import nearest
+from cge.io import write_netcdf
 from . import balance as bal
 from .recipe import REPO_ROOT, SHARED_DATA, MapSpec, Recipe, RecipeError, TableFile, load_recipe
 from .table import Table, read_csv_table, read_iosystem, read_wiod, sha256
@@ -742,7 +742,7 @@ def _build_china(rec: Recipe):
     report = BuildReport()
     where = rec.where
     try:
-        from ..calib_china import read_china_provinces
+        from cge.dataset.china import read_china_provinces
     except ImportError as exc:
         raise RecipeError(f"{where}: source kind 'china_provinces' needs cge/calib_china.py "
                           f"(read_china_provinces), which cannot be imported ({exc})") from None

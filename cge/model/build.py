@@ -39,9 +39,9 @@ from dataclasses import dataclass
 import numpy as np
 import pyomo.environ as pyo
 
-from .calibrate import Benchmark
-from .errors import InputError
-from .options import ModelOptions
+from cge.model.benchmark import Benchmark
+from cge.errors import InputError
+from cge.scenario.options import ModelOptions
 
 #: lower bound of every price and activity index (keeps CES powers real)
 LB = 1e-9

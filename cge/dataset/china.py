@@ -59,8 +59,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .data import from_arrays
-from .errors import DataError
+from cge.dataset.schema import from_arrays
+from cge.errors import DataError
 
 YEAR = 2007
 UNITS = "billion USD (2007 prices and exchange rate; provincial data converted at 7.5215 RMB/USD)"

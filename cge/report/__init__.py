@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .io import write_text
-from .errors import InputError
+from cge.io import write_text
+from cge.errors import InputError
 
 PARTS = {
     "welfare_allocative_members": "Allocative: members",
@@ -439,7 +439,7 @@ _SSA_COLS = {"mean": "Mean", "sd": "SD", "lower95": "Lower 95%", "upper95": "Upp
 
 
 def _ssa_stats(x: np.ndarray, ds: xr.Dataset) -> dict:
-    from .ssa import weighted_stats
+    from cge.sensitivity import weighted_stats
 
     ok = ds["status"].values == "ok"
     w = np.where(ok, ds["weight"].values, 0.0)

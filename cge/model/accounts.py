@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .calibrate import Benchmark
+from cge.model.benchmark import Benchmark
 
 
 def _pow(base: np.ndarray, expo, where: np.ndarray) -> np.ndarray:

@@ -19,9 +19,9 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .calibrate import Benchmark
-from .errors import ScenarioError, nearest
-from .options import ModelOptions, ModelSection, resolve
+from cge.model.benchmark import Benchmark
+from cge.errors import ScenarioError, nearest
+from cge.scenario.options import ModelOptions, ModelSection, resolve
 
 STAGES = ("none", "pta", "fta", "customs_union", "common_market", "economic_union", "full_integration")
 Codes = Union[Literal["all"], list[str], str]

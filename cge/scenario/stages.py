@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .calibrate import Benchmark
-from .errors import ScenarioError, nearest
+from cge.model.benchmark import Benchmark
+from cge.errors import ScenarioError, nearest
 
 ORDER = ("none", "pta", "fta", "customs_union", "common_market", "economic_union", "full_integration")
 

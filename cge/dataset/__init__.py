@@ -1,6 +1,6 @@
 """Calibration: turn real input-output tables into MODEL.md benchmark datasets with a recipe.
 
->>> from cge.calib import build_dataset
+>>> from cge.dataset import build_dataset
 >>> ds, report = build_dataset("calibration/wiod2011.yaml", "wiod2011.nc")
 
 A recipe (YAML, validated, unknown keys refused) names the source table (WIOD 2013, a pymrio
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import InputError
+from cge.errors import InputError
 from .build import BuildReport, build_dataset, build_from_iosystem, write_atomic
 from .recipe import Recipe, RecipeError, load_recipe
 
@@ -35,7 +35,7 @@ def cli_build(recipe: str | Path, out: str | Path, report: str | Path | None = N
         raise InputError(f"--out {out}: is a folder; give a file name ending in .nc")
     ds, rep = build_dataset(recipe, out)
     if report is not None:
-        from ..io import write_text
+        from cge.io import write_text
         write_text(report, rep.adjustments_frame().to_csv(index=False, float_format="%.17g"))
     if not quiet:
         print(str(rep))

@@ -27,7 +27,7 @@ import pyomo.environ as pyo
 from pyomo.opt import TerminationCondition
 
 from . import newton
-from .errors import SolveError, SolverNotAvailable
+from cge.errors import SolveError, SolverNotAvailable
 
 INSTALL_HELP = (
     "No IPOPT solver is available to Pyomo. Install one with the project's set-up script:\n"

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from . import accounts
-from .io import write_netcdf
-from .calibrate import Benchmark
+from cge.model import accounts
+from cge.io import write_netcdf
+from cge.model.benchmark import Benchmark
 
 
 @dataclass(frozen=True)

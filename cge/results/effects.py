@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from .stages import gdp0
+from cge.scenario.stages import gdp0
 
 DECOMPOSITION = ("welfare_allocative_members", "welfare_allocative_nonmembers", "welfare_terms_of_trade",
                  "welfare_endowment", "welfare_revenue_transfer")

@@ -10,15 +10,16 @@ import numpy as np
 import pyomo.environ as pyo
 import xarray as xr
 
-from . import __version__, solver as solver_mod
-from .calibrate import benchmark
-from .data import load_dataset
-from .errors import ScenarioError
-from .io import write_text
-from .model import CoreModel
-from .options import ModelOptions, ModelSection, resolve as resolve_options
-from .results import Closure, clean_attrs, extract, write_atomic
-from .scenario import Instruments, Scenario
+from cge import __version__
+from cge import solve as solver_mod
+from cge.model.benchmark import benchmark
+from cge.dataset.schema import load_dataset
+from cge.errors import ScenarioError
+from cge.io import write_text
+from cge.model.build import CoreModel
+from cge.scenario.options import ModelOptions, ModelSection, resolve as resolve_options
+from cge.results.extract import Closure, clean_attrs, extract, write_atomic
+from cge.scenario.scenario import Instruments, Scenario
 
 
 def _say(verbose: bool, msg: str) -> None:
@@ -93,7 +94,7 @@ class Model:
         ``warm_start=False`` starts from the benchmark with nothing kept, so the answer does not
         depend on what was solved before, bit for bit.
         """
-        from . import effects
+        from cge.results import effects
 
         b = self.bench
         if isinstance(scenario, Scenario):

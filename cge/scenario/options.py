@@ -25,8 +25,8 @@ from typing import Literal, Optional, Union
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from .calibrate import Benchmark
-from .errors import ScenarioError, nearest
+from cge.model.benchmark import Benchmark
+from cge.errors import ScenarioError, nearest
 
 #: elasticities a scenario may override: name -> (dimension, neutral value)
 ELASTICITIES = {"esubd": "sector", "esubm": "sector", "esubva": "sector",
@@ -167,7 +167,7 @@ def resolve(section: ModelSection | dict | None, bench: Benchmark, where: str = 
     elif isinstance(section, dict):
         from pydantic import ValidationError
 
-        from .scenario import format_validation_error
+        from cge.scenario.scenario import format_validation_error
         try:
             section = ModelSection.model_validate(section)
         except ValidationError as exc:
