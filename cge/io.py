@@ -1,6 +1,7 @@
 """Atomic output: a failed or interrupted write never leaves a file that looks complete."""
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -38,3 +39,12 @@ def write_netcdf(ds: xr.Dataset, path: str | Path, compress: bool = False) -> Pa
     enc = ({v: {"zlib": True, "complevel": 6, "shuffle": True} for v in ds.data_vars
             if ds[v].dtype.kind in "fiu"} if compress else None)
     return atomic_write(path, lambda tmp: ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=enc))
+
+
+def sha256(path: str | Path) -> str:
+    """The SHA-256 digest of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -16,34 +16,16 @@ from cge.model.benchmark import benchmark
 from cge.dataset.schema import load_dataset
 from cge.errors import ScenarioError
 from cge.io import write_text
-from cge.model.build import CoreModel
+from cge.model.build import EquationSystem
 from cge.scenario.options import ModelOptions, ModelSection, resolve as resolve_options
-from cge.results.extract import Closure, clean_attrs, extract, write_atomic
+from cge.results.extract import Closure, clean_attrs, extract
+from cge.results.results import Comparison, Results
 from cge.scenario.scenario import Instruments, Scenario
 
 
 def _say(verbose: bool, msg: str) -> None:
     if verbose:
         print(msg, file=sys.stderr, flush=True)
-
-
-@dataclass
-class Results:
-    """One solved scenario. ``dataset`` is the xarray Dataset of INTERFACE.md."""
-
-    dataset: xr.Dataset
-    scenario: Scenario | None = None
-    info: dict = field(default_factory=dict)
-
-    def to_netcdf(self, path: str | Path) -> Path:
-        return write_atomic(self.dataset, path)
-
-    @property
-    def ev_pct(self):
-        return self.dataset["ev_pct"].to_pandas()
-
-    def summary(self) -> str:
-        return summary_table(self.dataset)
 
 
 class Model:
@@ -69,7 +51,7 @@ class Model:
         _say(verbose, f"building the model: {len(b.regions)} regions x {len(b.sectors)} sectors x "
                       f"{len(b.factors)} factors" + ("" if self.options == ModelOptions() else
                                                      f" ({self.options.describe()})") + " ...")
-        self.core = CoreModel(b, self.options)
+        self.core = EquationSystem(b, self.options)
         #: the benchmark the model is built on (the dataset with the options' elasticities)
         self.bench = self.core.bench
         n_var = sum(1 for v in self.core.unknowns())
@@ -233,68 +215,6 @@ def run(scenario, data=None, solver: str | None = None, verbose: bool = False, s
     return model.solve(sc, steps=steps)
 
 
-@dataclass
-class Comparison:
-    """Several scenarios (or the stages of a ladder) solved on one built model, in order."""
-
-    results: list[Results]
-
-    @property
-    def names(self) -> list[str]:
-        return [r.dataset.attrs["scenario"] for r in self.results]
-
-    @property
-    def labels(self) -> list[str]:
-        """Column labels: the stage for the steps of one ladder, else the scenario name."""
-        ladders = {r.scenario.ladder for r in self.results if r.scenario is not None}
-        if len(ladders) == 1 and None not in ladders:
-            return [r.scenario.stage for r in self.results]
-        return self.names
-
-    def table(self):
-        """EV% by region (rows) for each scenario (columns), then union, non-member and world rows."""
-        import pandas as pd
-
-        cols = {}
-        for label, r in zip(self.labels, self.results):
-            ds = r.dataset
-            ev, inc0 = ds["ev"].values, ds["income0"].values
-            col = dict(zip(map(str, ds["region"].values), ds["ev_pct"].values))
-            member = ds["member"].values if "member" in ds.coords else np.zeros(len(ev), bool)
-            col["union members"] = 100 * ev[member].sum() / inc0[member].sum() if member.any() else np.nan
-            col["non-members"] = 100 * ev[~member].sum() / inc0[~member].sum() if (~member).any() else np.nan
-            col["world"] = 100 * ev.sum() / inc0.sum()
-            cols[label] = pd.Series(col)
-        return pd.DataFrame(cols).rename_axis("EV%")
-
-    @property
-    def dataset(self) -> xr.Dataset:
-        """All results stacked along a ``scenario`` dimension."""
-        parts = []
-        for label, r in zip(self.labels, self.results):
-            ds = r.dataset
-            if "member" in ds.coords:
-                ds = ds.assign(member_of_union=ds["member"]).drop_vars("member")
-            parts.append(ds.expand_dims(scenario=[label]))
-        out = xr.concat(parts, dim="scenario", combine_attrs="drop")
-        first = self.results[0].dataset.attrs
-        out.attrs = {k: first[k] for k in ("dataset", "dataset_sha256", "units", "cge_version") if k in first}
-        for k in ("closure", "closure_numeraire", "closure_trade_balance", "model_options"):
-            values = {r.dataset.attrs.get(k) for r in self.results}
-            out.attrs[k] = values.pop() if len(values) == 1 else "differs by scenario (see each results.nc)"
-        out.attrs["scenarios"] = " ".join(self.names)
-        return out
-
-    def write(self, folder: str | Path) -> Path:
-        """``folder/<label>/results.nc`` per scenario, ``comparison.nc`` and ``ev_pct.csv``."""
-        folder = Path(folder)
-        for label, r in zip(self.labels, self.results):
-            r.to_netcdf(folder / label / "results.nc")
-        write_atomic(self.dataset, folder / "comparison.nc")
-        write_text(folder / "ev_pct.csv", self.table().to_csv(float_format="%.10g"))
-        return folder
-
-
 def compare(scenarios, data=None, solver: str | None = None, verbose: bool = False,
             steps: int | None = None) -> Comparison:
     """Solve several scenarios, and every stage of a ladder, on one built model, in order.
@@ -344,28 +264,3 @@ def _data_path(sc: Scenario):
         if cand.exists():
             return str(cand)
     return d
-
-
-# ---------------------------------------------------------------------- tables
-def summary_table(ds: xr.Dataset) -> str:
-    """EV% by region, with union, non-member and world totals."""
-    regions = [str(r) for r in ds["region"].values]
-    ev = ds["ev"].values
-    pct = ds["ev_pct"].values
-    inc0 = ds["income0"].values
-    member = ds["member"].values if "member" in ds.coords else np.zeros(len(regions), dtype=bool)
-    lines = [f"{'region':<10}{'member':>7}{'EV%':>10}{'EV':>16}"]
-    for k, r in enumerate(regions):
-        lines.append(f"{r:<10}{'yes' if member[k] else '':>7}{pct[k]:>10.4f}{ev[k]:>16.2f}")
-    lines.append("-" * 43)
-    groups = []
-    if member.any():
-        groups += [(ds.attrs.get("union", "union").split(":")[0], member), ("non-members", ~member)]
-    groups.append(("world", np.ones(len(regions), dtype=bool)))
-    for label, mask in groups:
-        if mask.any():
-            tot = ev[mask].sum()
-            lines.append(f"{label:<17}{100 * tot / inc0[mask].sum():>10.4f}{tot:>16.2f}")
-    lines.append(f"walras residual {float(ds['walras_residual']):.3g} "
-                 f"({ds.attrs.get('walras_residual_relative', float('nan')):.2g} of world income)")
-    return "\n".join(lines)

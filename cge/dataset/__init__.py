@@ -12,11 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from cge.errors import InputError
-from .build import BuildReport, build_dataset, build_from_iosystem, write_atomic
+from .build import BuildReport, build_dataset, build_from_iosystem
 from .recipe import Recipe, RecipeError, load_recipe
 
 __all__ = ["build_dataset", "build_from_iosystem", "cli_build", "load_recipe", "Recipe", "RecipeError",
-           "BuildReport", "write_atomic"]
+           "BuildReport"]
 
 
 def cli_build(recipe: str | Path, out: str | Path, report: str | Path | None = None, quiet: bool = False) -> int:

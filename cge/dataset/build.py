@@ -32,10 +32,11 @@ import xarray as xr
 from cge import __version__
 from cge.dataset.schema import check_dataset, from_arrays
 from cge.errors import nearest
-from cge.io import write_netcdf
+from cge.io import sha256, write_netcdf
+from cge.schema import parse_yaml
 from . import balance as bal
 from .recipe import REPO_ROOT, SHARED_DATA, MapSpec, Recipe, RecipeError, TableFile, load_recipe
-from .table import Table, read_csv_table, read_iosystem, read_wiod, sha256
+from .table import Table, read_csv_table, read_iosystem, read_wiod
 from .tariffs import FineTariffs, caliendo_parro, csv_tariffs
 
 IDENTITY_TOL = 1e-10
@@ -173,10 +174,9 @@ def build_dataset(recipe_path, out_path=None, *, overrides: Optional[dict] = Non
     """
     if overrides:
         import yaml
-        from .recipe import _UniqueKeyLoader
         p = Path(recipe_path)
         try:
-            raw = yaml.load(p.read_text(), Loader=_UniqueKeyLoader)
+            raw = parse_yaml(p.read_text())
         except OSError as exc:
             raise RecipeError(f"{p}: cannot read the recipe file ({exc.strerror})") from None
         for key, val in overrides.items():
@@ -191,7 +191,7 @@ def build_dataset(recipe_path, out_path=None, *, overrides: Optional[dict] = Non
         rec = load_recipe(recipe_path)
     ds, report = _build(rec)
     if out_path is not None:
-        write_atomic(ds, Path(out_path))
+        write_netcdf(ds, Path(out_path), compress=True)
         report.add(f"wrote {out_path}")
     return ds, report
 
@@ -214,7 +214,7 @@ def build_from_iosystem(io, recipe, out_path=None):
                           src.get("inventory_category", "Changes in inventories"), year=src.get("year"))
     ds, report = _build(rec, table)
     if out_path is not None:
-        write_atomic(ds, Path(out_path))
+        write_netcdf(ds, Path(out_path), compress=True)
     return ds, report
 
 
@@ -730,11 +730,6 @@ def _attrs(rec, table, files, year, units, rdesc, sdesc, ft, report):
     }
     a.update(rec.attrs)
     return a
-
-
-def write_atomic(ds: xr.Dataset, out: Path) -> None:
-    """Write a compressed netCDF4 file through a temporary file and os.replace."""
-    write_netcdf(ds, out, compress=True)
 
 
 # ------------------------------------------------------------------------------------ china

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cge.errors import InputError, nearest
+from cge.schema import Strict, format_errors, parse_yaml
 
 #: the repository root (the folder holding cge/); default raw-data folders are relative to it
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -24,8 +25,7 @@ class RecipeError(InputError):
     """A recipe that is missing, malformed or names unknown codes (exit status 2)."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+_Strict = Strict
 
 
 # ------------------------------------------------------------------------------------ sources
@@ -235,24 +235,6 @@ class Recipe(_Strict):
 
 
 # ------------------------------------------------------------------------------------ loading
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A YAML loader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
-
-
-def _construct_mapping(loader, node, deep=False):
-    seen = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"key {key!r} given twice (a code mapped twice?)", key_node.start_mark)
-        seen.add(key)
-    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def load_recipe(path_or_dict: Union[str, Path, dict], where: Optional[str] = None) -> Recipe:
     """Read and validate a recipe (a YAML path or an already-parsed mapping)."""
     if isinstance(path_or_dict, dict):
@@ -265,7 +247,7 @@ def load_recipe(path_or_dict: Union[str, Path, dict], where: Optional[str] = Non
         except OSError as exc:
             raise RecipeError(f"{p}: cannot read the recipe file ({exc.strerror})") from None
         try:
-            raw = yaml.load(text, Loader=_UniqueKeyLoader)
+            raw = parse_yaml(text)
         except yaml.YAMLError as exc:
             raise RecipeError(f"{p}: not valid YAML ({exc})") from None
         where = path = str(p)
@@ -285,26 +267,7 @@ _TOP = list(Recipe.model_fields)
 
 
 def _format(exc: ValidationError, where: str) -> str:
-    lines = []
-    for err in exc.errors():
-        loc = [x for x in err["loc"] if not (isinstance(x, str) and (x[0].isupper() or x.startswith("literal[")
-                                                                     or x.startswith("function-")))]
-        key = ".".join(f"[{x}]" if isinstance(x, int) else str(x) for x in loc).replace(".[", "[")
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            last = str(loc[-1]) if loc else ""
-            hint = nearest(last, _TOP) if len(loc) == 1 else ""
-            msg = f"unknown key{hint}"
-        elif err["type"] == "union_tag_invalid":
-            msg = f"unknown kind {err.get('input', {}).get('kind') if isinstance(err.get('input'), dict) else ''!r}; " + \
-                  msg.split("does not match any of the expected tags:")[-1].strip().join(["one of ", ""])
-        val = err.get("input")
-        shown = (f" (got {val!r})" if err["type"] not in ("missing", "extra_forbidden", "union_tag_invalid")
-                 and not isinstance(val, dict) else "")
-        lines.append(f"{key or '(top)'}: {msg}{shown}")
-    # a Union (e.g. identity | map) reports every branch; keep distinct lines only
-    uniq = list(dict.fromkeys(lines))
-    return f"{where}: invalid recipe\n  - " + "\n  - ".join(uniq)
+    return format_errors(exc, where, "recipe", top_keys=_TOP)
 
 
 def recipe_fields() -> list[str]:

@@ -6,7 +6,6 @@ unit (the built-in datasets: million USD) for one year.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import numpy as np
 import xarray as xr
 
 from cge.errors import DataError, nearest
+from cge.io import sha256
 
 DATASET_DIR = Path(__file__).parent / "builtin"
 
@@ -87,14 +87,6 @@ def builtin_path(name: str) -> Path:
     return DATASET_DIR / f"{name}.nc"
 
 
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def resolve(name_or_path: str | Path) -> Path:
     """The file behind a built-in name or a path; a clear error if there is none."""
     text = str(name_or_path)
@@ -125,7 +117,7 @@ def load_dataset(name_or_path: str | Path = "default", validate: bool = True) ->
         raise DataError(f"{path}: cannot be read as a netCDF benchmark dataset ({exc})") from None
     ds.attrs.setdefault("name", path.stem)
     ds.attrs["file"] = str(path)
-    ds.attrs["sha256"] = file_sha256(path)
+    ds.attrs["sha256"] = sha256(path)
     if "mobility" in ds:
         ds["mobility"] = ds["mobility"].astype(str)
     if validate:

@@ -13,7 +13,6 @@ a cell that is present but empty or not a number is refused, never zeroed.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -64,14 +63,6 @@ class Table:
             else:
                 out.append(f"{self.countries[k[0]]}.{self.sectors[k[1]]}")
         return ", ".join(out)
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _need(files: dict[str, Path], where: str) -> None:

@@ -1,8 +1,10 @@
-"""Benchmark quantities, prices and shares (MODEL.md section 3).
+"""Benchmark quantities, prices and shares (MODEL.md section 3), with their labels.
 
 All values are in the dataset's currency unit (e.g. million USD).  Every price is 1 in the benchmark
-except the gross import price ``PG0 = 1 + tariff``.  Arrays keep the dataset's order of labels:
-``(sector, source, dest)`` for routes, ``(sector, region)`` for commodities and activities.
+except the gross import price ``PG0 = 1 + tariff``.  Arrays keep the dataset's order of labels; the
+dimensions of every array are declared once, in :data:`DIMS`, and :class:`Coords` turns positions
+into labels and back, so that the model, the scenario instruments and the results all read the
+same labelled cells (``Benchmark.cells("X0")[("MAN", "CHN", "USA")]``).
 """
 from __future__ import annotations
 
@@ -11,6 +13,58 @@ from functools import cached_property
 
 import numpy as np
 import xarray as xr
+
+
+#: the dimensions of every benchmark array (and of the instruments of the same shape)
+DIMS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("trade", "tariff0", "export_tax0", "te0", "X0", "PG0", "thM"), ("sector", "source", "dest")),
+    **dict.fromkeys(("final_demand", "output_tax0", "to0", "Y0", "D0", "M0", "A0", "VA0", "COST0", "thD", "beta"),
+                    ("sector", "region")),
+    "intermediate": ("sector", "user", "region"),
+    **dict.fromkeys(("F0", "thF"), ("factor", "sector", "region")),
+    "endowment0": ("factor", "region"),
+    **dict.fromkeys(("esubd", "esubm", "esubva", "esubt_", "esubc_", "etrans_"), ("sector",)),
+    **dict.fromkeys(("INC0", "B", "tariff_revenue0", "esubfd_", "population"), ("region",)),
+}
+
+
+@dataclass(frozen=True)
+class Coords:
+    """The labels of each dimension, and the positions of labels: the one place where a label
+    tuple such as ``("MAN", "CHN", "USA")`` becomes an array index and back."""
+
+    labels: dict[str, tuple[str, ...]]
+
+    @cached_property
+    def _position(self) -> dict[str, dict[str, int]]:
+        return {dim: {x: k for k, x in enumerate(labs)} for dim, labs in self.labels.items()}
+
+    def index(self, dims: tuple[str, ...], key) -> tuple[int, ...]:
+        """The array position of a label tuple along ``dims``."""
+        key = key if isinstance(key, tuple) else (key,)
+        return tuple(self._position[d][x] for d, x in zip(dims, key))
+
+    def shape(self, dims: tuple[str, ...]) -> tuple[int, ...]:
+        return tuple(len(self.labels[d]) for d in dims)
+
+    def cells(self, array: np.ndarray, dims: tuple[str, ...]) -> dict[tuple, float]:
+        """The nonzero cells of ``array`` keyed by their labels."""
+        return {tuple(self.labels[d][k] for d, k in zip(dims, pos)): float(array[tuple(pos)])
+                for pos in np.argwhere(array != 0)}
+
+    def grid(self, values, dims: tuple[str, ...], fill: float = np.nan) -> np.ndarray:
+        """An array along ``dims`` from ``{label tuple: value}`` (or ``(key, value)`` pairs); ``fill`` elsewhere."""
+        out = np.full(self.shape(dims), fill)
+        for key, v in (values.items() if isinstance(values, dict) else values):
+            out[self.index(dims, key)] = v
+        return out
+
+    def at(self, array: np.ndarray, dims: tuple[str, ...], key) -> float:
+        """The value of ``array`` at a label tuple."""
+        return float(array[self.index(dims, key)])
+
+    def labelled(self, array: np.ndarray, dims: tuple[str, ...], **attrs) -> xr.DataArray:
+        return xr.DataArray(array, dims=dims, coords={d: list(self.labels[d]) for d in dims}, attrs=attrs)
 
 
 @dataclass(frozen=True)
@@ -66,6 +120,21 @@ class Benchmark:
     @cached_property
     def etrans_(self) -> np.ndarray:
         return np.full(len(self.sectors), np.inf) if self.etrans is None else self.etrans
+
+    # ----- labels
+    @cached_property
+    def coords(self) -> Coords:
+        """The labels of every dimension the arrays use (:data:`DIMS`)."""
+        R, S, F = self.regions, self.sectors, self.factors
+        return Coords({"sector": S, "user": S, "region": R, "source": R, "dest": R, "factor": F})
+
+    def cells(self, name: str) -> dict[tuple, float]:
+        """A benchmark array's nonzero cells keyed by labels, e.g. ``cells("Y0")[("MAN", "USA")]``."""
+        return self.coords.cells(getattr(self, name), DIMS[name])
+
+    def labelled(self, name: str) -> xr.DataArray:
+        """A benchmark array with its coordinates."""
+        return self.coords.labelled(getattr(self, name), DIMS[name])
 
     # ----- derived benchmark quantities (MODEL.md section 3)
     @cached_property

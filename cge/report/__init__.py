@@ -22,6 +22,7 @@ import pandas as pd
 import xarray as xr
 
 from cge.io import write_text
+from cge.results.groups import GROUPS, group_ev_pct, group_mean, group_sum, masks, membership
 from cge.errors import InputError
 
 PARTS = {
@@ -55,28 +56,15 @@ def load(folder: str | Path) -> tuple[xr.Dataset, bool]:
 
 
 # ------------------------------------------------------------------ tables
-def _members(ds: xr.Dataset) -> np.ndarray:
-    for name in ("member", "member_of_union"):
-        if name in ds:
-            v = ds[name].values
-            return v if v.ndim == 1 else v[0]
-    return np.zeros(ds.sizes["region"], dtype=bool)
-
-
-def _group_rows(ds: xr.Dataset, values: dict[str, np.ndarray], member: np.ndarray, weight: np.ndarray | None):
+def _group_rows(values: dict[str, np.ndarray], member: np.ndarray, weight: np.ndarray | None):
     """Union, non-member and world rows: sums, or weighted means when ``weight`` is given."""
-    rows = {}
-    for label, mask in (("union", member), ("non-members", ~member), ("world", np.ones_like(member))):
-        if not mask.any() or (label != "world" and not member.any()):
-            continue
-        rows[label] = {k: (np.nansum(v[mask]) if weight is None else
-                           np.nansum(v[mask] * weight[mask]) / weight[mask].sum()) for k, v in values.items()}
-    return rows
+    return {label: {k: (group_sum(v, mask) if weight is None else group_mean(v, weight, mask)) for k, v in values.items()}
+            for label, mask in masks(member)}
 
 
 def welfare_table(ds: xr.Dataset) -> pd.DataFrame:
     """EV, EV% and the decomposition by region, with union, non-member and world rows."""
-    member = _members(ds)
+    member = membership(ds)
     regions = list(map(str, ds["region"].values))
     cols = {"EV": ds["ev"].values, "EV%": ds["ev_pct"].values}
     for k, label in PARTS.items():
@@ -89,16 +77,15 @@ def welfare_table(ds: xr.Dataset) -> pd.DataFrame:
     df = pd.DataFrame(cols, index=regions)
     df.insert(0, "Member", np.where(member, "yes", ""))
     inc0 = ds["income0"].values
-    for label, row in _group_rows(ds, {k: v for k, v in cols.items() if k != "EV%"}, member, None).items():
-        mask = member if label == "union" else (~member if label == "non-members" else np.ones_like(member))
-        row["EV%"] = 100 * row["EV"] / inc0[mask].sum()
+    for label, row in _group_rows({k: v for k, v in cols.items() if k != "EV%"}, member, None).items():
+        row["EV%"] = 100 * row["EV"] / inc0[dict(masks(member))[label]].sum()
         row["Member"] = ""
         df.loc[label] = pd.Series(row)
     return df.rename_axis("Region")
 
 
 def trade_table(ds: xr.Dataset) -> pd.DataFrame | None:
-    member = _members(ds)
+    member = membership(ds)
     if not member.any() or "trade_creation" not in ds:
         return None
     regions = np.asarray(list(map(str, ds["region"].values)))
@@ -113,7 +100,7 @@ def trade_table(ds: xr.Dataset) -> pd.DataFrame | None:
 
 
 def trade_by_sector(ds: xr.Dataset) -> pd.DataFrame | None:
-    if not _members(ds).any() or "trade_creation_union" not in ds:
+    if not membership(ds).any() or "trade_creation_union" not in ds:
         return None
     return pd.DataFrame({"Trade creation": ds["trade_creation_union"].values,
                          "Trade diversion": ds["trade_diversion_union"].values,
@@ -154,13 +141,10 @@ def stage_tables(ds: xr.Dataset) -> dict[str, pd.DataFrame]:
     member = ds["member_of_union"].values if "member_of_union" in ds else np.zeros((len(labels), ds.sizes["region"]), bool)
     ev_pct = pd.DataFrame(ds["ev_pct"].values.T, index=list(map(str, ds["region"].values)), columns=labels)
     inc0 = ds["income0"].values[0]
-    for label, pick in (("union", lambda m: m), ("non-members", lambda m: ~m), ("world", lambda m: np.ones_like(m))):
-        vals = []
-        for k in range(len(labels)):
-            mask = pick(member[k])
-            vals.append(100 * ds["ev"].values[k][mask].sum() / inc0[mask].sum() if mask.any() and member[k].any()
-                        or label == "world" else np.nan)
-        ev_pct.loc[label] = vals
+    groups = [dict(masks(member[k])) for k in range(len(labels))]
+    for label in GROUPS:
+        ev_pct.loc[label] = [group_ev_pct(ds["ev"].values[k], inc0, g[label]) if label in g else np.nan
+                             for k, g in enumerate(groups)]
     out = {"ev_pct_by_scenario": ev_pct.rename_axis("Region")}
     rows = {}
     for k, label in enumerate(labels):
@@ -260,7 +244,7 @@ def _legend(ax):
 
 
 def chart_ev(ds: xr.Dataset) -> str:
-    member = _members(ds)
+    member = membership(ds)
     fig, ax = _fig()
     regions = list(map(str, ds["region"].values))
     ax.bar(regions, ds["ev_pct"].values, color=["#1f6fb2" if m else "#9aa5b1" for m in member])
@@ -456,14 +440,14 @@ def ssa_ev_table(ds: xr.Dataset) -> pd.DataFrame:
         g = _ssa_stats(ds["ev_pct_group"].values, ds)
         for k, grp in enumerate(map(str, ds["group"].values)):
             df.loc[grp] = [g[c][k] for c in df.columns]
-    member = _members(ds)
+    member = membership(ds)
     df.insert(0, "Member", list(np.where(member, "yes", "")) + [""] * (len(df) - len(regions)))
     return df.rename_axis("Region")
 
 
 def ssa_trade_table(ds: xr.Dataset) -> pd.DataFrame | None:
     """Trade creation and diversion (summed over sectors) by member and for the union."""
-    member = _members(ds)
+    member = membership(ds)
     if not member.any() or "trade_creation" not in ds:
         return None
     regions = np.asarray(list(map(str, ds["region"].values)))
@@ -480,7 +464,7 @@ def ssa_trade_table(ds: xr.Dataset) -> pd.DataFrame | None:
 
 
 def ssa_trade_by_sector(ds: xr.Dataset) -> pd.DataFrame | None:
-    if not _members(ds).any() or "trade_creation_union" not in ds:
+    if not membership(ds).any() or "trade_creation_union" not in ds:
         return None
     cols = {}
     for var, name in (("trade_creation_union", "Creation"), ("trade_diversion_union", "Diversion")):
@@ -541,7 +525,7 @@ def render_sensitivity(folder: str | Path, page: str = "index.html") -> Path:
         nreg = ds.sizes["region"]
         charts.append(("EV by region with 95% intervals", chart_error_bars(
             list(ev.index), ev["Mean"].values, ev["Lower 95%"].values, ev["Upper 95%"].values,
-            list(_members(ds)) + [False] * (len(ev) - nreg),
+            list(membership(ds)) + [False] * (len(ev) - nreg),
             "EV % by region: mean and Chebyshev 95% interval (members in blue, groups dark)", "EV, % of benchmark income")))
         tt = ssa_trade_table(ds)
         if tt is not None:

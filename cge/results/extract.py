@@ -8,8 +8,8 @@ import numpy as np
 import xarray as xr
 
 from cge.model import accounts
-from cge.io import write_netcdf
 from cge.model.benchmark import Benchmark
+from cge.model.sets import SET_DIMS
 
 
 @dataclass(frozen=True)
@@ -35,44 +35,40 @@ class Closure:
                 "closure_numeraire": self.numeraire, "closure_dropped_equation": self.dropped_equation}
 
 
+def solution(core) -> dict[str, np.ndarray]:
+    """The solved unknowns laid out along the benchmark's coordinates (NaN where a cell has no
+    variable): ``PY``, ``Y``, ``PM`` (sector, region), ``inc`` (region), ``W`` (factor, sector,
+    region: a mobile factor's price repeated over its using sectors), ``NF`` (factor, region, 0
+    where not mobile), ``WU`` (factor), and the CET's ``PD``, ``PE`` where built (PY elsewhere)."""
+    b, m, sets = core.bench, core.instance, core.idx
+    grid, dims = b.coords.grid, SET_DIMS
+
+    def values(var):
+        return ((k, v.value) for k, v in var.items())
+
+    out = {"PY": grid(values(m.PY), dims["YR"]), "Y": grid(values(m.Y), dims["YR"]),
+           "PM": grid(values(m.PM), dims["MR"]), "inc": grid(values(m.inc), ("region",)),
+           "W": grid(((k, (m.Wm[k[0], k[2]] if sets.mobile[k[0]] else m.Ws[k]).value) for k in sets.FU), dims["FU"]),
+           "NF": grid(values(m.NF), dims["FM"], fill=0.0), "WU": grid(values(m.WU), ("factor",)),
+           "Wm": grid(values(m.Wm), dims["FM"])}
+    out["PD"] = out["PE"] = None
+    if sets.CET:  # extension: the CET's domestic and export prices (PY elsewhere)
+        out["PD"], out["PE"] = out["PY"].copy(), out["PY"].copy()
+        for k in sets.CET:
+            out["PD"][b.coords.index(dims["CET"], k)] = m.PD[k].value
+            out["PE"][b.coords.index(dims["CET"], k)] = m.PE[k].value
+    return out
+
+
 def extract(core, ins, member: np.ndarray | None = None) -> xr.Dataset:
     """Read the solved Pyomo instance into the results Dataset."""
     b: Benchmark = core.bench
-    m = core.instance
     I, R, F = list(b.sectors), list(b.regions), list(b.factors)
-    si = {x: k for k, x in enumerate(I)}
-    ri = {x: k for k, x in enumerate(R)}
-    fi = {x: k for k, x in enumerate(F)}
-    ni, nr, nf = len(I), len(R), len(F)
+    nr = len(R)
     nan = np.nan
-
-    def grid(var, shape, index_of):
-        out = np.full(shape, nan)
-        for key, v in var.items():
-            out[index_of(key)] = v.value
-        return out
-
-    ir = lambda k: (si[k[0]], ri[k[1]])  # noqa: E731
-    PY = grid(m.PY, (ni, nr), ir)
-    Y = grid(m.Y, (ni, nr), ir)
-    PM = grid(m.PM, (ni, nr), ir)
-    inc = np.array([m.inc[r].value for r in R])
-    W = np.full((nf, ni, nr), nan)
-    for (f, j, r) in core.idx.FU:
-        W[fi[f], si[j], ri[r]] = (m.Wm[f, r] if (f, r) in m.Wm else m.Ws[f, j, r]).value
-    NF = np.zeros((nf, nr))
-    for (f, r) in core.idx.FM:
-        NF[fi[f], ri[r]] = m.NF[f, r].value
-    PD = PE = None
-    if core.idx.CET:   # extension: the CET's domestic and export prices (PY elsewhere)
-        PD, PE = PY.copy(), PY.copy()
-        for (i, r) in core.idx.CET:
-            PD[si[i], ri[r]] = m.PD[i, r].value
-            PE[si[i], ri[r]] = m.PE[i, r].value
+    sol = solution(core)
+    PY, Y, PM, inc, W, NF, WU, PD, PE = (sol[k] for k in ("PY", "Y", "PM", "inc", "W", "NF", "WU", "PD", "PE"))
     PA, PVA = accounts.prices(b, PY, PM, W, PD)
-    WU = np.full(nf, nan)
-    for f in m.WU:
-        WU[fi[f]] = m.WU[f].value
     acc = accounts.evaluate(b, ins, PY, Y, PA, PM, PVA, W, inc, PD, PE)
     tq = acc.X.copy()
     tq[:, np.arange(nr), np.arange(nr)] = acc.D
@@ -81,9 +77,7 @@ def extract(core, ins, member: np.ndarray | None = None) -> xr.Dataset:
     EV = b.INC0 * (U - 1.0)
     PU, FD, rev, rev_recv = acc.PU, acc.FD, acc.tariff_revenue, acc.revenue_received
     # factor price by region: a mobile factor's W; a specific factor's benchmark-weighted average
-    w_reg = np.full((nf, nr), nan)
-    for (f, r) in core.idx.FM:
-        w_reg[fi[f], ri[r]] = m.Wm[f, r].value
+    w_reg = sol["Wm"].copy()
     for k, f in enumerate(F):
         if b.mobility[k] == "specific":
             wts = b.F0[k]
@@ -91,12 +85,11 @@ def extract(core, ins, member: np.ndarray | None = None) -> xr.Dataset:
             den = wts.sum(axis=0)
             w_reg[k] = np.where(den > 0, num / np.where(den > 0, den, 1), nan)
     # the dropped market (Walras): excess supply valued at its price, currency units
-    i0, r0 = si[core.dropped[0]], ri[core.dropped[1]]
-    walras = float(acc.excess_value[i0, r0])
+    walras = b.coords.at(acc.excess_value, ("sector", "region"), core.dropped)
+    # settlements of pooled factors (zero outside a common market)
+    settlement = np.nansum((sol["Wm"] - WU[:, None]) * NF, axis=0)
     deficit = INC - acc.factor_income - acc.revenue_received - acc.export_tax_revenue - acc.output_tax_revenue
-    for (f, r) in core.idx.FM:   # settlements of pooled factors (zero outside a common market)
-        deficit[ri[r]] -= (m.Wm[f, r].value - m.WU[f].value) * m.NF[f, r].value
-
+    deficit = deficit - settlement
     coords = {"sector": I, "region": R, "factor": F, "source": R, "dest": R}
     SR, SSD, FR = ("sector", "region"), ("sector", "source", "dest"), ("factor", "region")
     ds = xr.Dataset(
@@ -158,11 +151,6 @@ def extract(core, ins, member: np.ndarray | None = None) -> xr.Dataset:
     if member is not None:
         ds = ds.assign_coords(member=("region", member.astype(bool)))
     return ds
-
-
-def write_atomic(ds: xr.Dataset, path: str | Path) -> Path:
-    """Write ``ds`` to ``path`` via a temporary file in the same folder and an atomic rename."""
-    return write_netcdf(ds, path)
 
 
 def clean_attrs(attrs: dict) -> dict:

@@ -23,10 +23,11 @@ from dataclasses import dataclass, replace
 from typing import Literal, Optional, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, ValidationError
 
 from cge.model.benchmark import Benchmark
 from cge.errors import ScenarioError, nearest
+from cge.schema import Strict, format_errors
 
 #: elasticities a scenario may override: name -> (dimension, neutral value)
 ELASTICITIES = {"esubd": "sector", "esubm": "sector", "esubva": "sector",
@@ -37,8 +38,7 @@ MAX_ELASTICITY = 100.0
 Values = Union[float, dict[str, float]]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+_Strict = Strict
 
 
 class UtilityPriceNumeraire(_Strict):
@@ -165,13 +165,10 @@ def resolve(section: ModelSection | dict | None, bench: Benchmark, where: str = 
     if section is None:
         section = ModelSection()
     elif isinstance(section, dict):
-        from pydantic import ValidationError
-
-        from cge.scenario.scenario import format_validation_error
         try:
             section = ModelSection.model_validate(section)
         except ValidationError as exc:
-            raise ScenarioError(format_validation_error(exc, f"{where}: model")) from None
+            raise ScenarioError(format_errors(exc, f"{where}: model", "scenario")) from None
     overrides = []
     for name, dim in ELASTICITIES.items():
         given = getattr(section, name)

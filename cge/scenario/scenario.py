@@ -21,14 +21,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cge.model.benchmark import Benchmark
 from cge.errors import ScenarioError, nearest
+from cge.schema import Strict, format_errors, parse_yaml
+from cge.scenario.stages import ORDER as STAGES
 from cge.scenario.options import ModelOptions, ModelSection, resolve
 
-STAGES = ("none", "pta", "fta", "customs_union", "common_market", "economic_union", "full_integration")
 Codes = Union[Literal["all"], list[str], str]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+_Strict = Strict
 
 
 def _as_list(v: Any) -> Any:
@@ -214,7 +214,7 @@ class Scenario(_Strict):
         except OSError as exc:
             raise ScenarioError(f"{path}: cannot read the scenario file ({exc.strerror})") from None
         try:
-            raw = yaml.safe_load(text)
+            raw = parse_yaml(text)
         except yaml.YAMLError as exc:
             raise ScenarioError(f"{path}: not valid YAML ({exc})") from None
         if not isinstance(raw, dict):
@@ -387,8 +387,6 @@ def read_tariff_csv(path: Path, bench: Benchmark, key: str) -> list[tuple[int, i
         fh = open(path, newline="")
     except OSError as exc:
         raise ScenarioError(f"{key}: cannot read tariff file {str(path)!r} ({exc.strerror})") from None
-    si = {x: k for k, x in enumerate(bench.sectors)}
-    ri = {x: k for k, x in enumerate(bench.regions)}
     out = []
     with fh:
         reader = csv.DictReader(fh)
@@ -409,7 +407,8 @@ def read_tariff_csv(path: Path, bench: Benchmark, key: str) -> list[tuple[int, i
                 raise ScenarioError(f"{here}, column rate: not a number: {row['rate']!r}") from None
             if not np.isfinite(rate) or rate <= -1:
                 raise ScenarioError(f"{here}, column rate: must be a finite rate > -1, got {rate}")
-            out.append((si[row["sector"]], ri[row["source"]], ri[row["dest"]], rate))
+            route = (row["sector"], row["source"], row["dest"])
+            out.append((*bench.coords.index(("sector", "source", "dest"), route), rate))
     return out
 
 
@@ -447,16 +446,4 @@ def apply_shock(shock: Shock, bench: Benchmark, ins: Instruments, base: Path, ke
 
 
 def format_validation_error(exc: ValidationError, where: str) -> str:
-    lines = []
-    for err in exc.errors():
-        loc = ".".join(str(x) if not isinstance(x, int) else f"[{x}]" for x in err["loc"]).replace(".[", "[")
-        loc = loc.replace("set_", "set")
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif err["type"] == "literal_error" and err["loc"] and err["loc"][0] in ("stage", "stages"):
-            msg = f"unknown stage {err.get('input')!r}{nearest(str(err.get('input')), STAGES)}; one of {', '.join(STAGES)}"
-        val = err.get("input")
-        shown = f" (got {val!r})" if err["type"] not in ("missing", "extra_forbidden") and not isinstance(val, dict) else ""
-        lines.append(f"{loc or '(top)'}: {msg}{shown}")
-    return f"{where}: invalid scenario\n  - " + "\n  - ".join(lines)
+    return format_errors(exc, where, "scenario", top_keys=list(Scenario.model_fields), choices={"stage": STAGES, "stages": STAGES})

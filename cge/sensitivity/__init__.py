@@ -33,6 +33,8 @@ from pydantic import PrivateAttr
 
 from cge import __version__
 from cge.errors import InputError
+from cge.results import groups as groups_
+from cge.results.groups import masks, membership
 from cge.scenario.scenario import Instruments, Scenario
 
 ELASTICITIES = ("esubd", "esubm", "esubva")
@@ -580,14 +582,9 @@ def summary_array(da: xr.DataArray, weights: np.ndarray, sample: bool) -> xr.Dat
 
 def group_ev_pct(ds: xr.Dataset) -> xr.DataArray:
     """EV% of the union, the non-members and the world, by draw."""
-    ev, inc0 = ds["ev"].values, ds["income0"].values
-    member = ds["member"].values if "member" in ds.coords else np.zeros(ds.sizes["region"], bool)
-    groups, cols = [], []
-    for label, mask in (("union", member), ("non-members", ~member), ("world", np.ones_like(member))):
-        if mask.any() and (label == "world" or member.any()):
-            groups.append(label)
-            cols.append(100 * ev[:, mask].sum(axis=1) / inc0[:, mask].sum(axis=1))
-    return xr.DataArray(np.column_stack(cols), dims=("draw", "group"), coords={"group": groups},
+    groups = masks(membership(ds))
+    cols = [groups_.group_ev_pct(ds["ev"].values, ds["income0"].values, mask) for _, mask in groups]
+    return xr.DataArray(np.column_stack(cols), dims=("draw", "group"), coords={"group": [g for g, _ in groups]},
                         attrs={"long_name": "EV % of the group's benchmark income"})
 
 

@@ -1,0 +1,27 @@
+"""Trade (MODEL.md section 5): sourcing of the composite, domestic sales ``D``, the import
+composite ``M`` and delivered imports ``X`` by source (CES demands).
+
+The CET extension (docs/extensions.md section 3) changes the domestic price that ``D`` responds to
+(``PD`` instead of ``PY``, see :func:`cge.model.prices.domestic_price`).
+"""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from cge.model.prices import domestic_price
+from cge.model.structure import Structure
+
+
+def add(m: pyo.ConcreteModel, st: Structure) -> None:
+    sets, I = st.sets, st.bm.sectors
+    esubd = {i: st.sigma(m, "esubd", i) for i in I}
+    esubm = {i: st.sigma(m, "esubm", i) for i in I}
+    D0, M0, X0, PG0 = st.D0, st.M0, st.X0, st.PG0
+    m.D = pyo.Expression(sets.DR, rule=lambda m, i, r: D0[(i, r)] * m.QA[i, r]
+                         * (m.PA[i, r] / domestic_price(m, i, r)) ** esubd[i], doc="domestic sales")
+    m.M = pyo.Expression(sets.MR, rule=lambda m, i, r: M0[(i, r)] * m.QA[i, r]
+                         * (m.PA[i, r] / m.PM[i, r]) ** esubd[i], doc="import composite")
+    m.X = pyo.Expression(sets.ROUTES, rule=lambda m, i, s, r: X0[(i, s, r)] * (m.M[i, r] / M0[(i, r)])
+                         * (m.PM[i, r] / (m.PG[i, s, r] / PG0[(i, s, r)])) ** esubm[i],
+                         doc="delivered imports from s")

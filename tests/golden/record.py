@@ -1,0 +1,48 @@
+"""Record the reference results of every shipped scenario (issue 13: the redesign must not move a number).
+
+Run from the repository root:  .venv/bin/python tests/golden/record.py [scenario stems ...]
+Writes tests/golden/<stem>.nc with one netCDF group per stage (``stage=<label>``) holding every
+numeric variable of that stage's results.nc. Recorded once from the code before the redesign
+(commit fffa0c5, default solver and path); tests/test_golden.py compares every shipped scenario to them.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+
+
+def numeric(ds: xr.Dataset) -> xr.Dataset:
+    keep = [v for v in ds.data_vars if np.issubdtype(ds[v].dtype, np.number) or ds[v].dtype == bool]
+    out = ds[keep].reset_coords(drop=True)
+    out.attrs = {}
+    for v in out.data_vars:
+        out[v].attrs = {}
+        if out[v].dtype == bool:
+            out[v] = out[v].astype("i1")
+    return out
+
+
+def record(stem: str) -> Path:
+    import cge
+
+    comparison = cge.compare([ROOT / "scenarios" / f"{stem}.yaml"])
+    path = HERE / f"{stem}.nc"
+    tmp = path.with_suffix(".part")
+    tmp.unlink(missing_ok=True)
+    for label, res in zip(comparison.labels, comparison.results):
+        numeric(res.dataset).to_netcdf(tmp, mode="a" if tmp.exists() else "w", group=f"stage={label}")
+    tmp.replace(path)
+    return path
+
+
+if __name__ == "__main__":
+    stems = sys.argv[1:] or sorted(p.stem for p in (ROOT / "scenarios").glob("*.yaml"))
+    for stem in stems:
+        print("recorded", record(stem), flush=True)

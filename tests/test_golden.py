@@ -1,0 +1,68 @@
+"""Every shipped scenario gives the numbers recorded before the redesign (issue 13).
+
+tests/golden/<scenario>.nc holds every numeric variable of every stage's results, recorded by
+tests/golden/record.py from the code as it was before the redesign (commit fffa0c5).  Each value
+must agree to 1e-10 relative (absolute 1e-10 of the variable's largest magnitude, for values near
+zero; accounting residuals to 1e-10 of world income).  Slow: every shipped scenario is solved (``pytest -m "not slow"`` leaves it out).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import netCDF4
+import numpy as np
+import pytest
+import xarray as xr
+
+import cge
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = ROOT / "tests" / "golden"
+SCENARIOS = sorted(p.stem for p in (ROOT / "scenarios").glob("*.yaml"))
+RTOL = 1e-10
+#: accounting residuals and flows that are zero up to round-off: compared to 1e-10 of world income
+NEAR_ZERO = ("walras_residual", "welfare_decomposition_residual", "factor_flow", "welfare_endowment")
+
+
+def stored(stem: str) -> dict[str, xr.Dataset]:
+    path = GOLDEN / f"{stem}.nc"
+    with netCDF4.Dataset(path) as nc:
+        groups = list(nc.groups)
+    return {g.split("=", 1)[1]: xr.load_dataset(path, group=g) for g in groups}
+
+
+def differences(stem: str) -> list[str]:
+    """The variables of ``stem``'s results that differ from the stored reference, as messages."""
+    reference = stored(stem)
+    comparison = cge.compare([ROOT / "scenarios" / f"{stem}.yaml"])
+    assert comparison.labels == list(reference), "the stages differ from the reference"
+    out = []
+    for label, res in zip(comparison.labels, comparison.results):
+        ref, new = reference[label], res.dataset
+        for name, want in ref.data_vars.items():
+            got = new[name].astype(want.dtype).transpose(*want.dims).values
+            w = want.values
+            scale = np.nanmax(np.abs(w)) if np.isfinite(w).any() else 0.0
+            if name in NEAR_ZERO:
+                scale = max(scale, float(ref["income0"].sum()))
+            tol = RTOL * np.abs(w) + RTOL * scale
+            bad = ~((np.isnan(w) & np.isnan(got)) | (np.abs(got - w) <= tol))
+            if bad.any():
+                out.append(f"{label}/{name}: {int(bad.sum())} cells differ (largest {np.nanmax(np.abs(got - w)):.3g})")
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stem", SCENARIOS)
+def test_shipped_scenario_matches_reference(stem):
+    if not (GOLDEN / f"{stem}.nc").exists():
+        pytest.fail(f"no stored reference for {stem}: record it with tests/golden/record.py before changing numbers")
+    assert differences(stem) == []
+
+
+if __name__ == "__main__":
+    import sys
+
+    for stem in sys.argv[1:] or SCENARIOS:
+        print(stem, differences(stem) or "identical within 1e-10", flush=True)
