@@ -20,6 +20,7 @@ Only the public API is used (``cge.load_dataset``, ``cge.check_dataset``, ``cge.
 ``Model.solve``, ``cge.Instruments.benchmark``, ``Results.to_netcdf``), so the script survives
 rewrites of the model and solver modules.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,16 +49,16 @@ SIZES = {
     "gtap": ("synthetic", (141, 65)),
 }
 QUICK = ["default", "20x20"]
-FTA = ("CHN", "JPN", "KOR")      # the FTA members where the dataset has them
+FTA = ("CHN", "JPN", "KOR")  # the FTA members where the dataset has them
 
 # issue 6 targets
-E2E_LIMIT = 3.0                  # s, default dataset, cge run, process start to exit
-WIOD_LIMIT = 30.0                # s, wiod2011 build + first solve
-WIOD_MEM = 2 * 1024              # MB
-RESOLVE_RATIO = 0.25             # re-solve / first solve
-GTAP_LIMIT = 600.0               # s, gtap one scenario end to end
-GTAP_MEM = 16 * 1024             # MB
-OUTSIDE_RATIO = 0.5              # (build + write + read) / solver seconds
+E2E_LIMIT = 3.0  # s, default dataset, cge run, process start to exit
+WIOD_LIMIT = 30.0  # s, wiod2011 build + first solve
+WIOD_MEM = 2 * 1024  # MB
+RESOLVE_RATIO = 0.25  # re-solve / first solve
+GTAP_LIMIT = 600.0  # s, gtap one scenario end to end
+GTAP_MEM = 16 * 1024  # MB
+OUTSIDE_RATIO = 0.5  # (build + write + read) / solver seconds
 OK_STATUS = (None, "optimal", "converged")
 
 
@@ -74,7 +75,7 @@ def size_spec(name: str):
 
 
 def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0   # Linux: KiB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
 # ============================================================================ child
@@ -98,7 +99,9 @@ def child(size: str, progress: str, t_launch: float, seed: int) -> int:
     try:
         import numpy as np
         import xarray as xr
+
         import cge
+
         phase("import", time.time() - t_launch)
         out["cge"] = f"{cge.__version__} from {Path(cge.__file__).parent}"
 
@@ -110,6 +113,7 @@ def child(size: str, progress: str, t_launch: float, seed: int) -> int:
         else:
             sys.path.insert(0, str(HERE))
             from gtap_like import make_gtap_like
+
             ds = make_gtap_like(*arg, seed=seed)
             rep = cge.check_dataset(ds)
             if not rep.ok:
@@ -124,8 +128,9 @@ def child(size: str, progress: str, t_launch: float, seed: int) -> int:
         t = time.perf_counter()
         model = cge.Model(ds)
         phase("build", time.perf_counter() - t)
-        try:   # unknowns (counted outside the timed build)
+        try:  # unknowns (counted outside the timed build)
             import pyomo.environ as pyo
+
             inst = model.core.instance
             out["unknowns"] = sum(1 for v in inst.component_data_objects(pyo.Var) if not v.fixed)
             out["equations"] = sum(1 for _ in inst.component_data_objects(pyo.Constraint, active=True))
@@ -138,7 +143,7 @@ def child(size: str, progress: str, t_launch: float, seed: int) -> int:
         regions = [str(r) for r in ds["region"].values]
         if all(m in regions for m in FTA):
             members = list(FTA)
-        else:   # the three largest economies (benchmark income)
+        else:  # the three largest economies (benchmark income)
             inc = ds["final_demand"].sum("sector").values
             members = [regions[k] for k in sorted(np.argsort(-inc)[:3])]
         out["members"] = members
@@ -173,8 +178,11 @@ def child(size: str, progress: str, t_launch: float, seed: int) -> int:
                 "ev_pct_members": [round(float(ev[k]), 6) for k in idx],
                 "max_abs_ev_pct": float(np.max(np.abs(ev))),
                 # the newton route: reading the model file (first solve), factorisations and their time
-                **{k: v for k, v in res.info["solve"].options.items()
-                   if k in ("factorisations", "factorise_seconds", "read_seconds")},
+                **{
+                    k: v
+                    for k, v in res.info["solve"].options.items()
+                    if k in ("factorisations", "factorise_seconds", "read_seconds")
+                },
             }
             phase(label, wall)
             return res
@@ -197,7 +205,7 @@ def child(size: str, progress: str, t_launch: float, seed: int) -> int:
             out["read_variables"] = len(back.data_vars)
         save(phase="done")
         return 0
-    except BaseException as exc:   # record where it failed; the parent reports it
+    except BaseException as exc:  # record where it failed; the parent reports it
         out["error"] = f"{type(exc).__name__}: {exc}"
         out["traceback"] = traceback.format_exc(limit=6)
         save()
@@ -209,15 +217,14 @@ def run_process(cmd, timeout, cwd=None, env=None, log=None):
     """Run ``cmd`` in its own session; return (wall s, exit status or None on timeout, peak MB)."""
     t0 = time.time()
     with open(log or os.devnull, "w") as fh:
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=fh, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = t0 + timeout
         while True:
             pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
             if time.time() > deadline:
-                os.killpg(proc.pid, signal.SIGKILL)      # the child's own process group
+                os.killpg(proc.pid, signal.SIGKILL)  # the child's own process group
                 pid, status, ru = os.wait4(proc.pid, 0)
                 proc.returncode = -9
                 return time.time() - t0, None, ru.ru_maxrss / 1024.0
@@ -231,8 +238,18 @@ def run_size(size, timeout, seed, workdir):
     progress = str(Path(workdir) / f"{size}.json")
     log = str(Path(workdir) / f"{size}.log")
     t_launch = time.time()
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", size, "--progress", progress,
-           "--t-launch", repr(t_launch), "--seed", str(seed)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        size,
+        "--progress",
+        progress,
+        "--t-launch",
+        repr(t_launch),
+        "--seed",
+        str(seed),
+    ]
     wall, code, peak = run_process(cmd, timeout, cwd=workdir, log=log)
     try:
         rec = json.loads(Path(progress).read_text())
@@ -262,8 +279,14 @@ def run_e2e(steps, timeout, workdir):
     if steps is not None:
         cmd += ["--steps", str(steps)]
     wall, code, peak = run_process(cmd, timeout, cwd=workdir, log=str(out) + ".log")
-    rec = {"command": " ".join(cmd[-7:] if len(cmd) > 7 else cmd), "steps": steps, "wall": round(wall, 3),
-           "exit": code, "peak_mb": round(peak, 1), "written": (out / "results.nc").exists()}
+    rec = {
+        "command": " ".join(cmd[-7:] if len(cmd) > 7 else cmd),
+        "steps": steps,
+        "wall": round(wall, 3),
+        "exit": code,
+        "peak_mb": round(peak, 1),
+        "written": (out / "results.nc").exists(),
+    }
     if code != 0:
         rec["error"] = "timeout" if code is None else Path(str(out) + ".log").read_text()[-800:]
     return rec
@@ -280,10 +303,12 @@ def machine() -> dict:
     except OSError:
         pass
     try:
-        info["git"] = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                                     capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True).stdout.split("\n")
+        info["git"] = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+        ).stdout.split("\n")
         info["git_modified"] = [l[3:] for l in dirty if l.strip()]
     except OSError:
         pass
@@ -300,8 +325,20 @@ def fmt(x, nd=2):
 
 
 def table(records) -> str:
-    head = ["size", "RxN", "unknowns", "import s", "data s", "build s", "solve s (solver)",
-            "re-solve s (solver)", "write s", "read s", "peak MB", "status"]
+    head = [
+        "size",
+        "RxN",
+        "unknowns",
+        "import s",
+        "data s",
+        "build s",
+        "solve s (solver)",
+        "re-solve s (solver)",
+        "write s",
+        "read s",
+        "peak MB",
+        "status",
+    ]
     rows = [head]
     for r in records:
         s = r.get("seconds", {})
@@ -311,17 +348,32 @@ def table(records) -> str:
             if not d:
                 return "-"
             return f"{fmt(d.get('wall'))} ({fmt(d.get('solver'))})"
+
         status = "ok"
         if r.get("error"):
             status = r["error"].split("\n")[0][:60]
         elif sol.get("status") not in OK_STATUS or res.get("status") not in OK_STATUS:
             status = f"solver: {sol.get('status')}/{res.get('status')}"
-        rows.append([r["size"], f"{r.get('regions', '?')}x{r.get('sectors', '?')}", fmt(r.get("unknowns")),
-                     fmt(s.get("import")), fmt(s.get("data")), fmt(s.get("build")), both(sol), both(res),
-                     fmt(s.get("write")), fmt(s.get("read")), fmt(r.get("peak_mb_total"), 0), status])
+        rows.append(
+            [
+                r["size"],
+                f"{r.get('regions', '?')}x{r.get('sectors', '?')}",
+                fmt(r.get("unknowns")),
+                fmt(s.get("import")),
+                fmt(s.get("data")),
+                fmt(s.get("build")),
+                both(sol),
+                both(res),
+                fmt(s.get("write")),
+                fmt(s.get("read")),
+                fmt(r.get("peak_mb_total"), 0),
+                status,
+            ]
+        )
     widths = [max(len(str(row[k])) for row in rows) for k in range(len(head))]
-    line = lambda row: "  ".join(str(c).rjust(w) if k not in (0, len(head) - 1) else str(c).ljust(w)  # noqa: E731
-                                 for k, (c, w) in enumerate(zip(row, widths)))
+    line = lambda row: "  ".join(
+        str(c).rjust(w) if k not in (0, len(head) - 1) else str(c).ljust(w) for k, (c, w) in enumerate(zip(row, widths))
+    )
     return "\n".join([line(rows[0]), "-" * len(line(rows[0]))] + [line(r) for r in rows[1:]])
 
 
@@ -342,8 +394,12 @@ def targets(records, e2e) -> list[dict]:
     for rec in e2e:
         label = "default steps" if rec["steps"] is None else f"--steps {rec['steps']}"
         ok = rec["wall"] < E2E_LIMIT if rec["exit"] == 0 else False
-        add(f"default: cge run end to end ({label}) < {E2E_LIMIT:g} s", ok,
-            f"{rec['wall']:.2f} s, {rec['peak_mb']:.0f} MB" + ("" if rec["exit"] == 0 else f" (failed: {rec.get('error', '')[:60]})"))
+        add(
+            f"default: cge run end to end ({label}) < {E2E_LIMIT:g} s",
+            ok,
+            f"{rec['wall']:.2f} s, {rec['peak_mb']:.0f} MB"
+            + ("" if rec["exit"] == 0 else f" (failed: {rec.get('error', '')[:60]})"),
+        )
     if not e2e:
         add(f"default: cge run end to end < {E2E_LIMIT:g} s", None, "not run (needs size default)")
 
@@ -355,21 +411,30 @@ def targets(records, e2e) -> list[dict]:
         s = w.get("seconds", {})
         if "solve" in s:
             bs = s["build"] + s["solve"]
-            add(f"wiod2011: build + first solve < {WIOD_LIMIT:g} s", bs < WIOD_LIMIT,
+            add(
+                f"wiod2011: build + first solve < {WIOD_LIMIT:g} s",
+                bs < WIOD_LIMIT,
                 f"{bs:.1f} s (build {s['build']:.1f} + solve {s['solve']:.1f}, of which solver "
-                f"{fmt((w.get('solve') or {}).get('solver'), 1)})")
+                f"{fmt((w.get('solve') or {}).get('solver'), 1)})",
+            )
         else:
             add(f"wiod2011: build + first solve < {WIOD_LIMIT:g} s", False, w.get("error", "did not finish"))
-        add(f"wiod2011: peak memory < {WIOD_MEM / 1024:g} GB", w["peak_mb_total"] < WIOD_MEM,
-            f"{w['peak_mb_total']:.0f} MB")
+        add(
+            f"wiod2011: peak memory < {WIOD_MEM / 1024:g} GB",
+            w["peak_mb_total"] < WIOD_MEM,
+            f"{w['peak_mb_total']:.0f} MB",
+        )
 
     for r in records:
         sol, res = r.get("solve"), r.get("resolve")
         name = f"{r['size']}: re-solve <= {RESOLVE_RATIO:.0%} of first solve"
         if sol and res:
             ratio = res["wall"] / sol["wall"]
-            ipopt = (f"; solver only {res['solver']:.2f}/{sol['solver']:.2f} s = {res['solver'] / sol['solver']:.0%}"
-                     if sol.get("solver") and res.get("solver") is not None else "")
+            ipopt = (
+                f"; solver only {res['solver']:.2f}/{sol['solver']:.2f} s = {res['solver'] / sol['solver']:.0%}"
+                if sol.get("solver") and res.get("solver") is not None
+                else ""
+            )
             add(name, ratio <= RESOLVE_RATIO, f"{ratio:.0%} ({res['wall']:.2f}/{sol['wall']:.2f} s wall{ipopt})")
         else:
             add(name, False if r.get("error") else None, r.get("error", "not run")[:80])
@@ -382,12 +447,18 @@ def targets(records, e2e) -> list[dict]:
         s = g.get("seconds", {})
         if "write" in s:
             tot = sum(s[k] for k in ("import", "data", "build", "solve", "write"))
-            add(f"gtap 141x65: one scenario < {GTAP_LIMIT / 60:g} min", tot < GTAP_LIMIT,
-                f"{tot:.0f} s (import+generate+build+solve+write; build {s['build']:.0f}, solve {s['solve']:.0f})")
+            add(
+                f"gtap 141x65: one scenario < {GTAP_LIMIT / 60:g} min",
+                tot < GTAP_LIMIT,
+                f"{tot:.0f} s (import+generate+build+solve+write; build {s['build']:.0f}, solve {s['solve']:.0f})",
+            )
         else:
             add(f"gtap 141x65: one scenario < {GTAP_LIMIT / 60:g} min", False, g.get("error", "did not finish"))
-        add(f"gtap 141x65: peak memory < {GTAP_MEM / 1024:g} GB", g["peak_mb_total"] < GTAP_MEM,
-            f"{g['peak_mb_total']:.0f} MB")
+        add(
+            f"gtap 141x65: peak memory < {GTAP_MEM / 1024:g} GB",
+            g["peak_mb_total"] < GTAP_MEM,
+            f"{g['peak_mb_total']:.0f} MB",
+        )
 
     for r in records:
         name = f"{r['size']}: build+write+read <= {OUTSIDE_RATIO:g} x solver time"
@@ -395,9 +466,12 @@ def targets(records, e2e) -> list[dict]:
         if done(r) and sol.get("solver"):
             outside = s["build"] + s["write"] + s["read"]
             other = sol["wall"] - sol["solver"]
-            add(name, outside <= OUTSIDE_RATIO * sol["solver"],
+            add(
+                name,
+                outside <= OUTSIDE_RATIO * sol["solver"],
                 f"{outside:.2f} s vs solver {sol['solver']:.2f} s = {outside / sol['solver']:.2f}x "
-                f"(solve() outside the solver: {other:.2f} s more)")
+                f"(solve() outside the solver: {other:.2f} s more)",
+            )
         else:
             add(name, False if r.get("error") else None, r.get("error", "not run")[:80])
     return out
@@ -409,8 +483,10 @@ def warnings(records) -> list[str]:
         for label in ("solve", "resolve"):
             d = r.get(label)
             if d and d.get("max_abs_ev_pct") == 0.0:
-                out.append(f"{r['size']} {label}: every EV% is exactly 0 after a tariff change "
-                           f"(status {d.get('status')}): the solution did not move; check the model")
+                out.append(
+                    f"{r['size']} {label}: every EV% is exactly 0 after a tariff change "
+                    f"(status {d.get('status')}): the solution did not move; check the model"
+                )
             if d and d.get("status") not in OK_STATUS:
                 out.append(f"{r['size']} {label}: solver status {d.get('status')}")
         if r.get("unknowns") is None and r.get("unknowns_error"):
@@ -419,10 +495,10 @@ def warnings(records) -> list[str]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", help=f"comma-separated sizes: {', '.join(SIZES)} or RxN "
-                                    f"(default: {','.join(QUICK)})")
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--sizes", help=f"comma-separated sizes: {', '.join(SIZES)} or RxN (default: {','.join(QUICK)})")
     ap.add_argument("--all", action="store_true", help="every size, including 60x50 and gtap (141x65)")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per size (default 900)")
     ap.add_argument("--json", metavar="PATH", help="also write every figure to this JSON file")
@@ -442,10 +518,12 @@ def main(argv=None) -> int:
     for s in sizes:
         size_spec(s)
     info = machine()
-    print(f"machine: {info.get('cpu', '?')}, {info.get('cpus')} cpus ({info.get('affinity_cpus', '?')} usable), "
-          f"{info.get('mem_gib', '?')} GiB; Python {info['python']}; git {info.get('git', '?')}"
-          + (f" (modified: {', '.join(info['git_modified'])})" if info.get("git_modified") else ""),
-          flush=True)
+    print(
+        f"machine: {info.get('cpu', '?')}, {info.get('cpus')} cpus ({info.get('affinity_cpus', '?')} usable), "
+        f"{info.get('mem_gib', '?')} GiB; Python {info['python']}; git {info.get('git', '?')}"
+        + (f" (modified: {', '.join(info['git_modified'])})" if info.get("git_modified") else ""),
+        flush=True,
+    )
     workdir = args.keep or tempfile.mkdtemp(prefix="cge-bench-")
     Path(workdir).mkdir(parents=True, exist_ok=True)
     records, e2e = [], []
@@ -454,12 +532,19 @@ def main(argv=None) -> int:
             print(f"running {s} (timeout {args.timeout:g} s) ...", file=sys.stderr, flush=True)
             rec = run_size(s, args.timeout, args.seed, workdir)
             records.append(rec)
-            print(f"  {s}: {rec['process_wall']:.1f} s" + (f", {rec['error'].splitlines()[0]}" if rec.get("error") else ""),
-                  file=sys.stderr, flush=True)
+            print(
+                f"  {s}: {rec['process_wall']:.1f} s"
+                + (f", {rec['error'].splitlines()[0]}" if rec.get("error") else ""),
+                file=sys.stderr,
+                flush=True,
+            )
         if "default" in sizes and not args.no_e2e:
             for steps in (1, None):
-                print(f"running cge run end to end ({'--steps 1' if steps else 'default steps'}) ...",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"running cge run end to end ({'--steps 1' if steps else 'default steps'}) ...",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 e2e.append(run_e2e(steps, args.timeout, workdir))
     finally:
         if not args.keep:
@@ -470,7 +555,10 @@ def main(argv=None) -> int:
     if codes:
         print("cge " + "; ".join(codes))
     print(table(records))
-    print("solve columns: wall seconds of Model.solve(..., steps=1) (seconds in cge.solver.solve); peak MB: the size's process")
+    print(
+        "solve columns: wall seconds of Model.solve(..., steps=1) (seconds in cge.solve.solve); "
+        "peak MB: the size's process"
+    )
     tg = targets(records, e2e)
     print("\ntargets (issue 6):")
     w = max(len(t["target"]) for t in tg)
@@ -486,8 +574,13 @@ def main(argv=None) -> int:
             print("  " + x)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"machine": info, "sizes": records, "end_to_end": e2e,
-                                               "targets": tg, "warnings": warn}, indent=1, default=str))
+        Path(args.json).write_text(
+            json.dumps(
+                {"machine": info, "sizes": records, "end_to_end": e2e, "targets": tg, "warnings": warn},
+                indent=1,
+                default=str,
+            )
+        )
         print(f"\nfigures written to {args.json}")
     return 0
 

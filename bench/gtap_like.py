@@ -25,26 +25,66 @@ realistic:
 
 No import from ``tests/``: the bench must not depend on the test suite.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import xarray as xr
 
 
-def _to_dataset(trade, tariff, intermediate, final_demand, factor_income, esubd, esubm, esubva,
-                mobility, regions, sectors, factors, population=None, name="synthetic"):
+def _to_dataset(
+    trade,
+    tariff,
+    intermediate,
+    final_demand,
+    factor_income,
+    esubd,
+    esubm,
+    esubva,
+    mobility,
+    regions,
+    sectors,
+    factors,
+    population=None,
+    name="synthetic",
+):
     from cge.dataset.schema import from_arrays
-    return from_arrays(regions=regions, sectors=sectors, factors=factors, trade=trade, tariff=tariff,
-                       intermediate=intermediate, final_demand=final_demand, factor_income=factor_income,
-                       esubd=esubd, esubm=esubm, esubva=esubva, mobility=mobility, population=population,
-                       attrs=dict(name=name, units="synthetic currency units", year=0,
-                                  source="bench/gtap_like.py (random, exactly consistent)"))
+
+    return from_arrays(
+        regions=regions,
+        sectors=sectors,
+        factors=factors,
+        trade=trade,
+        tariff=tariff,
+        intermediate=intermediate,
+        final_demand=final_demand,
+        factor_income=factor_income,
+        esubd=esubd,
+        esubm=esubm,
+        esubva=esubva,
+        mobility=mobility,
+        population=population,
+        attrs=dict(
+            name=name,
+            units="synthetic currency units",
+            year=0,
+            source="bench/gtap_like.py (random, exactly consistent)",
+        ),
+    )
 
 
-def make_gtap_like(n_regions: int = 141, n_sectors: int = 65, seed: int = 0, *,
-                   zero_routes: float = 0.30, service_share: float = 0.30,
-                   service_zero_routes: float = 0.50, zero_output_cells: float = 0.01,
-                   tariff_zero_share: float = 0.40, tariff_cap: float = 0.30) -> xr.Dataset:
+def make_gtap_like(
+    n_regions: int = 141,
+    n_sectors: int = 65,
+    seed: int = 0,
+    *,
+    zero_routes: float = 0.30,
+    service_share: float = 0.30,
+    service_zero_routes: float = 0.50,
+    zero_output_cells: float = 0.01,
+    tariff_zero_share: float = 0.40,
+    tariff_cap: float = 0.30,
+) -> xr.Dataset:
     """A random, exactly consistent benchmark of GTAP-like shape and sparsity (see module doc)."""
     rng = np.random.default_rng(seed)
     R, N = int(n_regions), int(n_sectors)
@@ -62,7 +102,7 @@ def make_gtap_like(n_regions: int = 141, n_sectors: int = 65, seed: int = 0, *,
     size = rng.lognormal(0.0, 1.5, R)
     size /= size.mean()
     weight = rng.lognormal(0.0, 0.8, N)
-    weight[service] *= 2.0                       # services are the larger part of output
+    weight[service] *= 2.0  # services are the larger part of output
     weight /= weight.mean()
 
     # --- domestic sales (i, r)
@@ -70,13 +110,11 @@ def make_gtap_like(n_regions: int = 141, n_sectors: int = 65, seed: int = 0, *,
 
     # --- gravity imports: X[i,s,r] ~ size_s^0.9 size_r^0.8 noise; import shares of absorption
     dist = rng.lognormal(0.0, 0.5, (R, R))
-    dist = np.sqrt(dist * dist.T)                # symmetric "distance"
-    raw = (size[None, :, None] ** 0.9 * size[None, None, :] ** 0.8 / dist[None]
-           * rng.lognormal(0.0, 1.2, (N, R, R)))
+    dist = np.sqrt(dist * dist.T)  # symmetric "distance"
+    raw = size[None, :, None] ** 0.9 * size[None, None, :] ** 0.8 / dist[None] * rng.lognormal(0.0, 1.2, (N, R, R))
     raw[:, ~offdiag] = 0.0
     # which routes are zero: lowest scores by a size-driven score with noise (small pairs first)
-    score = (np.log(size)[None, :, None] + np.log(size)[None, None, :]
-             + rng.normal(0.0, 1.5, (N, R, R)))
+    score = np.log(size)[None, :, None] + np.log(size)[None, None, :] + rng.normal(0.0, 1.5, (N, R, R))
     zero = np.zeros((N, R, R), dtype=bool)
     n_off = R * (R - 1)
     # goods zero share chosen so that the overall share of zero routes is `zero_routes`
@@ -85,24 +123,23 @@ def make_gtap_like(n_regions: int = 141, n_sectors: int = 65, seed: int = 0, *,
     for mask, share in ((~service, goods_zero), (service, service_zero_routes)):
         if not mask.any() or share <= 0:
             continue
-        sc = score[mask][:, offdiag]                          # (n_mask, n_off)
+        sc = score[mask][:, offdiag]  # (n_mask, n_off)
         k = int(round(share * n_off))
         if k > 0:
-            cut = np.partition(sc, k - 1, axis=1)[:, k - 1:k]  # k-th smallest per sector
+            cut = np.partition(sc, k - 1, axis=1)[:, k - 1 : k]  # k-th smallest per sector
             z = np.zeros((mask.sum(), R, R), dtype=bool)
             z[:, offdiag] = sc <= cut
             zero[mask] = z
     # every (i, r) keeps its best import source
-    best = np.argmax(np.where(offdiag[None], score, -np.inf), axis=1)          # (i, r)
+    best = np.argmax(np.where(offdiag[None], score, -np.inf), axis=1)  # (i, r)
     ii, rr = np.meshgrid(np.arange(N), np.arange(R), indexing="ij")
     zero[ii, best, rr] = False
     raw[zero] = 0.0
     # scale imports to a target import share of absorption per (i, r)
-    mshare = np.where(service[:, None], rng.uniform(0.01, 0.08, (N, R)),
-                      rng.uniform(0.10, 0.60, (N, R)))
-    mshare *= np.clip(1.0 - 0.25 * np.log(size)[None, :], 0.5, 1.5)          # small = more open
+    mshare = np.where(service[:, None], rng.uniform(0.01, 0.08, (N, R)), rng.uniform(0.10, 0.60, (N, R)))
+    mshare *= np.clip(1.0 - 0.25 * np.log(size)[None, :], 0.5, 1.5)  # small = more open
     mshare = np.clip(mshare, 0.005, 0.85)
-    imports = mshare / (1.0 - mshare) * D0                                       # (i, r)
+    imports = mshare / (1.0 - mshare) * D0  # (i, r)
     tot = raw.sum(axis=1)
     X = raw * (imports / tot)[:, None, :]
 
@@ -110,11 +147,11 @@ def make_gtap_like(n_regions: int = 141, n_sectors: int = 65, seed: int = 0, *,
     n_zero_out = int(round(zero_output_cells * n_goods * R))
     if n_zero_out > 0 and n_goods > 0:
         p = 1.0 / size
-        p = np.tile(p / p.sum() / n_goods, n_goods)                              # over (g, r) flat
+        p = np.tile(p / p.sum() / n_goods, n_goods)  # over (g, r) flat
         cells = rng.choice(n_goods * R, size=min(n_zero_out, n_goods * R), replace=False, p=p)
         gi, gr = np.unravel_index(cells, (n_goods, R))
         D0[gi, gr] = 0.0
-        X[gi, gr, :] = 0.0                                                       # no exports
+        X[gi, gr, :] = 0.0  # no exports
         # keep at least one import into those cells (the best source, never themselves)
         for i, r in zip(gi, gr):
             if X[i, :, r].sum() <= 0:
@@ -123,7 +160,7 @@ def make_gtap_like(n_regions: int = 141, n_sectors: int = 65, seed: int = 0, *,
     # a source that makes nothing cannot export; an importer may then be left without a source
     made = D0 > 0
     X *= made[:, :, None]
-    lost = (X.sum(axis=1) <= 0)
+    lost = X.sum(axis=1) <= 0
     for i, r in zip(*np.nonzero(lost)):
         src = int(np.argmax(np.where((np.arange(R) != r) & made[i], size, -1)))
         X[i, src, r] = max(mshare[i, r], 0.01) * 100.0 * weight[i] * size[r]
@@ -138,16 +175,16 @@ def make_gtap_like(n_regions: int = 141, n_sectors: int = 65, seed: int = 0, *,
     tariff[:, ~offdiag] = 0.0
 
     # --- composite supply and output
-    A0 = D0 + (X * (1.0 + tariff)).sum(axis=1)                                   # (i, r)
-    Y0 = trade.sum(axis=2)                                                       # (j, r)
+    A0 = D0 + (X * (1.0 + tariff)).sum(axis=1)  # (i, r)
+    Y0 = trade.sum(axis=2)  # (j, r)
 
     # --- intermediates: sparse-ish lognormal input coefficients, cost shares 25-60% of output
     a = rng.lognormal(0.0, 1.5, (N, N, R))
     a[rng.random((N, N, R)) < 0.15] = 0.0
-    a[np.arange(N), np.arange(N), :] += a.mean()                                  # own-sector input
+    a[np.arange(N), np.arange(N), :] += a.mean()  # own-sector input
     a *= rng.uniform(0.25, 0.60, (1, N, R)) / a.sum(axis=0, keepdims=True)
     inter = a * Y0[None, :, :]
-    ratio = inter.sum(axis=1) / (0.7 * A0)                                       # (i, r)
+    ratio = inter.sum(axis=1) / (0.7 * A0)  # (i, r)
     inter /= np.maximum(ratio, 1.0)[:, None, :]
     final_demand = A0 - inter.sum(axis=1)
     VA0 = Y0 - inter.sum(axis=0)
@@ -164,9 +201,22 @@ def make_gtap_like(n_regions: int = 141, n_sectors: int = 65, seed: int = 0, *,
     esubm = 2.0 * esubd
     esubva = np.where(service, rng.uniform(1.2, 1.7, N), rng.uniform(0.2, 1.3, N))
     pop = 10.0 * size * rng.lognormal(0.0, 0.7, R)
-    return _to_dataset(trade, tariff, inter, final_demand, factor_income, esubd, esubm, esubva,
-                       ["mobile", "mobile"], regions, sectors, ["labour", "capital"], pop,
-                       name=f"gtap_like_{R}x{N}_seed{seed}")
+    return _to_dataset(
+        trade,
+        tariff,
+        inter,
+        final_demand,
+        factor_income,
+        esubd,
+        esubm,
+        esubva,
+        ["mobile", "mobile"],
+        regions,
+        sectors,
+        ["labour", "capital"],
+        pop,
+        name=f"gtap_like_{R}x{N}_seed{seed}",
+    )
 
 
 def sparsity(ds: xr.Dataset) -> dict:
@@ -189,22 +239,25 @@ def sparsity(ds: xr.Dataset) -> dict:
     }
 
 
-if __name__ == "__main__":   # python bench/gtap_like.py [R N [seed]]: generate, check, time
+if __name__ == "__main__":  # python bench/gtap_like.py [R N [seed]]: generate, check, time
     import resource
     import sys
     import time
 
     args = [int(a) for a in sys.argv[1:]]
-    R, N, seed = (args + [141, 65, 0][len(args):])[:3]
+    R, N, seed = (args + [141, 65, 0][len(args) :])[:3]
     t0 = time.perf_counter()
     ds = make_gtap_like(R, N, seed)
     t1 = time.perf_counter()
     import cge
+
     rep = cge.check_dataset(ds)
     t2 = time.perf_counter()
-    print(f"{R}x{N} seed {seed}: generated in {t1 - t0:.2f} s, check_dataset {t2 - t1:.2f} s "
-          f"({'ok' if rep.ok else 'FAILED'}), peak RSS "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(
+        f"{R}x{N} seed {seed}: generated in {t1 - t0:.2f} s, check_dataset {t2 - t1:.2f} s "
+        f"({'ok' if rep.ok else 'FAILED'}), peak RSS "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
     for k, v in sparsity(ds).items():
         print(f"  {k}: {v:.4g}" if isinstance(v, float) else f"  {k}: {v}")
     if not rep.ok:

@@ -9,6 +9,7 @@ the Dataset returned, so the cluster's start-up (spawning workers, importing, bu
 once per worker) is included, and so is the model build of the serial run. It also checks that both
 batches give the same numbers.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,23 +39,33 @@ def main(argv=None):
 
     common = dict(parameters=args.parameters, method=args.method, n=args.n, steps=args.steps, progress=False)
     rows = {}
-    for label, kw in (("serial", dict(scheduler="serial")),
-                      (f"local cluster ({args.workers} workers)", dict(scheduler="local", workers=args.workers))):
+    for label, kw in (
+        ("serial", dict(scheduler="serial")),
+        (f"local cluster ({args.workers} workers)", dict(scheduler="local", workers=args.workers)),
+    ):
         from cge import ssa
-        ssa._MODELS.clear()                       # serial: count the model build too
+
+        ssa._MODELS.clear()  # serial: count the model build too
         t0 = time.perf_counter()
         ds = sensitivity(args.scenario, **common, **kw)
         wall = time.perf_counter() - t0
         n = ds.sizes["draw"]
         ok = int((ds["status"].values == "ok").sum())
-        rows[label] = {"draws": n, "ok": ok, "seconds": round(wall, 2), "draws_per_minute": round(60 * n / wall, 1),
-                       "ds": ds}
+        rows[label] = {
+            "draws": n,
+            "ok": ok,
+            "seconds": round(wall, 2),
+            "draws_per_minute": round(60 * n / wall, 1),
+            "ds": ds,
+        }
         print(f"{label:<28} {n} draws ({ok} ok) in {wall:6.1f} s: {60 * n / wall:6.1f} draws/min", flush=True)
     (a, b) = [r["ds"] for r in rows.values()]
     same = all(np.array_equal(a[v].values, b[v].values, equal_nan=True) for v in a.data_vars if a[v].dtype.kind == "f")
     print(f"same numbers serial and on the cluster: {same}")
-    print(f"machine: {os.cpu_count()} cores; scenario {Path(args.scenario).name}, {args.method}, "
-          f"parameters {args.parameters}, steps {args.steps}")
+    print(
+        f"machine: {os.cpu_count()} cores; scenario {Path(args.scenario).name}, {args.method}, "
+        f"parameters {args.parameters}, steps {args.steps}"
+    )
     if args.json:
         out = {k: {kk: vv for kk, vv in v.items() if kk != "ds"} for k, v in rows.items()}
         out["same_numbers"] = same

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""Build the package's embedded default benchmark, cge/datasets/default.nc.
+"""Build the package's embedded default benchmark, cge/dataset/builtin/default.nc.
 
 A thin wrapper kept for compatibility: the recipe is now ``calibration/default.yaml`` and the code is
-in ``cge/calib`` (see calibration/README.md).  Equivalent to
+in ``cge/dataset`` (see calibration/README.md).  Equivalent to
 
-    cge build-dataset calibration/default.yaml --out cge/datasets/default.nc
+    cge build-dataset calibration/default.yaml --out cge/dataset/builtin/default.nc
 
 Run from anywhere:  python calibration/build_default.py [--wiod DIR] [--cp DIR] [--out PATH]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--wiod", type=Path, help="folder with the WIOD 2013 CSV files (default: ../shared/data/wiod2013)")
     ap.add_argument("--cp", type=Path, help="folder with the Caliendo-Parro files (default: ../shared/data/cp1993)")
-    ap.add_argument("--out", type=Path, default=REPO / "cge" / "datasets" / "default.nc",
-                    help="output file (default: cge/datasets/default.nc in the repo)")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=REPO / "cge" / "dataset" / "builtin" / "default.nc",
+        help="output file (default: cge/dataset/builtin/default.nc in the repo)",
+    )
     a = ap.parse_args(argv)
     overrides = {}
     if a.wiod:

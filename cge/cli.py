@@ -1,4 +1,5 @@
 """The ``cge`` command line (INTERFACE.md). Exit status: 0 ok, 2 bad input, 1 failure to solve."""
+
 from __future__ import annotations
 
 import sys
@@ -26,6 +27,19 @@ class _Group(click.Group):
             sys.exit(130)
 
 
+def _solve_options(command):
+    """The options every solving command takes: solver, quiet, steps, report."""
+    for option in reversed([
+        click.option("--solver", default="auto", show_default=True, help="newton, cyipopt, ipopt or auto"),
+        click.option("--quiet", "-q", is_flag=True, help="no progress messages"),
+        click.option("--steps", type=click.IntRange(0, 1000), default=None,
+                     help="steps from the benchmark for the welfare decomposition (default 6; 0 skips it)"),
+        click.option("--report", "make_report", is_flag=True, help="also write the report (HTML, CSV, LaTeX)"),
+    ]):  # fmt: skip
+        command = option(command)
+    return command
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cge-integration")
 def cli():
@@ -36,14 +50,11 @@ def cli():
 @click.argument("scenario", type=click.Path(dir_okay=False))
 @click.option("--data", help="built-in dataset name or benchmark .nc file (overrides the scenario's data)")
 @click.option("--out", type=click.Path(file_okay=False), help="output folder (default results/<scenario name>)")
-@click.option("--solver", default="auto", show_default=True, help="newton, cyipopt, ipopt or auto")
-@click.option("--quiet", "-q", is_flag=True, help="no progress messages")
-@click.option("--steps", type=click.IntRange(0, 1000), default=None,
-              help="steps from the benchmark for the welfare decomposition (default 6; 0 skips it)")
-@click.option("--report", "make_report", is_flag=True, help="also write the report (HTML, CSV, LaTeX)")
+@_solve_options
 def run(scenario, data, out, solver, quiet, steps, make_report):
     """Solve one scenario and write OUT/results.nc (a ladder of stages: one folder per stage)."""
-    from cge.runs import compare as compare_, run as run_
+    from cge.runs import compare as compare_
+    from cge.runs import run as run_
     from cge.scenario.scenario import Scenario
 
     sc = Scenario.from_yaml(scenario)
@@ -58,19 +69,19 @@ def run(scenario, data, out, solver, quiet, steps, make_report):
         click.echo(f"results written to {path}")
     if make_report:
         from cge.report import render
+
         click.echo(f"report written to {render(folder)}")
 
 
 @cli.command()
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--data", help="built-in dataset name or benchmark .nc file (overrides the scenarios' data)")
-@click.option("--out", type=click.Path(file_okay=False), help="output folder (default results/compare, "
-              "or results/<name> for one ladder)")
-@click.option("--solver", default="auto", show_default=True)
-@click.option("--quiet", "-q", is_flag=True)
-@click.option("--steps", type=click.IntRange(0, 1000), default=None,
-              help="steps from the benchmark for the welfare decomposition (default 6; 0 skips it)")
-@click.option("--report", "make_report", is_flag=True, help="also write the report (HTML, CSV, LaTeX)")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="output folder (default results/compare, or results/<name> for one ladder)",
+)
+@_solve_options
 def compare(scenarios, data, out, solver, quiet, steps, make_report):
     """Solve several scenarios (or every stage of a ladder) on one built model; print EV% side by side."""
     from cge.runs import compare as compare_
@@ -81,50 +92,110 @@ def compare(scenarios, data, out, solver, quiet, steps, make_report):
     _print_comparison(compare_(scs, data=data, solver=solver, verbose=not quiet, steps=steps), folder)
     if make_report:
         from cge.report import render
+
         click.echo(f"report written to {render(folder)}")
 
 
 @cli.command()
 @click.argument("scenario", type=click.Path(dir_okay=False))
 @click.option("--data", help="built-in dataset name or benchmark .nc file (overrides the scenario's data)")
-@click.option("--out", type=click.Path(file_okay=False),
-              help="output folder (default results/<scenario name>-sensitivity)")
-@click.option("--method", type=click.Choice(["quadrature", "montecarlo"]), default="quadrature", show_default=True,
-              help="Stroud degree-3 quadrature (2 x parameters draws) or Monte Carlo")
+@click.option(
+    "--out", type=click.Path(file_okay=False), help="output folder (default results/<scenario name>-sensitivity)"
+)
+@click.option(
+    "--method",
+    type=click.Choice(["quadrature", "montecarlo"]),
+    default="quadrature",
+    show_default=True,
+    help="Stroud degree-3 quadrature (2 x parameters draws) or Monte Carlo",
+)
 @click.option("--n", "n_draws", type=int, default=None, help="Monte Carlo draws (default 100)")
 @click.option("--seed", type=int, default=0, show_default=True, help="Monte Carlo seed")
-@click.option("--spread", type=float, default=0.5, show_default=True,
-              help="relative spread: uniform/triangular half-width, normal sd, as a share of the value")
-@click.option("--distribution", type=click.Choice(["uniform", "triangular", "normal"]), default="uniform",
-              show_default=True)
-@click.option("--parameters", default="esubd,esubm,esubva", show_default=True,
-              help="comma-separated: esubd, esubm, esubva (each sector), esubd:AGR+MAN (those sectors), "
-                   "esubd* (one factor scaling all sectors together), shock (the scenario's change, scaled)")
-@click.option("--scheduler", default="local", show_default=True,
-              help="local (a Dask cluster on this machine), serial (no Dask), or a Dask scheduler ADDRESS")
-@click.option("--workers", type=click.IntRange(1, 1024), default=None,
-              help="local cluster processes (default: this machine's cores)")
-@click.option("--steps", type=click.IntRange(1, 1000), default=1, show_default=True,
-              help="solves from the benchmark per draw (the decomposition path)")
+@click.option(
+    "--spread",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="relative spread: uniform/triangular half-width, normal sd, as a share of the value",
+)
+@click.option(
+    "--distribution", type=click.Choice(["uniform", "triangular", "normal"]), default="uniform", show_default=True
+)
+@click.option(
+    "--parameters",
+    default="esubd,esubm,esubva",
+    show_default=True,
+    help="comma-separated: esubd, esubm, esubva (each sector), esubd:AGR+MAN (those sectors), "
+    "esubd* (one factor scaling all sectors together), shock (the scenario's change, scaled)",
+)
+@click.option(
+    "--scheduler",
+    default="local",
+    show_default=True,
+    help="local (a Dask cluster on this machine), serial (no Dask), or a Dask scheduler ADDRESS",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 1024),
+    default=None,
+    help="local cluster processes (default: this machine's cores)",
+)
+@click.option(
+    "--steps",
+    type=click.IntRange(1, 1000),
+    default=1,
+    show_default=True,
+    help="solves from the benchmark per draw (the decomposition path)",
+)
 @click.option("--solver", default="auto", show_default=True)
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar or messages")
 @click.option("--report", "make_report", is_flag=True, help="also write the report (HTML, CSV, LaTeX)")
-def sensitivity(scenario, data, out, method, n_draws, seed, spread, distribution, parameters, scheduler,
-                workers, steps, solver, quiet, make_report):
+def sensitivity(
+    scenario,
+    data,
+    out,
+    method,
+    n_draws,
+    seed,
+    spread,
+    distribution,
+    parameters,
+    scheduler,
+    workers,
+    steps,
+    solver,
+    quiet,
+    make_report,
+):
     """Systematic sensitivity analysis: solve SCENARIO at draws of uncertain elasticities (and shock size);
     write OUT/sensitivity.nc; print EV% mean, sd and the 95% Chebyshev interval by region."""
     from cge.io import write_netcdf
     from cge.scenario.scenario import Scenario
-    from cge.sensitivity import sensitivity as ssa, summary_table
+    from cge.sensitivity import sensitivity as ssa
+    from cge.sensitivity import summary_table
 
     sc = Scenario.from_yaml(scenario)
     folder = Path(out) if out else Path("results") / f"{sc.name}-sensitivity"
-    ds = ssa(sc, data=data, parameters=parameters, distribution=distribution, spread=spread, method=method,
-             n=n_draws, seed=seed, scheduler=scheduler, workers=workers, steps=steps, solver=solver,
-             progress=not quiet)
+    ds = ssa(
+        sc,
+        data=data,
+        parameters=parameters,
+        distribution=distribution,
+        spread=spread,
+        method=method,
+        n=n_draws,
+        seed=seed,
+        scheduler=scheduler,
+        workers=workers,
+        steps=steps,
+        solver=solver,
+        progress=not quiet,
+    )
     path = write_netcdf(ds, folder / "sensitivity.nc")
-    click.echo(f"sensitivity of {sc.name} on dataset {ds.attrs.get('dataset')}: {ds.attrs['n_draws']} draws "
-               f"({ds.attrs['method']}), {ds.attrs['n_failed']} failed; parameters: {ds.attrs['parameters']}")
+    click.echo(
+        f"sensitivity of {sc.name} on dataset {ds.attrs.get('dataset')}: {ds.attrs['n_draws']} draws "
+        f"({ds.attrs['method']}), {ds.attrs['n_failed']} failed; parameters: {ds.attrs['parameters']}"
+    )
     table = summary_table(ds).drop(columns=["Min", "Max"], errors="ignore")
     click.echo(table.to_string(float_format=lambda v: f"{v:.4f}"))
     click.echo("95% interval: mean -+ 4.47 sd (Chebyshev)")
@@ -134,9 +205,11 @@ def sensitivity(scenario, data, out, method, n_draws, seed, spread, distribution
     click.echo(f"results written to {path}")
     if make_report:
         from cge.report import render
+
         click.echo(f"report written to {render(folder)}")
     if ds.attrs["n_failed"] == ds.attrs["n_draws"]:
         from cge.errors import SolveError
+
         raise SolveError(f"every draw failed to solve (first: {ds['message'].values[0]})")
 
 
@@ -205,9 +278,11 @@ def validate(name_or_path):
     g1, t1, g2, t2 = identity_gaps(ds)
     r1 = np.max(np.abs(g1) / np.where(t1 > 0, t1, 1))
     r2 = np.max(np.abs(g2) / np.where(t2 > 0, t2, 1))
-    click.echo(f"{name_or_path}: ok: {ds.sizes['region']} regions, {ds.sizes['sector']} sectors, "
-               f"{ds.sizes['factor']} factors; largest relative gap: composite balance {r1:.2e}, "
-               f"zero profit {r2:.2e}")
+    click.echo(
+        f"{name_or_path}: ok: {ds.sizes['region']} regions, {ds.sizes['sector']} sectors, "
+        f"{ds.sizes['factor']} factors; largest relative gap: composite balance {r1:.2e}, "
+        f"zero profit {r2:.2e}"
+    )
 
 
 def main(argv=None):

@@ -4,10 +4,11 @@ Every error a user can cause is an :class:`InputError` (exit status 2 on the com
 what is wrong and where (file, key, region, sector).  A model that cannot be solved raises
 :class:`SolveError` (exit status 1) with a diagnosis.
 """
+
 from __future__ import annotations
 
 import difflib
-from typing import Iterable
+from collections.abc import Iterable
 
 
 class CGEError(Exception):

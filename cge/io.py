@@ -1,11 +1,12 @@
 """Atomic output: a failed or interrupted write never leaves a file that looks complete."""
+
 from __future__ import annotations
 
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import xarray as xr
 
@@ -32,12 +33,16 @@ def write_text(path: str | Path, text: str) -> Path:
     def write(tmp):
         with open(tmp, "w") as fh:
             fh.write(text)
+
     return atomic_write(path, write)
 
 
 def write_netcdf(ds: xr.Dataset, path: str | Path, compress: bool = False) -> Path:
-    enc = ({v: {"zlib": True, "complevel": 6, "shuffle": True} for v in ds.data_vars
-            if ds[v].dtype.kind in "fiu"} if compress else None)
+    enc = (
+        {v: {"zlib": True, "complevel": 6, "shuffle": True} for v in ds.data_vars if ds[v].dtype.kind in "fiu"}
+        if compress
+        else None
+    )
     return atomic_write(path, lambda tmp: ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=enc))
 
 

@@ -1,25 +1,24 @@
 """Build once, solve many: the model for one benchmark and the scenarios solved on it."""
+
 from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pyomo.environ as pyo
 import xarray as xr
 
 from cge import __version__
 from cge import solve as solver_mod
-from cge.model.benchmark import benchmark
 from cge.dataset.schema import load_dataset
 from cge.errors import ScenarioError
-from cge.io import write_text
+from cge.model.benchmark import benchmark
 from cge.model.build import EquationSystem
-from cge.scenario.options import ModelOptions, ModelSection, resolve as resolve_options
 from cge.results.extract import Closure, clean_attrs, extract
 from cge.results.results import Comparison, Results
+from cge.scenario.options import ModelOptions, ModelSection
+from cge.scenario.options import resolve as resolve_options
 from cge.scenario.scenario import Instruments, Scenario
 
 
@@ -32,40 +31,60 @@ class Model:
     """The core model built once for a benchmark dataset.
 
     >>> model = Model("default")
-    >>> res = model.solve(Scenario.from_yaml("scenarios/nafta-tariff-cut.yaml"))
+    >>> res = model.solve(Scenario.from_yaml("scenarios/north-america-fta.yaml"))
 
     Every :meth:`solve` sets the mutable parameters and re-solves, warm-started from the previous
     solution: nothing is rebuilt.
     """
 
-    def __init__(self, data: str | Path | xr.Dataset = "default", solver: str | None = None,
-                 verbose: bool = False, options: ModelOptions | ModelSection | dict | None = None):
+    def __init__(
+        self,
+        data: str | Path | xr.Dataset = "default",
+        solver: str | None = None,
+        verbose: bool = False,
+        options: ModelOptions | ModelSection | dict | None = None,
+    ):
         t0 = time.perf_counter()
         self.dataset = data if isinstance(data, xr.Dataset) else load_dataset(data)
         data_bench = benchmark(self.dataset)
         #: the model options (docs/extensions.md); MODEL.md's core when none are given
-        self.options = options if isinstance(options, ModelOptions) else resolve_options(options, data_bench, "model options")
+        self.options = (
+            options if isinstance(options, ModelOptions) else resolve_options(options, data_bench, "model options")
+        )
         self.solver = solver_mod.pick(solver)
         self.verbose = verbose
         b = data_bench
-        _say(verbose, f"building the model: {len(b.regions)} regions x {len(b.sectors)} sectors x "
-                      f"{len(b.factors)} factors" + ("" if self.options == ModelOptions() else
-                                                     f" ({self.options.describe()})") + " ...")
+        _say(
+            verbose,
+            f"building the model: {len(b.regions)} regions x {len(b.sectors)} sectors x "
+            f"{len(b.factors)} factors"
+            + ("" if self.options == ModelOptions() else f" ({self.options.describe()})")
+            + " ...",
+        )
         self.core = EquationSystem(b, self.options)
         #: the benchmark the model is built on (the dataset with the options' elasticities)
         self.bench = self.core.bench
         n_var = sum(1 for v in self.core.unknowns())
         self.build_seconds = time.perf_counter() - t0
-        _say(verbose, f"built: {n_var} unknowns in {self.build_seconds:.2f} s; dropped market "
-                      f"(Walras): output_clearing{list(self.core.dropped)}")
+        _say(
+            verbose,
+            f"built: {n_var} unknowns in {self.build_seconds:.2f} s; dropped market "
+            f"(Walras): output_clearing{list(self.core.dropped)}",
+        )
         self.closure = Closure.from_options(self.options, f"output_clearing[{','.join(self.core.dropped)}]")
 
     # ------------------------------------------------------------------
     #: steps along the path from the benchmark used for the welfare decomposition
     DEFAULT_STEPS = 6
 
-    def solve(self, scenario: Scenario | Instruments | None = None, *, warm_start: bool = True,
-              options: dict | None = None, steps: int | None = None) -> Results:
+    def solve(
+        self,
+        scenario: Scenario | Instruments | None = None,
+        *,
+        warm_start: bool = True,
+        options: dict | None = None,
+        steps: int | None = None,
+    ) -> Results:
         """Solve one scenario (or raw instruments; ``None`` = the benchmark) and compute its effects.
 
         The instruments move from the benchmark to the scenario in ``steps`` equal steps (default
@@ -94,35 +113,49 @@ class Model:
             member = np.isin(np.asarray(b.regions), scenario.union.members)
         start = Instruments.benchmark(b)
         bench_ds = self.benchmark_solution(member)
-        if not warm_start:   # a cold start: the benchmark, and nothing kept from earlier solves
+        if not warm_start:  # a cold start: the benchmark, and nothing kept from earlier solves
             self.core.reset_start()
             solver_mod.forget(self.core.instance)
         lambdas = [k / steps for k in range(1, steps + 1)] if steps > 0 else [1.0]
         path, seconds, iterations = [bench_ds], 0.0, 0
-        _say(self.verbose, f"solving {label} with {name}" + (f" in {len(lambdas)} steps from the benchmark"
-                                                           if len(lambdas) > 1 else "") + " ...")
+        _say(
+            self.verbose,
+            f"solving {label} with {name}"
+            + (f" in {len(lambdas)} steps from the benchmark" if len(lambdas) > 1 else "")
+            + " ...",
+        )
         for k, lam in enumerate(lambdas, start=1):
             here = start.towards(ins, lam) if lam < 1.0 else ins
             self.core.set_instruments(here)
-            info = solver_mod.solve(self.core.instance, solver=name, options=opts, tee=False,
-                                    progress=self._progress() if self.verbose else None,
-                                    note=(lambda msg: _say(True, "    " + msg)) if self.verbose else None)
+            info = solver_mod.solve(
+                self.core.instance,
+                solver=name,
+                options=opts,
+                tee=False,
+                progress=self._progress() if self.verbose else None,
+                note=(lambda msg: _say(True, "    " + msg)) if self.verbose else None,
+            )
             seconds += info.seconds
             iterations += info.iterations or 0
             if len(lambdas) > 1:
-                _say(self.verbose, f"  step {k}/{len(lambdas)}: {info.status}, {info.seconds:.2f} s, "
-                                   f"largest residual {info.max_residual:.1e}")
+                _say(
+                    self.verbose,
+                    f"  step {k}/{len(lambdas)}: {info.status}, {info.seconds:.2f} s, "
+                    f"largest residual {info.max_residual:.1e}",
+                )
             path.append(extract(self.core, here, member))
         _say(self.verbose, f"solved in {seconds:.2f} s ({info.status}); largest residual {info.max_residual:.2e}")
-        ds = effects.add_effects(path[-1], bench_ds, path if steps > 0 else None, member, b,
-                                 self.options.trade_balance)
+        ds = effects.add_effects(path[-1], bench_ds, path if steps > 0 else None, member, b, self.options.trade_balance)
         world_income = float(np.sum(ds["income"].values))
         attrs = {
             "title": f"cge results: {label}",
             "scenario": label,
             "scenario_yaml": scenario.source_text if isinstance(scenario, Scenario) else None,
-            "union": (f"{scenario.union.name}: {' '.join(scenario.union.members)}"
-                      if isinstance(scenario, Scenario) and scenario.union else None),
+            "union": (
+                f"{scenario.union.name}: {' '.join(scenario.union.members)}"
+                if isinstance(scenario, Scenario) and scenario.union
+                else None
+            ),
             "stage": scenario.stage if isinstance(scenario, Scenario) else None,
             "dataset": self.dataset.attrs.get("name", "?"),
             "dataset_sha256": self.dataset.attrs.get("sha256", ""),
@@ -142,25 +175,32 @@ class Model:
             "model_options": self.options.describe(),
         }
         ds.attrs = clean_attrs(attrs)
-        return Results(ds, scenario if isinstance(scenario, Scenario) else None,
-                       {"solve": info, "build_seconds": self.build_seconds, "solve_seconds": seconds})
+        return Results(
+            ds,
+            scenario if isinstance(scenario, Scenario) else None,
+            {"solve": info, "build_seconds": self.build_seconds, "solve_seconds": seconds},
+        )
 
     def check_options(self, scenario: Scenario) -> None:
         """Refuse a scenario whose ``model:`` section asks for a different model than this one."""
         if scenario.model is None and not scenario.uses_taxes:
-            return                       # the scenario takes the model as built
-        if scenario.model is None:       # tax shocks: the tax instruments must be there
+            return  # the scenario takes the model as built
+        if scenario.model is None:  # tax shocks: the tax instruments must be there
             if not self.options.taxes:
-                raise ScenarioError(f"{scenario.where}: the shocks change output or export taxes, but this model "
-                                    f"was built without the tax instruments: build it with options "
-                                    f"{{'taxes': True}} (or run the scenario with cge.run)")
+                raise ScenarioError(
+                    f"{scenario.where}: the shocks change output or export taxes, but this model "
+                    f"was built without the tax instruments: build it with options "
+                    f"{{'taxes': True}} (or run the scenario with cge.run)"
+                )
             return
         wanted = scenario.model_options(self.bench)
         if wanted != self.options:
-            raise ScenarioError(f"{scenario.where}: model: the scenario asks for a model with options "
-                                f"({wanted.describe()}), but this one was built with ({self.options.describe()}); "
-                                f"build a Model with the scenario's options, or use cge.run / cge.compare, "
-                                f"which build one model per distinct model section")
+            raise ScenarioError(
+                f"{scenario.where}: model: the scenario asks for a model with options "
+                f"({wanted.describe()}), but this one was built with ({self.options.describe()}); "
+                f"build a Model with the scenario's options, or use cge.run / cge.compare, "
+                f"which build one model per distinct model section"
+            )
 
     @staticmethod
     def _progress():
@@ -168,15 +208,19 @@ class Model:
         import os
 
         start = time.perf_counter()
-        try:   # a copy of the terminal's stderr: Pyomo captures file descriptors 1 and 2 while IPOPT runs
+        try:  # a copy of the terminal's stderr: Pyomo captures file descriptors 1 and 2 while IPOPT runs
             out = os.fdopen(os.dup(sys.stderr.fileno()), "w")
         except (OSError, ValueError, AttributeError):
             out = sys.stderr
 
         def report(iteration: int, residual: float) -> None:
             if time.perf_counter() - start > 2.0:
-                print(f"    iteration {iteration}: largest residual {residual:.2e} "
-                      f"({time.perf_counter() - start:.0f} s)", file=out, flush=True)
+                print(
+                    f"    iteration {iteration}: largest residual {residual:.2e} ({time.perf_counter() - start:.0f} s)",
+                    file=out,
+                    flush=True,
+                )
+
         return report
 
     def benchmark_solution(self, member=None) -> xr.Dataset:
@@ -186,7 +230,7 @@ class Model:
         saved = {id(v): v.value for v in self.core.unknowns()}
         self.core.reset_start()
         ds = extract(self.core, ins, member)
-        for v in self.core.unknowns():   # keep the warm start
+        for v in self.core.unknowns():  # keep the warm start
             v.set_value(saved[id(v)], skip_validation=True)
         return ds
 
@@ -208,15 +252,18 @@ def run(scenario, data=None, solver: str | None = None, verbose: bool = False, s
     """
     sc = _as_scenario(scenario)
     if sc.is_ladder:
-        raise ScenarioError(f"{sc.where}: a ladder of stages ({', '.join(sc.stages)}) gives one result per "
-                            f"stage: use cge.compare([...]) (or `cge compare` / `cge run` on the command line)")
+        raise ScenarioError(
+            f"{sc.where}: a ladder of stages ({', '.join(sc.stages)}) gives one result per "  # type: ignore[arg-type]
+            f"stage: use cge.compare([...]) (or `cge compare` / `cge run` on the command line)"
+        )
     ds = _load(data if data is not None else _data_path(sc))
     model = Model(ds, solver=solver, verbose=verbose, options=sc.model_options(benchmark(ds)))
     return model.solve(sc, steps=steps)
 
 
-def compare(scenarios, data=None, solver: str | None = None, verbose: bool = False,
-            steps: int | None = None) -> Comparison:
+def compare(
+    scenarios, data=None, solver: str | None = None, verbose: bool = False, steps: int | None = None
+) -> Comparison:
     """Solve several scenarios, and every stage of a ladder, on one built model, in order.
 
     Each solve is warm-started from the previous one; the model is built once (the scenarios must
@@ -228,27 +275,28 @@ def compare(scenarios, data=None, solver: str | None = None, verbose: bool = Fal
     if data is None:
         datas = {_data_path(s) for s in scs}
         if len(datas) > 1:
-            raise ScenarioError(f"the scenarios use different datasets ({', '.join(sorted(map(str, datas)))}); "
-                                f"give --data to compare them on one benchmark")
+            raise ScenarioError(
+                f"the scenarios use different datasets ({', '.join(sorted(map(str, datas)))}); "
+                f"give --data to compare them on one benchmark"
+            )
         data = datas.pop()
-    n_steps = steps
-    steps = [step for s in scs for step in s.steps()]
-    names = [s.name for s in steps]
+    ladder = [step for s in scs for step in s.steps()]
+    names = [s.name for s in ladder]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise ScenarioError(f"scenario names must differ to be compared: {', '.join(dup)}")
     ds = _load(data)
     bench = benchmark(ds)
     options = []
-    for step in steps:               # refuse bad input before the first solve
+    for step in ladder:  # refuse bad input before the first solve
         step.check(bench)
         options.append(step.model_options(bench))
-    models: dict[ModelOptions, Model] = {}   # one built model per distinct model section
+    models: dict[ModelOptions, Model] = {}  # one built model per distinct model section
     out = []
-    for step, opt in zip(steps, options):
+    for step, opt in zip(ladder, options):
         if opt not in models:
             models[opt] = Model(ds, solver=solver, verbose=verbose, options=opt)
-        out.append(models[opt].solve(step, steps=n_steps))
+        out.append(models[opt].solve(step, steps=steps))
     return Comparison(out)
 
 

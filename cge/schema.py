@@ -36,7 +36,7 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 
 def parse_yaml(text: str):
     """Parse YAML text (safe types only); a key given twice in one mapping is a ``yaml.YAMLError``."""
-    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
+    return yaml.load(text, Loader=_UniqueKeyLoader)
 
 
 def _location(loc: tuple) -> list:
@@ -45,8 +45,13 @@ def _location(loc: tuple) -> list:
     return [x for x in loc if not (isinstance(x, str) and (x[0].isupper() or x.startswith(("literal[", "function-"))))]
 
 
-def format_errors(exc: ValidationError, where: str, what: str, top_keys: Sequence[str] = (),
-                  choices: Mapping[str, Sequence[str]] | None = None) -> str:
+def format_errors(
+    exc: ValidationError,
+    where: str,
+    what: str,
+    top_keys: Sequence[str] = (),
+    choices: Mapping[str, Sequence[str]] | None = None,
+) -> str:
     """One line per error: ``key.path: message (got value)``, headed by ``where: invalid what``.
 
     ``top_keys``: the valid top-level keys (an unknown one gets a "did you mean" hint);
@@ -55,7 +60,9 @@ def format_errors(exc: ValidationError, where: str, what: str, top_keys: Sequenc
     lines = []
     for err in exc.errors():
         loc = _location(err["loc"])
-        key = ".".join(f"[{x}]" if isinstance(x, int) else str(x) for x in loc).replace(".[", "[").replace("set_", "set")
+        key = (
+            ".".join(f"[{x}]" if isinstance(x, int) else str(x) for x in loc).replace(".[", "[").replace("set_", "set")
+        )
         msg, value = err["msg"], err.get("input")
         if err["type"] == "extra_forbidden":
             msg = "unknown key" + (nearest(str(loc[-1]), top_keys) if len(loc) == 1 and top_keys else "")

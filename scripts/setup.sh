@@ -28,7 +28,7 @@ fi
 [ -x .venv/bin/python ] || { echo "setup: creating .venv"; $BASE_PY -m venv .venv; }
 PY=.venv/bin/python
 echo "setup: installing the cge package and its Python dependencies into .venv"
-$PY -m pip install -q --disable-pip-version-check -e ".[test]"
+$PY -m pip install -q --disable-pip-version-check -e ".[dev]"
 
 # 3. PyNumero's ASL interface (pyomo build-extensions would clone from GitHub; this builds offline)
 if ! $PY -c "from pyomo.contrib.pynumero.asl import AmplInterface as A; import sys; sys.exit(0 if A.available() else 1)" 2>/dev/null; then

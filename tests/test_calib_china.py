@@ -1,7 +1,8 @@
-"""The China interprovincial benchmark (cge.calib_china) against MODEL.md section 2 and the raw data.
+"""The China interprovincial benchmark (cge.dataset.china) against MODEL.md section 2 and the raw data.
 
 Needs ../shared/data/china_provinces (not in the repository); skipped when it is absent.
 """
+
 from pathlib import Path
 
 import numpy as np
@@ -10,13 +11,14 @@ import pytest
 
 import cge
 from cge.dataset.china import read_china_provinces, reconciliation
-from cge.model.benchmark import benchmark
 from cge.dataset.schema import check_dataset, trade_balance
+from cge.model.benchmark import benchmark
 from cge.scenario.scenario import Instruments
 
 RAW = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "china_provinces"
-pytestmark = pytest.mark.skipif(not (RAW / "vom.csv").is_file(),
-                                reason=f"raw China provinces data not found at {RAW} (it is not in the repository)")
+pytestmark = pytest.mark.skipif(
+    not (RAW / "vom.csv").is_file(), reason=f"raw China provinces data not found at {RAW} (it is not in the repository)"
+)
 
 WORLD = ["EUR", "APD", "ASI", "NAM", "CAA", "ROW"]
 
@@ -60,6 +62,7 @@ def test_codes_and_sizes(ds):
 
 def test_identities_tight(ds):
     from cge.dataset.schema import identity_gaps
+
     g1, t1, g2, t2 = identity_gaps(ds)
     assert np.max(np.abs(g1) / np.where(t1 > 0, t1, 1)) < 1e-10
     assert np.max(np.abs(g2) / np.where(t2 > 0, t2, 1)) < 1e-10
@@ -80,7 +83,7 @@ def test_totals_match_raw(ds):
     Y0 = ds["trade"].sum(("sector", "dest")).to_series()
     for r, y in Y0.items():
         expected = vom[r] + export_tax.get(r, 0.0)
-        if r in WORLD:   # plus tariffs on intra-aggregate trade, now domestic sales
+        if r in WORLD:  # plus tariffs on intra-aggregate trade, now domestic sales
             expected += _intra_tariff(r)
         assert y == pytest.approx(expected, rel=1e-10), r
     # China: output = vom + export taxes to the world

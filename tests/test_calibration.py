@@ -1,4 +1,5 @@
 """The default benchmark's recipe rebuilds the committed file from the raw data in ../shared/data."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -10,16 +11,21 @@ import cge
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT.parent / "shared" / "data"
-need_raw = pytest.mark.skipif(not (RAW / "wiod2013" / "wiot_2011_flows.csv.gz").exists()
-                              or not (RAW / "cp1993" / "tariffs2005.txt").exists(),
-                              reason=f"raw WIOD 2013 / Caliendo-Parro data not found under {RAW}")
+need_raw = pytest.mark.skipif(
+    not (RAW / "wiod2013" / "wiot_2011_flows.csv.gz").exists() or not (RAW / "cp1993" / "tariffs2005.txt").exists(),
+    reason=f"raw WIOD 2013 / Caliendo-Parro data not found under {RAW}",
+)
 
 
 @need_raw
 def test_recipe_rebuilds_the_committed_default(tmp_path):
     out = tmp_path / "default.nc"
-    run = subprocess.run([sys.executable, str(ROOT / "calibration" / "build_default.py"), "--out", str(out)],
-                         capture_output=True, text=True, cwd=ROOT)
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "calibration" / "build_default.py"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     new = cge.load_dataset(out)
     old = cge.load_dataset("default")
@@ -34,6 +40,7 @@ def test_recipe_rebuilds_the_committed_default(tmp_path):
 def test_default_matches_the_raw_wiod_totals():
     """Aggregation keeps the table's totals: output = row sums of WIOD flows, final use, trade."""
     import pandas as pd
+
     f = pd.read_csv(RAW / "wiod2013" / "wiot_2011_flows.csv.gz", keep_default_na=False)
     ds = cge.load_dataset("default")
     world_sales = float(f["value"].sum())
@@ -46,9 +53,19 @@ def test_default_matches_the_raw_wiod_totals():
 
 
 def test_missing_raw_data_is_a_clear_refusal(tmp_path):
-    run = subprocess.run([sys.executable, str(ROOT / "calibration" / "build_default.py"),
-                          "--wiod", str(tmp_path / "nope"), "--out", str(tmp_path / "x.nc")],
-                         capture_output=True, text=True, cwd=ROOT)
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "calibration" / "build_default.py"),
+            "--wiod",
+            str(tmp_path / "nope"),
+            "--out",
+            str(tmp_path / "x.nc"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert run.returncode != 0
     assert "nope" in run.stderr + run.stdout
     assert "Traceback" not in run.stderr

@@ -1,4 +1,5 @@
 """Calibration recipes (cge.calib): schema, maps, balancing, sources, built-in datasets."""
+
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +12,13 @@ from cge.dataset.schema import builtin_names, check_dataset, identity_gaps, load
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT.parent / "shared" / "data"
-HAVE_WIOD = (RAW / "wiod2013" / "wiot_2011_flows.csv.gz").exists() and (RAW / "wiod2013" / "wiot_2000_flows.csv.gz").exists()
+HAVE_WIOD = (RAW / "wiod2013" / "wiot_2011_flows.csv.gz").exists() and (
+    RAW / "wiod2013" / "wiot_2000_flows.csv.gz"
+).exists()
 HAVE_CP = (RAW / "cp1993" / "tariffs2005.txt").exists() and (RAW / "cp1993" / "tariffs1993.txt").exists()
-need_wiod = pytest.mark.skipif(not (HAVE_WIOD and HAVE_CP),
-                               reason=f"raw WIOD 2013 / Caliendo-Parro data not found under {RAW}")
+need_wiod = pytest.mark.skipif(
+    not (HAVE_WIOD and HAVE_CP), reason=f"raw WIOD 2013 / Caliendo-Parro data not found under {RAW}"
+)
 
 # ------------------------------------------------------------------------------ a small CSV table
 # 2 regions (A, B) x 2 sectors (x, y); final demand HH and INV.  Rows: sales; value added given.
@@ -44,7 +48,9 @@ B,y,B,INV,3
 
 def _rowsums():
     import io
+
     import pandas as pd
+
     f = pd.read_csv(io.StringIO(FLOWS))
     rows = f.groupby(["row_region", "row_sector"]).value.sum()
     cols = f[f.col_code.isin(["x", "y"])].groupby(["col_region", "col_code"]).value.sum()
@@ -133,8 +139,14 @@ def test_unmapped_and_doubly_mapped_codes_are_named(tmp_path):
 
 def test_aggregation_keeps_totals(tmp_path):
     ds1, _ = build_dataset(recipe(tmp_path))
-    ds2, _ = build_dataset(recipe(tmp_path, regions="{groups: {W: [A, B]}, order: [W]}".replace("W: [A, B]", "W: [A], V: [B]")
-                                  .replace("order: [W]", "order: [V, W]")))
+    ds2, _ = build_dataset(
+        recipe(
+            tmp_path,
+            regions="{groups: {W: [A, B]}, order: [W]}".replace("W: [A, B]", "W: [A], V: [B]").replace(
+                "order: [W]", "order: [V, W]"
+            ),
+        )
+    )
     assert list(ds2.region.values) == ["V", "W"]
     ds3, _ = build_dataset(recipe(tmp_path, sectors="{groups: {S: [x, y]}}"))
     assert float(ds3.trade.sum()) == pytest.approx(float(ds1.trade.sum()), rel=1e-12)
@@ -163,7 +175,7 @@ def test_balancing_converges_and_reports(tmp_path, method):
     assert_identities(ds)
     assert rep.adjustments, "the report lists the adjusted cells"
     cells = " ".join(c for c, _, _ in rep.adjustments)
-    assert "-> A.x" in cells and "-> B.y" in cells            # the two broken columns moved
+    assert "-> A.x" in cells and "-> B.y" in cells  # the two broken columns moved
     for _, before, after in rep.adjustments:
         assert abs(after - before) > 0.01 and np.sign(after) == np.sign(before)
     # value added equals the (wrong) source value added: the flows moved, not VA
@@ -179,13 +191,17 @@ def test_negative_cells_are_refused_or_moved_never_zeroed(tmp_path):
     flows = FLOWS.replace("A,x,B,HH,15", "A,x,B,HH,15\nA,x,B,INV,-1")
     write_table(tmp_path / "table")
     (tmp_path / "table" / "flows.csv").write_text(flows)
-    p = write_recipe(tmp_path / "r.yaml", BASE.format(
-        regions="identity", sectors="identity",
-        balance="{method: ras, negatives: {cross_border_final_demand: refuse}}"))
+    p = write_recipe(
+        tmp_path / "r.yaml",
+        BASE.format(
+            regions="identity",
+            sectors="identity",
+            balance="{method: ras, negatives: {cross_border_final_demand: refuse}}",
+        ),
+    )
     with pytest.raises(RecipeError, match=r"A\.x->B INV -1"):
         build_dataset(p)
-    p = write_recipe(tmp_path / "r.yaml", BASE.format(regions="identity", sectors="identity",
-                                                      balance="{method: ras}"))
+    p = write_recipe(tmp_path / "r.yaml", BASE.format(regions="identity", sectors="identity", balance="{method: ras}"))
     ds, rep = build_dataset(p)
     assert "moved to the exporter's own final demand: A.x->B INV -1" in str(rep)
     assert check_dataset(ds).ok
@@ -197,8 +213,7 @@ def test_negative_cells_are_refused_or_moved_never_zeroed(tmp_path):
 
 def test_csv_tariffs_at_aggregate_codes(tmp_path):
     (tmp_path / "t.csv").write_text("sector,source,dest,rate\nx,A,B,0.1\ny,B,A,0.05\n")
-    p = recipe(tmp_path, extra="tariffs: {kind: csv, file: t.csv, level: aggregate}\n",
-               balance="{method: ras}")
+    p = recipe(tmp_path, extra="tariffs: {kind: csv, file: t.csv, level: aggregate}\n", balance="{method: ras}")
     ds, _ = build_dataset(p)
     assert float(ds.tariff.sel(sector="x", source="A", dest="B")) == pytest.approx(0.1, rel=1e-12)
     assert float(ds.tariff.sel(sector="y", source="B", dest="A")) == pytest.approx(0.05, rel=1e-12)
@@ -222,8 +237,13 @@ def test_cli_build(tmp_path, capsys):
 
 # ------------------------------------------------------------------------------ pymrio
 def _pymrio_recipe(method):
-    return {"name": "pymrio-test", "source": {"kind": "pymrio"}, "factors": {"labour_share": 0.6},
-            "elasticities": {"esubd": 2.0, "esubva": 1.0}, "balance": {"method": method}}
+    return {
+        "name": "pymrio-test",
+        "source": {"kind": "pymrio"},
+        "factors": {"labour_share": 0.6},
+        "elasticities": {"esubd": 2.0, "esubva": 1.0},
+        "balance": {"method": method},
+    }
 
 
 def test_pymrio_test_system():
@@ -251,13 +271,16 @@ def test_pymrio_test_system():
 
 def test_pymrio_test_kind_in_yaml(tmp_path):
     pytest.importorskip("pymrio")
-    p = write_recipe(tmp_path / "p.yaml", """name: pt
+    p = write_recipe(
+        tmp_path / "p.yaml",
+        """name: pt
 source: {kind: pymrio_test}
 regions: {groups: {EAST: [reg1, reg2, reg3], WEST: [reg4, reg5, reg6]}}
 factors: {labour_share: 0.55, mobility: {labour: mobile, capital: specific}}
 elasticities: {esubd: 3.0, esubva: 1.0, overrides: {food: {esubd: 2.0}}}
 balance: {method: ras}
-""")
+""",
+    )
     ds, _ = build_dataset(p, tmp_path / "p.nc")
     assert list(ds.region.values) == ["EAST", "WEST"]
     assert float(ds.esubd.sel(sector="food")) == 2.0 and float(ds.esubm.sel(sector="food")) == 4.0
@@ -270,12 +293,24 @@ balance: {method: ras}
 def test_builtin_datasets_validate_and_carry_provenance(name):
     ds = load_dataset(name)
     assert check_dataset(ds).ok
-    for key in ("name", "title", "year", "source", "units", "licence_note", "regions", "sectors",
-                "recipe", "recipe_sha256", "package_version", "source_sha256"):
+    for key in (
+        "name",
+        "title",
+        "year",
+        "source",
+        "units",
+        "licence_note",
+        "regions",
+        "sectors",
+        "recipe",
+        "recipe_sha256",
+        "package_version",
+        "source_sha256",
+    ):
         assert str(ds.attrs.get(key, "")).strip(), f"{name}: attribute {key} missing"
     assert "population" in ds
     assert (Path(__file__).resolve().parents[1] / ds.attrs["recipe"]).is_file()
-    assert (ROOT / "cge" / "datasets" / f"{name}.nc").stat().st_size < 2_000_000
+    assert (ROOT / "cge" / "dataset" / "builtin" / f"{name}.nc").stat().st_size < 2_000_000
 
 
 REBUILD = [n for n in ("default", "wiod2011", "wiod2000", "china-provinces") if n in builtin_names()]
@@ -284,7 +319,7 @@ REBUILD = [n for n in ("default", "wiod2011", "wiod2000", "china-provinces") if 
 @pytest.mark.parametrize("name", REBUILD)
 def test_builtin_is_rebuilt_from_raw_data(name, tmp_path):
     if name == "china-provinces":
-        pytest.importorskip("cge.calib_china")
+        pytest.importorskip("cge.dataset.china")
         if not (RAW / "china_provinces" / "vxmd.csv").exists():
             pytest.skip(f"raw china_provinces data not found under {RAW}")
     elif not (HAVE_WIOD and HAVE_CP):
@@ -296,12 +331,13 @@ def test_builtin_is_rebuilt_from_raw_data(name, tmp_path):
             assert [str(x) for x in ds[v].values] == [str(x) for x in old[v].values]
         else:
             np.testing.assert_allclose(ds[v].values, old[v].values, rtol=1e-12, atol=0, err_msg=f"{name}: {v}")
-    assert (tmp_path / f"{name}.nc").read_bytes() == (ROOT / "cge" / "datasets" / f"{name}.nc").read_bytes()
+    assert (tmp_path / f"{name}.nc").read_bytes() == (ROOT / "cge" / "dataset" / "builtin" / f"{name}.nc").read_bytes()
 
 
 @need_wiod
 def test_wiod2011_totals_match_the_raw_table():
     import pandas as pd
+
     f = pd.read_csv(RAW / "wiod2013" / "wiot_2011_flows.csv.gz", keep_default_na=False)
     o = pd.read_csv(RAW / "wiod2013" / "wiot_2011_output.csv.gz", keep_default_na=False)
     ds = load_dataset("wiod2011")

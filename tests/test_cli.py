@@ -1,4 +1,5 @@
 """`cge run` end to end, and its exit codes: 0 ok, 2 bad input (named), 1 failure to solve."""
+
 import os
 import subprocess
 import sys
@@ -10,16 +11,25 @@ import xarray as xr
 import yaml
 
 import cge
-from synthetic import make_dataset
+from tests.support.synthetic import make_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
-INTERFACE_VARS = ["ev", "ev_pct", "income", "utility", "price", "output", "trade_quantity", "factor_price",
-                  "tariff_revenue", "walras_residual"]
+INTERFACE_VARS = [
+    "ev",
+    "ev_pct",
+    "income",
+    "utility",
+    "price",
+    "output",
+    "trade_quantity",
+    "factor_price",
+    "tariff_revenue",
+    "walras_residual",
+]
 
 
 def cge_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "cge.cli", *args], capture_output=True, text=True,
-                          cwd=cwd or ROOT)
+    return subprocess.run([sys.executable, "-m", "cge.cli", *args], capture_output=True, text=True, cwd=cwd or ROOT)
 
 
 def write(tmp_path, body, name="s.yaml"):
@@ -55,8 +65,10 @@ def test_run_shipped_scenario_writes_results(tmp_path):
 
 
 def test_run_default_output_folder_and_data_override(tmp_path, syn_file):
-    sc = write(tmp_path, {"name": "syn-cut", "data": "does-not-matter",
-                          "shocks": [{"tariff": {"sector": "all", "scale": 0.5}}]})
+    sc = write(
+        tmp_path,
+        {"name": "syn-cut", "data": "does-not-matter", "shocks": [{"tariff": {"sector": "all", "scale": 0.5}}]},
+    )
     out = cge_cli("run", str(sc), "--data", str(syn_file), cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "results" / "syn-cut" / "results.nc").exists()
@@ -73,12 +85,24 @@ def test_python_api_matches_cli(tmp_path):
 BAD = [
     ({"name": "x", "colour": "red"}, "colour: unknown key"),
     ({"name": "x", "stage": "fta2"}, "unknown stage 'fta2'"),
-    ({"name": "x", "union": {"members": ["CHN", "JPX"]}, "stage": "fta"}, "unknown region code 'JPX' (did you mean 'JPN'?)"),
-    ({"name": "x", "shocks": [{"tariff": {"sector": ["AGRI"], "set": 0}}]}, "shocks[0].tariff.sector: unknown sector code 'AGRI' (did you mean 'AGR'?)"),
-    ({"name": "x", "shocks": [{"tariff": {"source": ["USA"], "set": 0, "scale": 2}}]}, "exactly one of 'set', 'scale' or 'file'"),
+    (
+        {"name": "x", "union": {"members": ["CHN", "JPX"]}, "stage": "fta"},
+        "unknown region code 'JPX' (did you mean 'JPN'?)",
+    ),
+    (
+        {"name": "x", "shocks": [{"tariff": {"sector": ["AGRI"], "set": 0}}]},
+        "shocks[0].tariff.sector: unknown sector code 'AGRI' (did you mean 'AGR'?)",
+    ),
+    (
+        {"name": "x", "shocks": [{"tariff": {"source": ["USA"], "set": 0, "scale": 2}}]},
+        "exactly one of 'set', 'scale' or 'file'",
+    ),
     ({"name": "x", "shocks": [{"tariff": {"set": -1.5}}]}, "shocks[0].tariff.set"),
     ({"name": "x", "shocks": [{"trade_cost": {"scale": -1}}]}, "shocks[0].trade_cost.scale"),
-    ({"name": "x", "shocks": [{"endowment": {"factor": "capitl", "scale": 1.1}}]}, "unknown factor code 'capitl' (did you mean 'capital'?)"),
+    (
+        {"name": "x", "shocks": [{"endowment": {"factor": "capitl", "scale": 1.1}}]},
+        "unknown factor code 'capitl' (did you mean 'capital'?)",
+    ),
     ({"name": "x", "shocks": [{"subsidy": {}}]}, "shocks[0].subsidy: unknown key"),
     ({"name": "x", "shocks": [{"tariff": {"file": "missing.csv"}}]}, "cannot read tariff file"),
     ({"name": "x y"}, "name"),
@@ -119,12 +143,19 @@ def test_tariff_table_from_csv(tmp_path, syn_file):
 
 def test_shock_semantics(syn_file, tmp_path):
     ds = cge.load_dataset(syn_file)
-    sc = cge.Scenario.from_dict({"name": "s", "data": str(syn_file), "shocks": [
-        {"tariff": {"sector": ["S2"], "source": ["R1"], "scale": 0.5}},
-        {"trade_cost": {"source": ["R2"], "dest": ["R3"], "scale": 0.9}},
-        {"endowment": {"factor": "capital", "region": ["R4"], "scale": 1.1}},
-    ]})
+    sc = cge.Scenario.from_dict(
+        {
+            "name": "s",
+            "data": str(syn_file),
+            "shocks": [
+                {"tariff": {"sector": ["S2"], "source": ["R1"], "scale": 0.5}},
+                {"trade_cost": {"source": ["R2"], "dest": ["R3"], "scale": 0.9}},
+                {"endowment": {"factor": "capital", "region": ["R4"], "scale": 1.1}},
+            ],
+        }
+    )
     from cge.model.benchmark import benchmark
+
     b = benchmark(ds)
     ins = sc.instruments(b)
     t0 = ds["tariff"].values
@@ -136,8 +167,10 @@ def test_shock_semantics(syn_file, tmp_path):
 
 
 def test_failure_to_solve_exits_1_with_diagnosis(tmp_path, syn_file):
-    sc = write(tmp_path, {"name": "x", "data": str(syn_file), "solver": {"max_iter": 1},
-                          "shocks": [{"trade_cost": {"scale": 3.0}}]})
+    sc = write(
+        tmp_path,
+        {"name": "x", "data": str(syn_file), "solver": {"max_iter": 1}, "shocks": [{"trade_cost": {"scale": 3.0}}]},
+    )
     out = cge_cli("run", str(sc), "--out", str(tmp_path / "o"))
     assert out.returncode == 1, out.stderr
     assert "did not converge" in out.stderr and "residual" in out.stderr
@@ -147,7 +180,12 @@ def test_failure_to_solve_exits_1_with_diagnosis(tmp_path, syn_file):
 def test_missing_solver_is_a_clear_error(tmp_path, syn_file, monkeypatch):
     sc = write(tmp_path, {"name": "x", "data": str(syn_file)})
     env = dict(os.environ, PATH="/nonexistent")
-    out = subprocess.run([sys.executable, "-m", "cge.cli", "run", str(sc), "--solver", "ipopt"],
-                         capture_output=True, text=True, env=env, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-m", "cge.cli", "run", str(sc), "--solver", "ipopt"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     assert out.returncode == 1
     assert "solver 'ipopt' is not available" in out.stderr and "scripts/setup.sh" in out.stderr

@@ -1,4 +1,5 @@
 """Dataset loading and validation (MODEL.md section 2): every refusal names the problem and the cells."""
+
 import subprocess
 import sys
 
@@ -7,7 +8,6 @@ import pytest
 
 import cge
 from cge.dataset.schema import check_dataset
-from synthetic import make_dataset
 
 
 def cge_cli(*args, cwd=None):
@@ -15,16 +15,16 @@ def cge_cli(*args, cwd=None):
 
 
 @pytest.fixture
-def ds():
-    return make_dataset(n_regions=3, n_sectors=2, seed=0)
+def ds(small_dataset):
+    return small_dataset
 
 
 def test_synthetic_dataset_is_valid(ds):
     assert check_dataset(ds).ok
 
 
-def test_default_dataset_loads_and_validates():
-    d = cge.load_dataset("default")
+def test_default_dataset_loads_and_validates(default_dataset):
+    d = default_dataset
     assert check_dataset(d).ok
     regions = set(map(str, d["region"].values))
     assert {"CHN", "JPN", "KOR", "USA", "CAN", "MEX", "ROW"} <= regions

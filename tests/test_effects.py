@@ -1,4 +1,5 @@
 """Effects of MODEL.md section 8 on cases whose answers are known by hand, and accounting checks."""
+
 import numpy as np
 import pytest
 
@@ -6,9 +7,9 @@ import cge
 from cge.model.benchmark import benchmark
 from cge.results.effects import coefficient_of_variation, krugman_index, trade_effects
 from cge.scenario.scenario import Instruments
-from synthetic import make_dataset
+from tests.support.synthetic import make_dataset
 
-MEMBER = np.array([True, True, False])   # R1, R2 members; R3 outside
+MEMBER = np.array([True, True, False])  # R1, R2 members; R3 outside
 
 
 def route(dX, s, r, v, sector=0):
@@ -23,7 +24,7 @@ def test_pure_trade_diversion():
     route(dX, 2, 1, -10.0)
     TC, TD, ETC = trade_effects(dX, MEMBER)
     assert TD[0, 1] == 10 and TC[0, 1] == 0 and ETC[0, 1] == 0
-    assert np.isnan(TD[0, 2])                       # defined for members only
+    assert np.isnan(TD[0, 2])  # defined for members only
 
 
 def test_pure_trade_creation():
@@ -33,12 +34,15 @@ def test_pure_trade_creation():
     assert TC[0, 0] == 7 and TD[0, 0] == 0 and ETC[0, 0] == 0
 
 
-@pytest.mark.parametrize("din,dout,tc,td,etc", [
-    (5.0, -3.0, 2.0, 3.0, 0.0),     # partly creation, partly diversion
-    (2.0, -5.0, 0.0, 2.0, 0.0),     # diversion capped by the partner gain
-    (4.0, 6.0, 4.0, 0.0, 6.0),      # external trade creation
-    (-3.0, -1.0, 0.0, 0.0, 0.0),    # trade destruction is neither
-])
+@pytest.mark.parametrize(
+    "din,dout,tc,td,etc",
+    [
+        (5.0, -3.0, 2.0, 3.0, 0.0),  # partly creation, partly diversion
+        (2.0, -5.0, 0.0, 2.0, 0.0),  # diversion capped by the partner gain
+        (4.0, 6.0, 4.0, 0.0, 6.0),  # external trade creation
+        (-3.0, -1.0, 0.0, 0.0, 0.0),  # trade destruction is neither
+    ],
+)
 def test_mixed_cases(din, dout, tc, td, etc):
     dX = np.zeros((2, 3, 3))
     route(dX, 1, 0, din, sector=1)
@@ -49,7 +53,7 @@ def test_mixed_cases(din, dout, tc, td, etc):
 
 
 def test_krugman_index_and_cv_by_hand():
-    out = np.array([[2.0, 1.0], [2.0, 3.0]])       # (sector, region): shares (0.5, 0.5) and (0.25, 0.75)
+    out = np.array([[2.0, 1.0], [2.0, 3.0]])  # (sector, region): shares (0.5, 0.5) and (0.25, 0.75)
     K = krugman_index(out)
     assert K[0, 1] == pytest.approx(0.5) and K[1, 0] == pytest.approx(0.5) and K[0, 0] == 0
     assert coefficient_of_variation(np.array([1.0, 3.0])) == pytest.approx(0.5)
@@ -62,20 +66,35 @@ def model():
 
 
 def sc(ds, stage, **opts):
-    body = {"name": "x", "union": {"members": ["R1", "R2"]}, "stage": stage, "stage_options": opts,
-            "shocks": [{"endowment": {"factor": "capital", "region": ["R1"], "scale": 1.2}}]}
+    body = {
+        "name": "x",
+        "union": {"members": ["R1", "R2"]},
+        "stage": stage,
+        "stage_options": opts,
+        "shocks": [{"endowment": {"factor": "capital", "region": ["R1"], "scale": 1.2}}],
+    }
     s = cge.Scenario.from_dict(body)
     return s
 
 
-PARTS = ["welfare_allocative_members", "welfare_allocative_nonmembers", "welfare_terms_of_trade",
-         "welfare_endowment", "welfare_revenue_transfer"]
+PARTS = [
+    "welfare_allocative_members",
+    "welfare_allocative_nonmembers",
+    "welfare_terms_of_trade",
+    "welfare_endowment",
+    "welfare_revenue_transfer",
+]
 
 
-@pytest.mark.parametrize("stage,opts", [
-    ("fta", {}), ("customs_union", {"revenue_sharing": "gdp"}),
-    ("common_market", {"mobile_factors": ["capital"]}), ("full_integration", {"border_cost": 0.3}),
-])
+@pytest.mark.parametrize(
+    "stage,opts",
+    [
+        ("fta", {}),
+        ("customs_union", {"revenue_sharing": "gdp"}),
+        ("common_market", {"mobile_factors": ["capital"]}),
+        ("full_integration", {"border_cost": 0.3}),
+    ],
+)
 def test_decomposition_adds_up_to_ev(model, stage, opts):
     ds, m = model
     res = m.solve(sc(ds, stage, **opts)).dataset
@@ -102,11 +121,11 @@ def test_no_tariffs_no_allocative_effect_and_world_terms_of_trade_net_out():
     ds = make_dataset(n_regions=3, n_sectors=2, seed=4, tariffs=False)
     m = cge.Model(ds)
     ins = Instruments.benchmark(benchmark(ds))
-    ins.endowment[0, :, 0] = 1.3                       # more labour in R1
+    ins.endowment[0, :, 0] = 1.3  # more labour in R1
     res = m.solve(ins).dataset
     assert np.abs(res["welfare_allocative_members"] + res["welfare_allocative_nonmembers"]).max() < 1e-9
     # with trade costs unchanged, export gains of one are import losses of another (in money terms)
-    tot_money = res["welfare_terms_of_trade"] * res["utility_price"]   # roughly undeflated
+    tot_money = res["welfare_terms_of_trade"] * res["utility_price"]  # roughly undeflated
     assert abs(float(res["welfare_terms_of_trade"].sum())) < 0.05 * float(np.abs(res["welfare_terms_of_trade"]).sum())
     assert np.isfinite(tot_money).all()
 
@@ -124,9 +143,20 @@ def test_first_order_agrees_with_the_path_for_a_small_shock(model):
 def test_effect_variables_are_in_the_results(model):
     ds, m = model
     res = m.solve(sc(ds, "fta")).dataset
-    for v in ["trade_creation", "trade_diversion", "external_trade_creation", "terms_of_trade", "real_gdp",
-              "factor_use", "factor_price", "tariff_revenue", "krugman_index", "krugman_index0",
-              "income_per_capita_cv_members", "income_per_capita_cv_members0"] + PARTS:
+    for v in [
+        "trade_creation",
+        "trade_diversion",
+        "external_trade_creation",
+        "terms_of_trade",
+        "real_gdp",
+        "factor_use",
+        "factor_price",
+        "tariff_revenue",
+        "krugman_index",
+        "krugman_index0",
+        "income_per_capita_cv_members",
+        "income_per_capita_cv_members0",
+    ] + PARTS:
         assert v in res, v
     assert res["trade_creation"].dims == ("sector", "region")
     assert np.isnan(res["trade_creation"].sel(region="R3")).all()

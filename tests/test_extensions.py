@@ -3,20 +3,21 @@
 For each option: benchmark replication, homogeneity, its neutral value reproduces the core, and a
 case whose answer is derived by hand (each test's docstring gives the derivation).
 """
+
 import numpy as np
 import pyomo.environ as pyo
 import pytest
 import yaml
 
 import cge
-from cge.model.benchmark import benchmark
 from cge.dataset.schema import check_dataset
-from cge.runs import Model
 from cge.errors import InputError, ScenarioError
+from cge.model.benchmark import benchmark
+from cge.runs import Model
 from cge.scenario.scenario import Instruments
 from cge.solve import max_residual
-from reference_ext import add_taxes, solve_reference_ext
-from synthetic import make_acr_dataset, make_dataset
+from tests.support.reference_ext import add_taxes, solve_reference_ext
+from tests.support.synthetic import make_acr_dataset, make_dataset
 
 FACTORS = (("labour", "mobile"), ("capital", "specific"))
 #: one option of each kind at a non-neutral value
@@ -29,8 +30,13 @@ EACH = {
     "world_income": {"closure": {"trade_balance": "world_income"}},
     "utility_numeraire": {"closure": {"numeraire": {"utility_price": "R2"}}},
     "factor_numeraire": {"closure": {"numeraire": {"factor_price": "R3", "factor": "labour"}}},
-    "all": {"esubt": 0.6, "esubc": 0.4, "esubfd": 0.7, "etrans": 2.0,
-            "closure": {"trade_balance": "world_income", "numeraire": {"utility_price": "R2"}}},
+    "all": {
+        "esubt": 0.6,
+        "esubc": 0.4,
+        "esubfd": 0.7,
+        "etrans": 2.0,
+        "closure": {"trade_balance": "world_income", "numeraire": {"utility_price": "R2"}},
+    },
 }
 FTA = {"name": "fta12", "union": {"members": ["R1", "R2"]}, "stage": "fta"}
 
@@ -58,11 +64,11 @@ def solved_values(model):
 def test_tax_identities_are_checked(data, taxed):
     assert check_dataset(taxed).ok
     bad = taxed.copy(deep=True)
-    bad["output_tax"][0, 0] += 0.05            # breaks zero profit in (S1, R1)
+    bad["output_tax"][0, 0] += 0.05  # breaks zero profit in (S1, R1)
     problems = check_dataset(bad).problems
     assert any("identity 2" in p and "output tax" in p and "S1" in p for p in problems)
     bad = taxed.copy(deep=True)
-    bad["export_tax"][1, 2, 2] = 0.1           # on the diagonal
+    bad["export_tax"][1, 2, 2] = 0.1  # on the diagonal
     assert any("export_tax: must be zero on the diagonal" in p for p in check_dataset(bad).problems)
     bad = data.copy(deep=True)
     bad["etrans"] = (("sector",), np.array([np.inf, -1.0, 2.0]))
@@ -82,16 +88,25 @@ def core_fta(data):
 def test_neutral_options_build_the_core_exactly(data, core_fta):
     """Every option at its neutral value (given in the scenario, or as dataset variables) builds the
     core's expressions: the solution is the core's to the last bit."""
-    neutral = {"esubt": 0.0, "esubc": 0.0, "esubfd": 1.0, "etrans": float("inf"),
-               "closure": {"trade_balance": "numeraire", "numeraire": "world_factor_price"}}
+    neutral = {
+        "esubt": 0.0,
+        "esubc": 0.0,
+        "esubfd": 1.0,
+        "etrans": float("inf"),
+        "closure": {"trade_balance": "numeraire", "numeraire": "world_factor_price"},
+    }
     ds_core, vals_core = core_fta
     m = Model(data, options=neutral)
     ds = m.solve(fta()).dataset
     assert solved_values(m) == vals_core
     np.testing.assert_array_equal(ds["ev"].values, ds_core["ev"].values)
     with_vars = data.copy(deep=True)
-    for name, dim, v in (("esubt", "sector", 0.0), ("esubc", "sector", 0.0), ("esubfd", "region", 1.0),
-                         ("etrans", "sector", np.inf)):
+    for name, dim, v in (
+        ("esubt", "sector", 0.0),
+        ("esubc", "sector", 0.0),
+        ("esubfd", "region", 1.0),
+        ("etrans", "sector", np.inf),
+    ):
         with_vars[name] = ((dim,), np.full(with_vars.sizes[dim], v))
     m = Model(with_vars)
     m.solve(fta())
@@ -110,8 +125,10 @@ def test_zero_taxes_reproduce_the_core(data, core_fta):
 def test_large_cet_elasticity_approaches_perfect_transformation(data, core_fta):
     """As eta grows the CET's EV tends to the core's (perfect transformation), monotonically."""
     ev_core = core_fta[0]["ev_pct"].values
-    gaps = [np.abs(Model(data, options={"etrans": eta}).solve(fta()).dataset["ev_pct"].values - ev_core).max()
-            for eta in (1.0, 10.0, 100.0)]
+    gaps = [
+        np.abs(Model(data, options={"etrans": eta}).solve(fta()).dataset["ev_pct"].values - ev_core).max()
+        for eta in (1.0, 10.0, 100.0)
+    ]
     assert gaps[0] > gaps[1] > gaps[2] and gaps[2] < 0.05 * gaps[0]
 
 
@@ -140,8 +157,9 @@ def test_replication_with_taxes(taxed):
     np.testing.assert_allclose(res["trade_deficit"].values, b.B, atol=1e-8)
 
 
-@pytest.mark.parametrize("name", ["esubt", "esubfd", "etrans", "world_income", "utility_numeraire",
-                                  "factor_numeraire", "all"])
+@pytest.mark.parametrize(
+    "name", ["esubt", "esubfd", "etrans", "world_income", "utility_numeraire", "factor_numeraire", "all"]
+)
 def test_homogeneity(taxed, name):
     """Doubling the numeraire doubles every price and income; quantities and EV do not move."""
     m = Model(taxed, options=EACH[name])
@@ -202,15 +220,24 @@ def test_cobb_douglas_production_keeps_cost_shares(data):
     m = Model(data, options={"esubt": 1.0, "esubc": 1.0})
     ds = m.solve(fta(), steps=1).dataset
     inst, b = m.core.instance, m.bench
-    for (j, r) in [("S1", "R1"), ("S3", "R2")]:
+    for j, r in [("S1", "R1"), ("S3", "R2")]:
         jj, rr = b.sectors.index(j), b.regions.index(r)
-        cost = pyo.value(inst.PY[j, r]) * inst.Y[j, r].value * b.Y0[jj, rr]          # no output tax
+        cost = pyo.value(inst.PY[j, r]) * inst.Y[j, r].value * b.Y0[jj, rr]  # no output tax
         for ii, i in enumerate(b.sectors):
-            intd = b.intermediate[ii, jj, rr] * inst.Y[j, r].value * (
-                pyo.value(inst.PC[j, r]) / pyo.value(inst.PINT[j, r])) * (pyo.value(inst.PINT[j, r]) / pyo.value(inst.PA[i, r]))
-            assert pyo.value(inst.PA[i, r]) * intd / cost == pytest.approx(b.intermediate[ii, jj, rr] / b.COST0[jj, rr], rel=1e-9)
-        va = sum(ds["factor_price_sector"].sel(factor=f, sector=j, region=r).item()
-                 * ds["factor_use"].sel(factor=f, sector=j, region=r).item() for f in b.factors)
+            intd = (
+                b.intermediate[ii, jj, rr]
+                * inst.Y[j, r].value
+                * (pyo.value(inst.PC[j, r]) / pyo.value(inst.PINT[j, r]))
+                * (pyo.value(inst.PINT[j, r]) / pyo.value(inst.PA[i, r]))
+            )
+            assert pyo.value(inst.PA[i, r]) * intd / cost == pytest.approx(
+                b.intermediate[ii, jj, rr] / b.COST0[jj, rr], rel=1e-9
+            )
+        va = sum(
+            ds["factor_price_sector"].sel(factor=f, sector=j, region=r).item()
+            * ds["factor_use"].sel(factor=f, sector=j, region=r).item()
+            for f in b.factors
+        )
         assert va / cost == pytest.approx(b.VA0[jj, rr] / b.COST0[jj, rr], rel=1e-9)
 
 
@@ -221,7 +248,7 @@ def test_cet_fixed_proportions(data):
     n = tr.shape[1]
     d_ratio = np.einsum("irr->ir", tq) / np.einsum("irr->ir", tr)
     off = ~np.eye(n, dtype=bool)[None]
-    e_ratio = np.where(off, tq, 0).sum(axis=2) / np.where(off, tr, 0).sum(axis=2)   # tau = 1
+    e_ratio = np.where(off, tq, 0).sum(axis=2) / np.where(off, tr, 0).sum(axis=2)  # tau = 1
     np.testing.assert_allclose(d_ratio, Y, rtol=1e-9)
     np.testing.assert_allclose(e_ratio, Y, rtol=1e-9)
     assert np.abs(ds["export_price"].values - ds["domestic_price"].values).max() > 1e-3
@@ -233,7 +260,9 @@ def test_cet_supply_ratio(data):
     ds = Model(data, options={"etrans": eta}).solve(fta(), steps=1).dataset
     tq, tr = ds["trade_quantity"].values, data["trade"].values
     off = ~np.eye(tr.shape[1], dtype=bool)[None]
-    ratio = (np.where(off, tq, 0).sum(2) / np.where(off, tr, 0).sum(2)) / (np.einsum("irr->ir", tq) / np.einsum("irr->ir", tr))
+    ratio = (np.where(off, tq, 0).sum(2) / np.where(off, tr, 0).sum(2)) / (
+        np.einsum("irr->ir", tq) / np.einsum("irr->ir", tr)
+    )
     np.testing.assert_allclose(ratio, (ds["export_price"].values / ds["domestic_price"].values) ** eta, rtol=1e-8)
 
 
@@ -248,12 +277,15 @@ def test_output_tax_on_a_fixed_base_is_neutral():
     sc = cge.Scenario.from_dict({"name": "ot", "shocks": [{"output_tax": {"region": "R1", "set": 0.25}}]})
     res = m.solve(sc, steps=1).dataset
     assert np.abs(res["ev"].values).max() < 1e-8 * res["income0"].values.sum()
-    ratio = res["factor_price"].values / base["factor_price"].values       # relative to the numeraire's move
+    ratio = res["factor_price"].values / base["factor_price"].values  # relative to the numeraire's move
     w = ratio[0, 0] / ratio[0, 1]
     assert w == pytest.approx(1 / 1.25, rel=1e-9)
     np.testing.assert_allclose(res["output"].values, 1.0, rtol=1e-9)
-    np.testing.assert_allclose(res["output_tax_revenue"].values[0],
-                               0.25 / 1.25 * res["price"].values[0, 0] * ds["trade"].values.sum(axis=2)[0, 0], rtol=1e-9)
+    np.testing.assert_allclose(
+        res["output_tax_revenue"].values[0],
+        0.25 / 1.25 * res["price"].values[0, 0] * ds["trade"].values.sum(axis=2)[0, 0],
+        rtol=1e-9,
+    )
 
 
 def test_lerner_symmetry():
@@ -275,22 +307,27 @@ def test_lerner_symmetry():
     r_tar = m.solve(tar, steps=1).dataset
     np.testing.assert_allclose(r_exp["utility"].values, r_tar["utility"].values, rtol=1e-9)
     np.testing.assert_allclose(r_exp["trade_quantity"].values, r_tar["trade_quantity"].values, rtol=1e-8)
-    assert np.abs(r_exp["utility"].values - 1).max() > 1e-4            # the shock matters
+    assert np.abs(r_exp["utility"].values - 1).max() > 1e-4  # the shock matters
 
 
 def test_tax_revenue_enters_income(taxed):
     """INC = factor income + tariff + export-tax + output-tax revenue + the trade deficit, and the
     decomposition (with the tax parts) adds up to EV."""
     m = Model(taxed, options={"esubt": 0.5, "etrans": 2.0})
-    sc = fta(shocks=[{"export_tax": {"sector": "S2", "source": "R1", "set": 0.0}},
-                     {"output_tax": {"sector": ["S1", "S3"], "region": "all", "scale": 1.5}}])
+    sc = fta(
+        shocks=[
+            {"export_tax": {"sector": "S2", "source": "R1", "set": 0.0}},
+            {"output_tax": {"sector": ["S1", "S3"], "region": "all", "scale": 1.5}},
+        ]
+    )
     ds = m.solve(sc).dataset
     fi = (ds["factor_price_sector"].fillna(0) * ds["endowment"]).sum(("factor", "sector")).values
     parts = fi + ds["tariff_revenue"].values + ds["export_tax_revenue"].values + ds["output_tax_revenue"].values
     np.testing.assert_allclose(ds["income"].values, parts + ds["trade_deficit"].values, rtol=1e-9)
     np.testing.assert_allclose(ds["trade_deficit"].values, benchmark(taxed).B, atol=1e-7)
     assert ds["output_tax_rate"].sel(sector="S1", region="R2").item() == pytest.approx(
-        1.5 * taxed["output_tax"].sel(sector="S1", region="R2").item())
+        1.5 * taxed["output_tax"].sel(sector="S1", region="R2").item()
+    )
     parts = [k for k in ds if k.startswith("welfare_") and "first_order" not in k and "residual" not in k]
     assert "welfare_allocative_output_tax" in parts and "welfare_allocative_export_tax" in parts
     ev = ds["ev"].values
@@ -300,8 +337,12 @@ def test_tax_revenue_enters_income(taxed):
 
 
 # ---------------------------------------------------------------------- closures and the numeraire
-NUMERAIRES = ["world_factor_price", {"utility_price": "R2"}, {"factor_price": "R3"},
-              {"factor_price": "R1", "factor": "labour"}]
+NUMERAIRES = [
+    "world_factor_price",
+    {"utility_price": "R2"},
+    {"factor_price": "R3"},
+    {"factor_price": "R1", "factor": "labour"},
+]
 
 
 def _ev_by_numeraire(ds, trade_balance):
@@ -340,8 +381,9 @@ def test_numeraire_choice_with_deficits(data):
 def test_world_income_closure_keeps_deficit_shares(data):
     ds = Model(data, options={"closure": {"trade_balance": "world_income"}}).solve(fta()).dataset
     b = benchmark(data)
-    np.testing.assert_allclose(ds["trade_deficit"].values / ds["income"].values.sum(), b.B / b.INC0.sum(),
-                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        ds["trade_deficit"].values / ds["income"].values.sum(), b.B / b.INC0.sum(), rtol=1e-9, atol=1e-12
+    )
     assert "welfare_trade_balance" in ds
     assert ds.attrs["closure_trade_balance"].startswith("fixed share of world income")
     assert abs(float(ds["walras_residual"])) < 1e-7 * ds["income"].values.sum()
@@ -363,21 +405,27 @@ def test_dataset_elasticities_and_scenario_overrides(data):
     np.testing.assert_array_equal(m.solve(sc, steps=1).dataset["ev"].values, res.dataset["ev"].values)
 
 
-@pytest.mark.parametrize("section, message", [
-    ({"esubx": 1.0}, "model.esubx: unknown key"),
-    ({"esubt": {"S9": 1.0}}, "model.esubt: unknown sector code 'S9'"),
-    ({"esubfd": {"R1": -0.5}}, "model.esubfd[R1]: an elasticity must lie in [0, 100]"),
-    ({"esubt": float("inf")}, "model.esubt[S1]: an elasticity must lie in [0, 100]"),
-    ({"closure": {"trade_balance": "floating"}}, "model.closure.trade_balance"),
-    ({"closure": {"numeraire": {"utility_price": "R7"}}}, "model.closure.numeraire.utility_price: unknown region code 'R7'"),
-    ({"closure": {"numeraire": {"factor_price": "R1", "factor": "land"}}}, "unknown factor code 'land'"),
-    ({"taxes": False, "esubt": 0.5}, None),
-])
+@pytest.mark.parametrize(
+    "section, message",
+    [
+        ({"esubx": 1.0}, "model.esubx: unknown key"),
+        ({"esubt": {"S9": 1.0}}, "model.esubt: unknown sector code 'S9'"),
+        ({"esubfd": {"R1": -0.5}}, "model.esubfd[R1]: an elasticity must lie in [0, 100]"),
+        ({"esubt": float("inf")}, "model.esubt[S1]: an elasticity must lie in [0, 100]"),
+        ({"closure": {"trade_balance": "floating"}}, "model.closure.trade_balance"),
+        (
+            {"closure": {"numeraire": {"utility_price": "R7"}}},
+            "model.closure.numeraire.utility_price: unknown region code 'R7'",
+        ),
+        ({"closure": {"numeraire": {"factor_price": "R1", "factor": "land"}}}, "unknown factor code 'land'"),
+        ({"taxes": False, "esubt": 0.5}, None),
+    ],
+)
 def test_model_section_is_validated(data, section, message):
     if message is None:
         fta(model=section).check(benchmark(data))
         return
-    with pytest.raises(ScenarioError) as err:     # the shape at reading, the codes against the data
+    with pytest.raises(ScenarioError) as err:  # the shape at reading, the codes against the data
         fta(model=section).check(benchmark(data))
     assert message in str(err.value)
 
@@ -388,8 +436,9 @@ def test_validation_from_a_file(tmp_path, data):
     with pytest.raises(ScenarioError) as err:
         cge.Scenario.from_yaml(path)
     assert str(path) in str(err.value) and "model.esubc" in str(err.value)
-    path.write_text(yaml.safe_dump({**FTA, "model": {"taxes": False},
-                                    "shocks": [{"output_tax": {"region": "R1", "set": 0.1}}]}))
+    path.write_text(
+        yaml.safe_dump({**FTA, "model": {"taxes": False}, "shocks": [{"output_tax": {"region": "R1", "set": 0.1}}]})
+    )
     with pytest.raises(ScenarioError, match="model.taxes: false, but the shocks change a tax"):
         cge.Scenario.from_yaml(path).check(benchmark(data))
 
@@ -424,13 +473,24 @@ REF_CASES = {
     "cd_nests": ({"esubt": 1.0, "esubc": 1.0, "esubfd": 0.5}, {}),
     "cet": ({"etrans": 2.0}, {}),
     "cet0": ({"etrans": 0.0, "esubfd": 1.6}, {}),
-    "world_income_utility": ({"closure": {"trade_balance": "world_income", "numeraire": {"utility_price": "R2"}}},
-                             {"trade_balance": "world_income", "numeraire": ("utility_price", 1)}),
-    "factor_numeraire": ({"esubt": 0.3, "closure": {"numeraire": {"factor_price": "R3", "factor": "capital"}}},
-                         {"numeraire": ("factor_price", 2, 1)}),
-    "everything": ({"esubt": 0.6, "esubc": 0.4, "esubfd": 0.7, "etrans": 2.0,
-                    "closure": {"trade_balance": "world_income", "numeraire": {"factor_price": "R1"}}},
-                   {"trade_balance": "world_income", "numeraire": ("factor_price", 0)}),
+    "world_income_utility": (
+        {"closure": {"trade_balance": "world_income", "numeraire": {"utility_price": "R2"}}},
+        {"trade_balance": "world_income", "numeraire": ("utility_price", 1)},
+    ),
+    "factor_numeraire": (
+        {"esubt": 0.3, "closure": {"numeraire": {"factor_price": "R3", "factor": "capital"}}},
+        {"numeraire": ("factor_price", 2, 1)},
+    ),
+    "everything": (
+        {
+            "esubt": 0.6,
+            "esubc": 0.4,
+            "esubfd": 0.7,
+            "etrans": 2.0,
+            "closure": {"trade_balance": "world_income", "numeraire": {"factor_price": "R1"}},
+        },
+        {"trade_balance": "world_income", "numeraire": ("factor_price", 0)},
+    ),
 }
 
 
@@ -440,14 +500,19 @@ def test_against_independent_reference(taxed, case):
     under an FTA plus output-tax, export-tax and trade-cost shocks."""
     opts, ref_kw = REF_CASES[case]
     m = Model(taxed, options=opts)
-    sc = fta(shocks=[{"export_tax": {"source": "R3", "dest": "R1", "set": 0.25}},
-                     {"output_tax": {"sector": "S2", "region": "all", "scale": 0.0}},
-                     {"trade_cost": {"source": "R2", "scale": 0.9}}])
+    sc = fta(
+        shocks=[
+            {"export_tax": {"source": "R3", "dest": "R1", "set": 0.25}},
+            {"output_tax": {"sector": "S2", "region": "all", "scale": 0.0}},
+            {"trade_cost": {"source": "R2", "scale": 0.9}},
+        ]
+    )
     ins = sc.instruments(m.bench)
     res = m.solve(ins, steps=1).dataset
     el = {k: v for k, v in opts.items() if k != "closure"}
-    ref = solve_reference_ext(taxed, tariff=ins.tariff, tau=ins.tau, export_tax=ins.export_tax,
-                              output_tax=ins.output_tax, **el, **ref_kw)
+    ref = solve_reference_ext(
+        taxed, tariff=ins.tariff, tau=ins.tau, export_tax=ins.export_tax, output_tax=ins.output_tax, **el, **ref_kw
+    )
     assert ref["success"]
     np.testing.assert_allclose(res["ev"].values, ref["EV"], rtol=1e-7, atol=1e-7)
     np.testing.assert_allclose(res["price"].values, ref["PY"], rtol=1e-7)
@@ -479,8 +544,11 @@ def test_cli_refuses_a_bad_model_section_with_exit_2(tmp_path, data):
     data.to_netcdf(tmp_path / "syn.nc")
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump({**FTA, "data": "syn.nc", "model": {"etrans": {"S4": 2.0}}}))
-    out = subprocess.run([sys.executable, "-m", "cge.cli", "run", str(path), "--out", str(tmp_path / "o")],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "cge.cli", "run", str(path), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 2
     assert "model.etrans: unknown sector code 'S4'" in out.stderr and "Traceback" not in out.stderr
     assert not (tmp_path / "o").exists()

@@ -1,9 +1,11 @@
-"""Every shipped scenario gives the numbers recorded before the redesign (issue 13).
+"""Every shipped scenario runs, its accounts close, and it gives the numbers recorded before the
+redesign (issue 13).
 
 tests/golden/<scenario>.nc holds every numeric variable of every stage's results, recorded by
 tests/golden/record.py from the code as it was before the redesign (commit fffa0c5).  Each value
 must agree to 1e-10 relative (absolute 1e-10 of the variable's largest magnitude, for values near
-zero; accounting residuals to 1e-10 of world income).  Slow: every shipped scenario is solved (``pytest -m "not slow"`` leaves it out).
+zero; accounting residuals to 1e-10 of world income).  Slow: every shipped scenario is solved
+(``pytest -m "not slow"`` leaves it out).
 """
 
 from __future__ import annotations
@@ -32,6 +34,23 @@ def stored(stem: str) -> dict[str, xr.Dataset]:
     return {g.split("=", 1)[1]: xr.load_dataset(path, group=g) for g in groups}
 
 
+def accounts_problems(ds: xr.Dataset) -> list[str]:
+    """The accounting checks every solved stage must pass (MODEL.md sections 6 and 8)."""
+    label, out = ds.attrs["scenario"], []
+    if not ds.attrs["max_residual"] < 1e-8:
+        out.append(f"{label}: largest residual {ds.attrs['max_residual']:.2g}")
+    if not ds.attrs["walras_residual_relative"] < 1e-7:
+        out.append(f"{label}: Walras residual {ds.attrs['walras_residual_relative']:.2g} of world income")
+    ev = ds["ev"].values
+    tol = np.maximum(0.01 * np.abs(ev), 1e-4 * ds["income0"].values)
+    if not (np.abs(ds["welfare_decomposition_residual"].values) <= tol).all():
+        out.append(f"{label}: the welfare decomposition does not add up to EV")
+    if "member" in ds.coords and ds["member"].values.any():
+        if not np.isfinite(ds["trade_creation"].sel(region=ds["region"][ds["member"]]).values).all():
+            out.append(f"{label}: trade creation is not finite for every member")
+    return out
+
+
 def differences(stem: str) -> list[str]:
     """The variables of ``stem``'s results that differ from the stored reference, as messages."""
     reference = stored(stem)
@@ -39,6 +58,7 @@ def differences(stem: str) -> list[str]:
     assert comparison.labels == list(reference), "the stages differ from the reference"
     out = []
     for label, res in zip(comparison.labels, comparison.results):
+        out += accounts_problems(res.dataset)
         ref, new = reference[label], res.dataset
         for name, want in ref.data_vars.items():
             got = new[name].astype(want.dtype).transpose(*want.dims).values
@@ -55,7 +75,7 @@ def differences(stem: str) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("stem", SCENARIOS)
-def test_shipped_scenario_matches_reference(stem):
+def test_shipped_scenario_closes_and_matches_reference(stem):
     if not (GOLDEN / f"{stem}.nc").exists():
         pytest.fail(f"no stored reference for {stem}: record it with tests/golden/record.py before changing numbers")
     assert differences(stem) == []

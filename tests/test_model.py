@@ -1,4 +1,5 @@
 """The Pyomo model against MODEL.md section 6 and against the independent scipy reference."""
+
 import numpy as np
 import pyomo.environ as pyo
 import pytest
@@ -7,8 +8,8 @@ import cge
 from cge.model.benchmark import benchmark
 from cge.scenario.scenario import Instruments
 from cge.solve import max_residual
-from reference_model import solve_reference
-from synthetic import make_acr_dataset, make_dataset
+from tests.support.reference_model import solve_reference
+from tests.support.synthetic import make_acr_dataset, make_dataset
 
 
 def instruments(ds, tariff=None, tau=None, endowment=None, pnum=1.0):
@@ -65,8 +66,7 @@ def test_benchmark_replication(syn):
 
 def test_every_equation_holds_at_the_benchmark_point():
     """Calibration: with all variables at their benchmark values every residual is < 1e-8."""
-    ds = make_dataset(n_regions=3, n_sectors=3, seed=7,
-                      factors=(("labour", "mobile"), ("land", "specific")))
+    ds = make_dataset(n_regions=3, n_sectors=3, seed=7, factors=(("labour", "mobile"), ("land", "specific")))
     model = cge.Model(ds)
     model.core.reset_start()
     resid, where = max_residual(model.core.instance)
@@ -95,9 +95,10 @@ def test_shocks_match_the_independent_reference(syn, shock):
 
 
 def test_specific_factors_and_unit_elasticities_match_reference():
-    ds = make_dataset(n_regions=3, n_sectors=3, seed=5,
-                      factors=(("labour", "mobile"), ("land", "specific"), ("capital", "mobile")))
-    ds["esubva"][:] = [1.0, 0.0, 0.7]   # Cobb-Douglas, Leontief, CES
+    ds = make_dataset(
+        n_regions=3, n_sectors=3, seed=5, factors=(("labour", "mobile"), ("land", "specific"), ("capital", "mobile"))
+    )
+    ds["esubva"][:] = [1.0, 0.0, 0.7]  # Cobb-Douglas, Leontief, CES
     ds["esubm"][:] = [1.0, 3.0, 2.0]
     ds["esubd"][:] = [1.0, 1.5, 0.5]
     model = cge.Model(ds)
@@ -110,10 +111,10 @@ def test_zero_cells_match_reference():
     """A region that imports nothing of a good, and a sector one region does not produce."""
     ds = make_dataset(n_regions=3, n_sectors=3, seed=2)
     tr = ds["trade"].values
-    tr[1, :, 2] = np.where(np.arange(3) == 2, tr[1, 2, 2], 0.0)    # R3 imports no S2
-    tr[2, 0, :] = 0.0                                              # R1 makes no S3
+    tr[1, :, 2] = np.where(np.arange(3) == 2, tr[1, 2, 2], 0.0)  # R3 imports no S2
+    tr[2, 0, :] = 0.0  # R1 makes no S3
     ds["trade"][:] = tr
-    ds["intermediate"][:, 2, 0] = 0.0                               # so it buys no inputs
+    ds["intermediate"][:, 2, 0] = 0.0  # so it buys no inputs
     ds["factor_income"][:, 2, 0] = 0.0
     # restore the identities: final demand absorbs composite changes; VA = output - inputs
     b_off = ~np.eye(3, dtype=bool)[None]
@@ -157,7 +158,7 @@ def test_arkolakis_costinot_rodriguez_clare(sigma):
     tr0 = ds["trade"].values[0]
     lam0 = np.diag(tr0) / tr0.sum(axis=0)
     PY = res["price"].values[0]
-    q = res["trade_quantity"].values[0]                    # delivered volumes, diagonal = D
+    q = res["trade_quantity"].values[0]  # delivered volumes, diagonal = D
     spend = PY[:, None] * np.where(np.eye(3, dtype=bool), 1.0, tau[0]) * q
     lam1 = np.diag(spend) / spend.sum(axis=0)
     np.testing.assert_allclose(res["utility"].values, (lam1 / lam0) ** (1 / (1 - sigma)), rtol=1e-8)

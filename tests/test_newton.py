@@ -1,17 +1,21 @@
 """The newton route (cge/newton.py): same answers as IPOPT, re-solves without refactorising,
 cold starts reproducible bit for bit, the single-precision dense factorisation, the fallback."""
+
 import numpy as np
 import pytest
 
 import cge
-from cge import newton, solver
-from cge.runs import Model
+from cge import solve as solver
 from cge.errors import SolverNotAvailable
+from cge.runs import Model
 from cge.scenario.scenario import Instruments
-from synthetic import make_dataset
+from cge.solve import newton
+from tests.support.synthetic import make_dataset
 
-pytestmark = pytest.mark.skipif(not newton.available(), reason="cge's ASL reader cannot be built here "
-                                "(needs gcc and libamplsolver-dev: bash scripts/setup.sh)")
+pytestmark = pytest.mark.skipif(
+    not newton.available(),
+    reason="cge's ASL reader cannot be built here (needs gcc and libamplsolver-dev: bash scripts/setup.sh)",
+)
 
 SCENARIO = "scenarios/east-asia-fta.yaml"
 
@@ -60,18 +64,18 @@ def test_instruments_change_without_rewriting_the_model_file(fta):
     m.solve(None, steps=1)
     system = newton.system_of(m.core.instance)
     x = system.load()
-    assert np.abs(system.residuals(x)).max() < 1e-12          # the benchmark is the root
+    assert np.abs(system.residuals(x)).max() < 1e-12  # the benchmark is the root
     m.core.set_instruments(fta.instruments(m.bench))
     x = system.load()
-    assert np.abs(system.residuals(x)).max() > 1e-3            # the new tariffs are seen ...
+    assert np.abs(system.residuals(x)).max() > 1e-3  # the new tariffs are seen ...
     m.solve(fta, steps=1)
-    assert newton.system_of(m.core.instance) is system         # ... by the same file, read once
+    assert newton.system_of(m.core.instance) is system  # ... by the same file, read once
 
 
 def test_cold_start_is_reproducible_bit_for_bit(fta):
     ins = fta.instruments(Model("default").bench)
     a = Model("default")
-    a.solve(Instruments.benchmark(a.bench).towards(ins, 0.3), steps=1)   # a history to forget
+    a.solve(Instruments.benchmark(a.bench).towards(ins, 0.3), steps=1)  # a history to forget
     ra = a.solve(ins, steps=2, warm_start=False).dataset
     rb = Model("default").solve(ins, steps=2, warm_start=False).dataset
     for v in ("ev", "ev_pct", "trade_quantity", "output", "factor_price"):
@@ -88,10 +92,12 @@ def test_single_precision_dense_factorisation_gives_the_same_root(fta, monkeypat
 
 
 def test_synthetic_with_specific_factors_and_a_common_market():
-    ds = make_dataset(n_regions=4, n_sectors=3, seed=7,
-                      factors=(("labour", "mobile"), ("capital", "mobile"), ("land", "specific")))
-    sc = cge.Scenario.from_dict({"name": "cm", "union": {"name": "U", "members": ["R1", "R2"]},
-                                 "stage": "common_market"})
+    ds = make_dataset(
+        n_regions=4, n_sectors=3, seed=7, factors=(("labour", "mobile"), ("capital", "mobile"), ("land", "specific"))
+    )
+    sc = cge.Scenario.from_dict(
+        {"name": "cm", "union": {"name": "U", "members": ["R1", "R2"]}, "stage": "common_market"}
+    )
     res = Model(ds).solve(sc)
     assert res.info["solve"].solver == "newton" and "after newton" not in res.info["solve"].status
     assert res.dataset.attrs["walras_residual_relative"] < 1e-9
@@ -104,6 +110,7 @@ def test_failure_falls_back_to_ipopt(fta, monkeypatch):
 
     def fail(*args, **kw):
         raise newton.NewtonFailed("no descent (forced by the test)")
+
     monkeypatch.setattr(newton, "solve", fail)
     res = Model("default").solve(fta, steps=1)
     info = res.info["solve"]

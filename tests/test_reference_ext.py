@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from reference_ext import add_taxes, solve_reference_ext, tax_identities
-from reference_model import solve_reference
-from synthetic import dataset_variants as _core_variants, make_dataset
+from tests.support.reference_ext import add_taxes, solve_reference_ext, tax_identities
+from tests.support.reference_model import solve_reference
+from tests.support.synthetic import dataset_variants as _core_variants, make_dataset
 
 CORE_KEYS = ("PY", "Y", "W", "Wspec", "PA", "PM", "PVA", "PU", "INC", "U", "EV", "X", "PG", "C",
              "FD", "tariff_revenue", "INC0", "B")

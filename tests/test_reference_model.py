@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from reference_model import solve_reference
-from synthetic import dataset_variants as _dataset_variants, make_acr_dataset, make_dataset
+from tests.support.reference_model import solve_reference
+from tests.support.synthetic import dataset_variants as _dataset_variants, make_acr_dataset, make_dataset
 
 PRICES = ("PY", "PA", "PM", "PVA", "PU", "INC", "W", "Wspec")
 QUANTITIES = ("Y", "X", "C", "FD", "U", "EV")

@@ -1,4 +1,5 @@
 """Reports: files, figures equal to results.nc, byte-identical re-runs, and the page in headless Chromium."""
+
 import shutil
 import subprocess
 import sys
@@ -52,8 +53,9 @@ def test_csv_and_latex_are_byte_identical_across_runs(runs):
 
 def test_report_figures_equal_results(runs):
     with xr.open_dataset(runs / "run1" / "results.nc") as res:
-        welfare = pd.read_csv(runs / "run1" / "report" / "welfare.csv", index_col=0, keep_default_na=False,
-                              na_values=[""])
+        welfare = pd.read_csv(
+            runs / "run1" / "report" / "welfare.csv", index_col=0, keep_default_na=False, na_values=[""]
+        )
         for r in map(str, res["region"].values):
             assert float(welfare.loc[r, "EV"]) == float(res["ev"].sel(region=r))
             assert float(welfare.loc[r, "Terms of trade"]) == float(res["welfare_terms_of_trade"].sel(region=r))
@@ -61,7 +63,8 @@ def test_report_figures_equal_results(runs):
         assert float(welfare.loc["union", "EV"]) == pytest.approx(float(res["ev"].sel(region=members).sum()), rel=1e-12)
         trade = pd.read_csv(runs / "run1" / "report" / "trade_effects.csv", index_col=0)
         assert float(trade.loc["CHN", "Trade diversion"]) == pytest.approx(
-            float(res["trade_diversion"].sel(region="CHN").sum()), rel=1e-12)
+            float(res["trade_diversion"].sel(region="CHN").sum()), rel=1e-12
+        )
     with xr.open_dataset(runs / "ladder" / "comparison.nc") as comp:
         table = pd.read_csv(runs / "ladder" / "report" / "ev_pct_by_scenario.csv", index_col=0)
         assert list(table.columns) == ["pta", "fta", "customs_union", "common_market"]
@@ -77,16 +80,27 @@ def test_report_on_a_folder_without_results_exits_2(tmp_path):
 @pytest.mark.parametrize("folder,charts", [("run1", 3), ("ladder", 3)])
 def test_page_loads_in_headless_chromium_and_shows_charts(runs, tmp_path, folder, charts):
     page = (runs / folder / "report" / "index.html").resolve()
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'profile'}"]
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
     dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
     assert dom.returncode == 0, dom.stderr[-2000:]
-    body = dom.stdout[dom.stdout.index("<body"):dom.stdout.index(">", dom.stdout.index("<body"))]
+    body = dom.stdout[dom.stdout.index("<body") : dom.stdout.index(">", dom.stdout.index("<body"))]
     assert 'data-errors="0"' in body, body
     n = int(body.split('data-charts="')[1].split('"')[0])
     assert n >= charts
     shot = tmp_path / "page.png"
-    subprocess.run([CHROMIUM, *flags, "--window-size=1100,1800", f"--screenshot={shot}", page.as_uri()],
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        [CHROMIUM, *flags, "--window-size=1100,1800", f"--screenshot={shot}", page.as_uri()],
+        capture_output=True,
+        timeout=120,
+    )
     assert shot.exists() and shot.stat().st_size > 20_000

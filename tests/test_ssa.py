@@ -1,5 +1,6 @@
 """Systematic sensitivity analysis (cge.ssa): quadrature exactness, elasticities as parameters,
 Dask batch = serial batch, failed draws recorded, structural elasticities refused, the CLI."""
+
 import itertools
 import math
 import subprocess
@@ -13,8 +14,8 @@ import yaml
 
 import cge
 from cge.errors import InputError
-from cge.sensitivity import (CHEBYSHEV_K, Dimension, draw_values, sensitivity, stroud3, weighted_stats)
-from synthetic import make_dataset
+from cge.sensitivity import CHEBYSHEV_K, Dimension, draw_values, sensitivity, stroud3, weighted_stats
+from tests.support.synthetic import make_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,23 +25,27 @@ def _raw_moment(dim: Dimension, k: int) -> float:
     """E[x^k] for k <= 4, analytic."""
     if dim.distribution == "normal":
         mu, s = dim.moments()
-        return [1.0, mu, mu ** 2 + s ** 2, mu ** 3 + 3 * mu * s ** 2, mu ** 4 + 6 * mu ** 2 * s ** 2 + 3 * s ** 4][k]
+        return [1.0, mu, mu**2 + s**2, mu**3 + 3 * mu * s**2, mu**4 + 6 * mu**2 * s**2 + 3 * s**4][k]
     a, b = dim.support()
     if dim.distribution == "uniform":
         return (b ** (k + 1) - a ** (k + 1)) / ((k + 1) * (b - a))
-    c = dim.base   # triangular: integrate the density numerically-exactly on a fine Gauss-Legendre grid
+    c = dim.base  # triangular: integrate the density numerically-exactly on a fine Gauss-Legendre grid
     x, w = np.polynomial.legendre.leggauss(20)
     tot = 0.0
-    for lo, hi, f in ((a, c, lambda t: 2 * (t - a) / ((b - a) * (c - a))), (c, b, lambda t: 2 * (b - t) / ((b - a) * (b - c)))):
+    for lo, hi, f in (
+        (a, c, lambda t: 2 * (t - a) / ((b - a) * (c - a))),
+        (c, b, lambda t: 2 * (b - t) / ((b - a) * (b - c))),
+    ):
         t = 0.5 * (hi - lo) * x + 0.5 * (hi + lo)
-        tot += 0.5 * (hi - lo) * np.sum(w * t ** k * f(t))
+        tot += 0.5 * (hi - lo) * np.sum(w * t**k * f(t))
     return float(tot)
 
 
 def _dims(d, distribution, spread=(0.5, 0.5)):
     rng = np.random.default_rng(d)
-    return [Dimension(f"p{k}", "esubd", (k,), False, float(rng.uniform(0.5, 6.0)), distribution, spread)
-            for k in range(d)]
+    return [
+        Dimension(f"p{k}", "esubd", (k,), False, float(rng.uniform(0.5, 6.0)), distribution, spread) for k in range(d)
+    ]
 
 
 def _monomials(d, degree):
@@ -57,7 +62,7 @@ def test_quadrature_integrates_every_cubic_exactly(distribution, d):
     assert nodes.shape == (2 * d, d) and np.isclose(w.sum(), 1.0)
     for powers in _monomials(d, 3):
         exact = np.prod([_raw_moment(dim, int(p)) for dim, p in zip(dims, powers)])
-        quad = float(np.sum(w * np.prod(nodes ** powers, axis=1)))
+        quad = float(np.sum(w * np.prod(nodes**powers, axis=1)))
         assert quad == pytest.approx(exact, rel=1e-11, abs=1e-11), (powers, quad, exact)
 
 
@@ -66,7 +71,7 @@ def test_quadrature_is_degree_3_not_more():
     nodes, w = draw_values(dims, "quadrature")
     mu, s = dims[0].moments()
     z4 = float(np.sum(w * ((nodes[:, 0] - mu) / s) ** 4))
-    assert z4 != pytest.approx(3.0)     # the fourth moment of a normal is not reproduced
+    assert z4 != pytest.approx(3.0)  # the fourth moment of a normal is not reproduced
 
 
 def test_skewed_triangular_exact_to_degree_2_and_mixed_cubes():
@@ -74,8 +79,8 @@ def test_skewed_triangular_exact_to_degree_2_and_mixed_cubes():
     nodes, w = draw_values(dims, "quadrature")
     for powers in _monomials(3, 3):
         exact = np.prod([_raw_moment(dim, int(p)) for dim, p in zip(dims, powers)])
-        quad = float(np.sum(w * np.prod(nodes ** powers, axis=1)))
-        if powers.max() < 3:         # all but the pure cubes x_i^3 (documented)
+        quad = float(np.sum(w * np.prod(nodes**powers, axis=1)))
+        if powers.max() < 3:  # all but the pure cubes x_i^3 (documented)
             assert quad == pytest.approx(exact, rel=1e-11), powers
 
 
@@ -101,7 +106,7 @@ def test_weighted_stats_and_chebyshev():
     st = weighted_stats(x[:, None], np.array([0.25, 0.5, 0.25, 0.0]))
     assert st["mean"][0] == pytest.approx(2.0) and st["sd"][0] == pytest.approx(math.sqrt(0.5))
     assert st["upper95"][0] == pytest.approx(2.0 + CHEBYSHEV_K * math.sqrt(0.5))
-    assert CHEBYSHEV_K == pytest.approx(4.472, abs=1e-3)
+    assert pytest.approx(4.472, abs=1e-3) == CHEBYSHEV_K
 
 
 # ------------------------------------------------------------------ the model with mutable elasticities
@@ -111,8 +116,7 @@ def syn():
 
 
 def _fta(members=("R1", "R2")):
-    return cge.Scenario.from_dict({"name": "syn-fta", "union": {"name": "U", "members": list(members)},
-                                   "stage": "fta"})
+    return cge.Scenario.from_dict({"name": "syn-fta", "union": {"name": "U", "members": list(members)}, "stage": "fta"})
 
 
 def test_set_elasticities_equals_a_model_built_with_them(syn):
@@ -134,7 +138,7 @@ def test_set_elasticities_equals_a_model_built_with_them(syn):
 
 def test_cobb_douglas_elasticity_is_refused_by_name(syn):
     ds = syn.copy(deep=True)
-    ds["esubva"][:] = [1.0, 0.6]            # S1: Cobb-Douglas in the data
+    ds["esubva"][:] = [1.0, 0.6]  # S1: Cobb-Douglas in the data
     model = cge.Model(ds)
     with pytest.raises(InputError, match=r"esubva\[S1\].*Cobb-Douglas"):
         model.core.set_elasticities(esubva=[1.2, 0.6])
@@ -171,15 +175,45 @@ def test_batch_on_an_existing_cluster_by_address_equals_serial(syn):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     address = f"tcp://127.0.0.1:{port}"
-    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-                               "--port", str(port), "--no-dashboard"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "distributed.cli.dask_scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-dashboard",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    ]
     try:
         time.sleep(2)
-        procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nworkers", "2",
-                                       "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "distributed.cli.dask_worker",
+                    address,
+                    "--nworkers",
+                    "2",
+                    "--nthreads",
+                    "1",
+                    "--no-dashboard",
+                    "--host",
+                    "127.0.0.1",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
         from distributed import Client
+
         with Client(address, timeout="30s") as client:
             client.wait_for_workers(2, timeout=60)
         kw = dict(data=syn, parameters="esubd", method="quadrature", progress=False)
@@ -198,8 +232,9 @@ def test_batch_on_an_existing_cluster_by_address_equals_serial(syn):
 
 
 def test_quadrature_batch_outputs_and_summaries(syn, tmp_path):
-    ds = sensitivity(_fta(), data=syn, parameters="esubd,esubva*", scheduler="serial", progress=False,
-                     out=tmp_path / "s.nc")
+    ds = sensitivity(
+        _fta(), data=syn, parameters="esubd,esubva*", scheduler="serial", progress=False, out=tmp_path / "s.nc"
+    )
     assert ds.sizes["draw"] == 6 and ds.sizes["param"] == 3
     assert ds["ev_pct"].dims == ("draw", "region") and ds["trade_creation"].dims[0] == "draw"
     assert np.isclose(ds["weight"].sum(), 1.0)
@@ -207,8 +242,9 @@ def test_quadrature_batch_outputs_and_summaries(syn, tmp_path):
     ev = ds["ev_pct"].values
     np.testing.assert_allclose(s.sel(stat="mean").values, ev.mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(s.sel(stat="sd").values, ev.std(axis=0), rtol=1e-10)
-    np.testing.assert_allclose(s.sel(stat="upper95").values - s.sel(stat="mean").values,
-                               CHEBYSHEV_K * ev.std(axis=0), rtol=1e-10)
+    np.testing.assert_allclose(
+        s.sel(stat="upper95").values - s.sel(stat="mean").values, CHEBYSHEV_K * ev.std(axis=0), rtol=1e-10
+    )
     for v in ("trade_creation_summary", "trade_diversion_summary", "ev_pct_group_summary"):
         assert v in ds
     back = xr.load_dataset(tmp_path / "s.nc")
@@ -239,10 +275,21 @@ def _cli(*args, cwd=ROOT):
 def test_cli_sensitivity_writes_nc_and_report(syn, tmp_path):
     syn.to_netcdf(tmp_path / "syn.nc")
     sc = tmp_path / "s.yaml"
-    sc.write_text(yaml.safe_dump({"name": "syn-fta", "data": "syn.nc", "union": {"members": ["R1", "R2"]},
-                                  "stage": "fta"}))
-    out = _cli("sensitivity", str(sc), "--parameters", "esubd*,esubm", "--scheduler", "serial",
-               "--out", str(tmp_path / "o"), "--report", "-q")
+    sc.write_text(
+        yaml.safe_dump({"name": "syn-fta", "data": "syn.nc", "union": {"members": ["R1", "R2"]}, "stage": "fta"})
+    )
+    out = _cli(
+        "sensitivity",
+        str(sc),
+        "--parameters",
+        "esubd*,esubm",
+        "--scheduler",
+        "serial",
+        "--out",
+        str(tmp_path / "o"),
+        "--report",
+        "-q",
+    )
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "o" / "sensitivity.nc").is_file()
     assert "Lower 95%" in out.stdout and "R1" in out.stdout and "union" in out.stdout
@@ -253,8 +300,17 @@ def test_cli_sensitivity_writes_nc_and_report(syn, tmp_path):
     ds = syn.copy(deep=True)
     ds["esubd"][:] = [1.0, 2.5]
     ds.to_netcdf(tmp_path / "cd.nc")
-    bad = _cli("sensitivity", str(sc), "--data", str(tmp_path / "cd.nc"), "--scheduler", "serial", "-q",
-               "--out", str(tmp_path / "o2"))
+    bad = _cli(
+        "sensitivity",
+        str(sc),
+        "--data",
+        str(tmp_path / "cd.nc"),
+        "--scheduler",
+        "serial",
+        "-q",
+        "--out",
+        str(tmp_path / "o2"),
+    )
     assert bad.returncode == 2 and "esubd[S1]" in bad.stderr and "Cobb-Douglas" in bad.stderr
     bad = _cli("sensitivity", str(sc), "--parameters", "esubx", "--scheduler", "serial", "-q")
     assert bad.returncode == 2 and "esubd" in bad.stderr

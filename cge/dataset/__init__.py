@@ -7,16 +7,25 @@ A recipe (YAML, validated, unknown keys refused) names the source table (WIOD 20
 IOSystem, plain CSV, or the China provinces data), the region and sector maps, tariffs, the factor
 split, elasticities, population and the balancing method.  See calibration/README.md.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
 from cge.errors import InputError
+
 from .build import BuildReport, build_dataset, build_from_iosystem
 from .recipe import Recipe, RecipeError, load_recipe
 
-__all__ = ["build_dataset", "build_from_iosystem", "cli_build", "load_recipe", "Recipe", "RecipeError",
-           "BuildReport"]
+__all__ = [
+    "BuildReport",
+    "Recipe",
+    "RecipeError",
+    "build_dataset",
+    "build_from_iosystem",
+    "cli_build",
+    "load_recipe",
+]
 
 
 def cli_build(recipe: str | Path, out: str | Path, report: str | Path | None = None, quiet: bool = False) -> int:
@@ -36,10 +45,13 @@ def cli_build(recipe: str | Path, out: str | Path, report: str | Path | None = N
     ds, rep = build_dataset(recipe, out)
     if report is not None:
         from cge.io import write_text
+
         write_text(report, rep.adjustments_frame().to_csv(index=False, float_format="%.17g"))
     if not quiet:
         print(str(rep))
-        print(f"dataset {ds.attrs.get('name')}: {ds.sizes['region']} regions x {ds.sizes['sector']} sectors x "
-              f"{ds.sizes['factor']} factors, year {ds.attrs.get('year')}, {ds.attrs.get('units')}")
+        print(
+            f"dataset {ds.attrs.get('name')}: {ds.sizes['region']} regions x {ds.sizes['sector']} sectors x "
+            f"{ds.sizes['factor']} factors, year {ds.attrs.get('year')}, {ds.attrs.get('units')}"
+        )
         print(f"written to {out}")
     return 0

@@ -16,6 +16,7 @@ Zero cells stay zero under both methods, so the table's structure is kept.
   constraints (the weighted least-squares method of Stone, Champernowne and Meade 1942, as in
   Lahr and de Mesnard 2004); one sparse linear solve.  A cell whose sign would flip is refused.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -76,9 +77,11 @@ def gras(M, u, v, row_mask, col_mask, W=None, tol=1e-12, max_iter=10000):
         if max(rr.max(initial=0), cr.max(initial=0)) < tol:
             return Mn, it
     rr, cr = _residuals(Mn, W, u, v, row_mask, col_mask)
-    raise RecipeError(f"RAS did not converge in {max_iter} iterations (largest relative residual "
-                      f"{max(rr.max(initial=0), cr.max(initial=0)):.2e}); try balance.method: least_squares "
-                      "or raise balance.max_iter")
+    raise RecipeError(
+        f"RAS did not converge in {max_iter} iterations (largest relative residual "
+        f"{max(rr.max(initial=0), cr.max(initial=0)):.2e}); try balance.method: least_squares "
+        "or raise balance.max_iter"
+    )
 
 
 def least_squares(M, u, v, row_mask, col_mask, W=None):
@@ -104,10 +107,13 @@ def least_squares(M, u, v, row_mask, col_mask, W=None):
     cpos[cols] = len(rows) + np.arange(len(cols))
     ir = rpos[k] >= 0
     ic = cpos[j] >= 0
-    A = sp.csr_matrix((np.concatenate([np.ones(ir.sum()), w[ic]]),
-                       (np.concatenate([rpos[k[ir]], cpos[j[ic]]]),
-                        np.concatenate([np.flatnonzero(ir), np.flatnonzero(ic)]))),
-                      shape=(len(rows) + len(cols), ncell))
+    A = sp.csr_matrix(
+        (
+            np.concatenate([np.ones(ir.sum()), w[ic]]),
+            (np.concatenate([rpos[k[ir]], cpos[j[ic]]]), np.concatenate([np.flatnonzero(ir), np.flatnonzero(ic)])),
+        ),
+        shape=(len(rows) + len(cols), ncell),
+    )
     b = np.concatenate([u[rows], v[cols]])
     gap = b - A @ m
     K = (A @ sp.diags(d) @ A.T).tocsc()

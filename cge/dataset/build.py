@@ -19,6 +19,7 @@ Steps (each adjustment is reported, none is silent):
 9. output = row sum of sales; value added = output - intermediate inputs at buyer prices (it absorbs
    tariffs on intermediates); factor split by labour shares; elasticities; population.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -27,13 +28,13 @@ from typing import Optional, Union
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
 from cge import __version__
 from cge.dataset.schema import check_dataset, from_arrays
 from cge.errors import nearest
 from cge.io import sha256, write_netcdf
 from cge.schema import parse_yaml
+
 from . import balance as bal
 from .recipe import REPO_ROOT, SHARED_DATA, MapSpec, Recipe, RecipeError, TableFile, load_recipe
 from .table import Table, read_csv_table, read_iosystem, read_wiod
@@ -47,7 +48,7 @@ class BuildReport:
     """What a build did: messages, every balancing adjustment above the threshold, and figures."""
 
     lines: list[str] = field(default_factory=list)
-    adjustments: list[tuple[str, float, float]] = field(default_factory=list)   # (cell, before, after)
+    adjustments: list[tuple[str, float, float]] = field(default_factory=list)  # (cell, before, after)
     figures: dict[str, float] = field(default_factory=dict)
 
     def add(self, line: str) -> None:
@@ -66,8 +67,17 @@ class BuildReport:
 
 
 # ------------------------------------------------------------------------------------ helpers
+def _read_recipe_csv(rec: Recipe, name: str, what: str, files: dict) -> tuple[Path, pd.DataFrame]:
+    """A CSV file a recipe names (as text), recorded in ``files`` for the provenance hash."""
+    path = rec.resolve(name)
+    if not path.is_file():
+        raise RecipeError(f"{rec.where}: {what} file not found: {path}")
+    files[f"{what}/{path.name}"] = path
+    return path, pd.read_csv(path, keep_default_na=False, dtype=str)
+
+
 def worst(arr: np.ndarray, labels: list[list[str]], n: int = 3) -> str:
-    flat = np.argsort(-np.abs(arr), axis=None, kind="stable")[:n]
+    flat = list(np.argsort(-np.abs(arr), axis=None, kind="stable")[:n])
     if np.any(arr != 0):
         flat = [k for k in flat if arr.flat[k] != 0]
     out = []
@@ -92,6 +102,7 @@ def make_map(spec: Union[str, MapSpec], codes: list[str], what: str, rec: Recipe
     where = f"{rec.where}: {what}"
     if spec == "identity":
         return list(codes), np.eye(len(codes)), f"{len(codes)} {what}, as in the source", {}
+    assert isinstance(spec, MapSpec), spec
     pairs: list[tuple[str, str]] = []
     files = {}
     if spec.file is not None:
@@ -106,19 +117,21 @@ def make_map(spec: Union[str, MapSpec], codes: list[str], what: str, rec: Recipe
         pairs = [(a.strip(), b.strip()) for a, b in zip(df[spec.code_column], df[spec.aggregate_column])]
         where = f"{path}"
     else:
-        for agg, members in spec.groups.items():
+        for agg, members in spec.groups.items():  # type: ignore[union-attr]
             pairs += [(str(m).strip(), str(agg).strip()) for m in members]
     seen: dict[str, list[str]] = {}
     for c, a in pairs:
         seen.setdefault(c, []).append(a)
     dup = sorted(c for c, a in seen.items() if len(a) > 1)
     if dup:
-        raise RecipeError(f"{where}: code(s) mapped more than once: "
-                          + ", ".join(f"{c} (to {' and '.join(seen[c])})" for c in dup))
+        raise RecipeError(
+            f"{where}: code(s) mapped more than once: " + ", ".join(f"{c} (to {' and '.join(seen[c])})" for c in dup)
+        )
     unknown = sorted(c for c in seen if c not in codes)
     if unknown:
-        raise RecipeError(f"{where}: code(s) not in the source table: "
-                          + ", ".join(f"{c}{nearest(c, codes)}" for c in unknown))
+        raise RecipeError(
+            f"{where}: code(s) not in the source table: " + ", ".join(f"{c}{nearest(c, codes)}" for c in unknown)
+        )
     missing = [c for c in codes if c not in seen]
     if missing:
         raise RecipeError(f"{where}: source code(s) not mapped: {', '.join(missing)}")
@@ -129,8 +142,10 @@ def make_map(spec: Union[str, MapSpec], codes: list[str], what: str, rec: Recipe
         extra = [o for o in order if o not in agg_first]
         lack = [a for a in agg_first if a not in order]
         if dupo or extra or lack:
-            raise RecipeError(f"{rec.where}: {what}.order must list every aggregate code once: "
-                              f"duplicates {dupo}, unknown {extra}, missing {lack}")
+            raise RecipeError(
+                f"{rec.where}: {what}.order must list every aggregate code once: "
+                f"duplicates {dupo}, unknown {extra}, missing {lack}"
+            )
         agg = order
     else:
         agg = agg_first
@@ -139,8 +154,7 @@ def make_map(spec: Union[str, MapSpec], codes: list[str], what: str, rec: Recipe
         m[k, agg.index(seen[c][0])] = 1.0
     desc = "; ".join(f"{a} = {'+'.join(c for c in codes if seen[c][0] == a)}" for a in agg)
     if spec.names:
-        desc = "; ".join(f"{a} ({spec.names.get(a, a)}) = {'+'.join(c for c in codes if seen[c][0] == a)}"
-                         for a in agg)
+        desc = "; ".join(f"{a} ({spec.names.get(a, a)}) = {'+'.join(c for c in codes if seen[c][0] == a)}" for a in agg)
     return agg, m, desc, files
 
 
@@ -154,8 +168,9 @@ def _read_table_file(spec: TableFile, rec: Recipe, codes: list[str], what: str) 
             raise RecipeError(f"{path}: no column {c!r} (columns: {', '.join(df.columns)})")
     vals = pd.to_numeric(df[spec.column], errors="coerce")
     if vals.isna().any():
-        raise RecipeError(f"{path}: missing or non-numeric {spec.column!r} for "
-                          f"{df[spec.code_column][vals.isna()].tolist()[:5]}")
+        raise RecipeError(
+            f"{path}: missing or non-numeric {spec.column!r} for {df[spec.code_column][vals.isna()].tolist()[:5]}"
+        )
     d = dict(zip(df[spec.code_column].str.strip(), vals.astype(float)))
     if len(d) != len(df):
         raise RecipeError(f"{path}: a code is listed twice")
@@ -173,7 +188,6 @@ def build_dataset(recipe_path, out_path=None, *, overrides: Optional[dict] = Non
     before validation.  Returns ``(dataset, report)``.
     """
     if overrides:
-        import yaml
         p = Path(recipe_path)
         try:
             raw = parse_yaml(p.read_text())
@@ -201,6 +215,7 @@ def build_from_iosystem(io, recipe, out_path=None):
     omitted or ``{kind: pymrio}``)."""
     if isinstance(recipe, (str, Path)):
         import yaml
+
         raw = yaml.safe_load(Path(recipe).read_text())
         where = str(recipe)
     else:
@@ -210,8 +225,13 @@ def build_from_iosystem(io, recipe, out_path=None):
         raise RecipeError(f"{where}: build_from_iosystem needs source kind 'pymrio' (or no source)")
     raw["source"] = src
     rec = load_recipe(raw, where=where)
-    table = read_iosystem(io, where, src.get("value_added_extension", "factor_inputs"),
-                          src.get("inventory_category", "Changes in inventories"), year=src.get("year"))
+    table = read_iosystem(
+        io,
+        where,
+        src.get("value_added_extension", "factor_inputs"),
+        src.get("inventory_category", "Changes in inventories"),
+        year=src.get("year"),
+    )
     ds, report = _build(rec, table)
     if out_path is not None:
         write_netcdf(ds, Path(out_path), compress=True)
@@ -228,8 +248,10 @@ def read_source(rec: Recipe) -> Table:
         try:
             import pymrio
         except ImportError:
-            raise RecipeError(f"{rec.where}: source kind {s.kind!r} needs pymrio "
-                              "(pip install pymrio, or pip install 'cge-integration[calib]')") from None
+            raise RecipeError(
+                f"{rec.where}: source kind {s.kind!r} needs pymrio "
+                "(pip install pymrio, or pip install 'cge-integration[calib]')"
+            ) from None
         if s.kind == "pymrio_test":
             io = pymrio.load_test()
             files = {}
@@ -243,10 +265,14 @@ def read_source(rec: Recipe) -> Table:
                 io = pymrio.load_all(path)
             except Exception as exc:
                 raise RecipeError(f"{rec.where}: pymrio cannot load {path} ({exc})") from None
-            files = {f"pymrio/{p.relative_to(path)}": p for p in sorted(path.rglob("*")) if p.is_file()} \
-                if path.is_dir() else {f"pymrio/{path.name}": path}
-        return read_iosystem(io, rec.where, s.value_added_extension, s.inventory_category, files,
-                             getattr(s, "year", None))
+            files = (
+                {f"pymrio/{p.relative_to(path)}": p for p in sorted(path.rglob("*")) if p.is_file()}
+                if path.is_dir()
+                else {f"pymrio/{path.name}": path}
+            )
+        return read_iosystem(
+            io, rec.where, s.value_added_extension, s.inventory_category, files, getattr(s, "year", None)
+        )
     raise RecipeError(f"{rec.where}: unknown source kind {s.kind!r}")
 
 
@@ -262,8 +288,10 @@ def _build(rec: Recipe, table: Optional[Table] = None):
     if rec.factors is None:
         raise RecipeError(f"{where}: factors: required (labour_share and mobility)")
     if rec.elasticities is None:
-        raise RecipeError(f"{where}: elasticities: required (a file, e.g. calibration/elasticities_wiod35.csv, "
-                          "or uniform esubd and esubva)")
+        raise RecipeError(
+            f"{where}: elasticities: required (a file, e.g. calibration/elasticities_wiod35.csv, "
+            "or uniform esubd and esubva)"
+        )
     countries, fsec, cats = table.countries, table.sectors, table.categories
     nc, ns, nk = len(countries), len(fsec), len(cats)
     regions, R, rdesc, rfiles = make_map(rec.regions, countries, "regions", rec)
@@ -280,13 +308,18 @@ def _build(rec: Recipe, table: Optional[Table] = None):
     negb = border & (F < 0)
     moved = np.argwhere(negb)
     if len(moved):
-        cells = "; ".join(f"{countries[e]}.{fsec[s]}->{countries[i]} {cats[c]} {F[e, s, i, c]:,.6g}"
-                          for e, s, i, c in moved)
+        cells = "; ".join(
+            f"{countries[e]}.{fsec[s]}->{countries[i]} {cats[c]} {F[e, s, i, c]:,.6g}" for e, s, i, c in moved
+        )
         if neg.cross_border_final_demand == "refuse":
-            raise RecipeError(f"{where}: {len(moved)} negative cross-border final-demand cell(s): {cells} "
-                              "(set balance.negatives.cross_border_final_demand: move_to_exporter to move them)")
-        report.add(f"adjustment: {len(moved)} negative cross-border final-demand cells (total "
-                   f"{F[negb].sum():,.0f}) moved to the exporter's own final demand: {cells}")
+            raise RecipeError(
+                f"{where}: {len(moved)} negative cross-border final-demand cell(s): {cells} "
+                "(set balance.negatives.cross_border_final_demand: move_to_exporter to move them)"
+            )
+        report.add(
+            f"adjustment: {len(moved)} negative cross-border final-demand cells (total "
+            f"{F[negb].sum():,.0f}) moved to the exporter's own final demand: {cells}"
+        )
         for e, s, i, c in moved:
             F[e, s, e, c] += F[e, s, i, c]
             F[e, s, i, c] = 0.0
@@ -306,10 +339,10 @@ def _build(rec: Recipe, table: Optional[Table] = None):
     files.update(ft.files)
     t = ft.t.copy()
     same_region = (R @ R.T) > 0
-    W0 = Z.sum(axis=3) + F.sum(axis=3)                     # (e, s, i) all users, basic prices
+    W0 = Z.sum(axis=3) + F.sum(axis=3)  # (e, s, i) all users, basic prices
     not_carried = float((W0 * t.transpose(1, 0, 2) * same_region[:, None, :]).sum())
     t[:, same_region] = 0.0
-    tt = t.transpose(1, 0, 2)                               # (e, s, i)
+    tt = t.transpose(1, 0, 2)  # (e, s, i)
 
     # ---- 4. aggregate, keeping the source region: Zg[S, A, D, J], Fg[S, A, D, k]
     Zg = np.einsum("esiu,eS,sA,iD,uJ->SADJ", Z, R, S, R, S, optimize=True)
@@ -319,9 +352,13 @@ def _build(rec: Recipe, table: Optional[Table] = None):
     within = float(np.einsum("esi,ei->", W0, same_region & ~np.eye(nc, dtype=bool)))
     report.figures["within_region_cross_border_to_diagonal"] = within
     if within:
-        report.add(f"cross-border flows inside an aggregate region (domestic sales of the region, no tariff): {within:,.0f}")
+        report.add(
+            f"cross-border flows inside an aggregate region (domestic sales of the region, no tariff): {within:,.0f}"
+        )
     if not_carried:
-        report.add(f"not carried: tariffs the source rates imply on flows inside an aggregate region: {not_carried:,.1f}")
+        report.add(
+            f"not carried: tariffs the source rates imply on flows inside an aggregate region: {not_carried:,.1f}"
+        )
 
     # ---- 5. negative domestic sales
     dom = np.einsum("rArJ->Ar", Zg) + np.einsum("rArk->Ar", Fg)
@@ -332,9 +369,11 @@ def _build(rec: Recipe, table: Optional[Table] = None):
             raise RecipeError(f"{where}: negative domestic sales (own-product inventory draw-down) at {cells}")
         for a, r in bad:
             k = int(np.argmin(Fg[r, a, r, :]))
-            report.add(f"adjustment: domestic sales ({sectors[a]},{regions[r]}) = {dom[a, r]:,.6g} < 0; own-product "
-                       f"{cats[k]} raised from {Fg[r, a, r, k]:,.6g} to {Fg[r, a, r, k] - dom[a, r]:,.6g}; output and "
-                       f"value added rise by {-dom[a, r]:,.6g}")
+            report.add(
+                f"adjustment: domestic sales ({sectors[a]},{regions[r]}) = {dom[a, r]:,.6g} < 0; own-product "
+                f"{cats[k]} raised from {Fg[r, a, r, k]:,.6g} to {Fg[r, a, r, k] - dom[a, r]:,.6g}; output and "
+                f"value added rise by {-dom[a, r]:,.6g}"
+            )
             Fg[r, a, r, k] -= dom[a, r]
         report.figures["raised_own_inventories"] = float(-dom[dom < 0].sum())
 
@@ -355,27 +394,34 @@ def _build(rec: Recipe, table: Optional[Table] = None):
     if trade.min() < 0:
         raise RecipeError(f"{where}: negative trade: " + worst(np.minimum(trade, 0), [sectors, regions, regions]))
     if intermediate.min() < 0:
-        raise RecipeError(f"{where}: negative intermediate use: "
-                          + worst(np.minimum(intermediate, 0), [sectors, sectors, regions]))
+        raise RecipeError(
+            f"{where}: negative intermediate use: " + worst(np.minimum(intermediate, 0), [sectors, sectors, regions])
+        )
 
     # ---- 8. negative composite final demand
     if (final_demand < 0).any():
         if neg.final_demand == "refuse" or table.inventory_category is None:
-            raise RecipeError(f"{where}: negative final demand (inventory draw-down) at "
-                              + worst(np.minimum(final_demand, 0), [sectors, regions], int((final_demand < 0).sum()))
-                              + ("" if table.inventory_category else " (the source names no inventory category)"))
+            raise RecipeError(
+                f"{where}: negative final demand (inventory draw-down) at "
+                + worst(np.minimum(final_demand, 0), [sectors, regions], int((final_demand < 0).sum()))
+                + ("" if table.inventory_category else " (the source names no inventory category)")
+            )
         kinv = cats.index(table.inventory_category)
         inven = np.einsum("SAD->AD", Fg[..., kinv] + TF[..., kinv])
         for i, r in np.argwhere(final_demand < 0):
             x = -inven[i, r]
             tot = intermediate[i, :, r].sum()
             if x <= 0 or x >= tot or final_demand[i, r] - inven[i, r] < 0:
-                raise RecipeError(f"{where}: negative final demand ({sectors[i]},{regions[r]})={final_demand[i, r]:.1f} "
-                                  "that the inventory adjustment cannot fix")
-            report.add(f"adjustment: final demand ({sectors[i]},{regions[r]}) = {final_demand[i, r]:,.0f} < 0; its "
-                       f"inventory change {inven[i, r]:,.0f} netted against intermediate use of {sectors[i]} in "
-                       f"{regions[r]} ({tot:,.0f}, scaled by {1 - x / tot:.4f}); final demand becomes "
-                       f"{final_demand[i, r] + x:,.0f}")
+                raise RecipeError(
+                    f"{where}: negative final demand ({sectors[i]},{regions[r]})={final_demand[i, r]:.1f} "
+                    "that the inventory adjustment cannot fix"
+                )
+            report.add(
+                f"adjustment: final demand ({sectors[i]},{regions[r]}) = {final_demand[i, r]:,.0f} < 0; its "
+                f"inventory change {inven[i, r]:,.0f} netted against intermediate use of {sectors[i]} in "
+                f"{regions[r]} ({tot:,.0f}, scaled by {1 - x / tot:.4f}); final demand becomes "
+                f"{final_demand[i, r] + x:,.0f}"
+            )
             intermediate[i, :, r] *= 1.0 - x / tot
             final_demand[i, r] += x
 
@@ -385,9 +431,11 @@ def _build(rec: Recipe, table: Optional[Table] = None):
     tol = IDENTITY_TOL * np.maximum(output, 1.0)
     if (va < -tol).any():
         m = va < -tol
-        raise RecipeError(f"{where}: negative value added after tariffs on intermediates in "
-                          + worst(np.where(m, va, 0), [sectors, regions], int(m.sum()))
-                          + " (balance with min_value_added_share, or check the tariffs)")
+        raise RecipeError(
+            f"{where}: negative value added after tariffs on intermediates in "
+            + worst(np.where(m, va, 0), [sectors, regions], int(m.sum()))
+            + " (balance with min_value_added_share, or check the tariffs)"
+        )
     va = np.where(np.abs(va) <= tol, 0.0, va) if (va < 0).any() else va
     ls = _labour_shares(rec, table, regions, sectors, R, S, Z, files)
     factor_income = np.stack([va * ls, va * (1.0 - ls)])
@@ -405,22 +453,53 @@ def _build(rec: Recipe, table: Optional[Table] = None):
     report.add(f"identity 1 (composite balance): max rel. error {np.abs(rel1).max():.2e}")
     report.add(f"identity 2 (zero profit):       max rel. error {np.abs(rel2).max():.2e}")
     if np.abs(rel1).max() > IDENTITY_TOL or np.abs(rel2).max() > IDENTITY_TOL:
-        raise RecipeError(f"{where}: benchmark identities fail: composite balance {worst(rel1, [sectors, regions])}; "
-                          f"zero profit {worst(rel2, [sectors, regions])}")
+        raise RecipeError(
+            f"{where}: benchmark identities fail: composite balance {worst(rel1, [sectors, regions])}; "
+            f"zero profit {worst(rel2, [sectors, regions])}"
+        )
 
-    _figures(report, table, R, S, regions, sectors, trade, revenue, output, va, factor_income, final_demand,
-             Z, tt, population)
+    _figures(
+        report,
+        table,
+        R,
+        S,
+        regions,
+        sectors,
+        trade,
+        revenue,
+        output,
+        va,
+        factor_income,
+        final_demand,
+        Z,
+        tt,
+        population,
+    )
 
     year = rec.year or table.year
     units = rec.units or table.units or "currency units"
     mob = rec.factors.mobility
-    ds = from_arrays(regions=regions, sectors=sectors, factors=["labour", "capital"], trade=trade, tariff=tariff,
-                     intermediate=intermediate, final_demand=final_demand, factor_income=factor_income,
-                     esubd=esubd, esubm=esubm, esubva=esubva, mobility=[mob["labour"], mob["capital"]],
-                     population=population)
+    ds = from_arrays(
+        regions=regions,
+        sectors=sectors,
+        factors=["labour", "capital"],
+        trade=trade,
+        tariff=tariff,
+        intermediate=intermediate,
+        final_demand=final_demand,
+        factor_income=factor_income,
+        esubd=esubd,
+        esubm=esubm,
+        esubva=esubva,
+        mobility=[mob["labour"], mob["capital"]],
+        population=population,
+    )
     for v, extra in {
         "trade": {"units": units, "long_name": "bilateral sales at basic prices; diagonal = domestic sales"},
-        "tariff": {"units": "1 (ad valorem rate)", "long_name": f"applied import tariff: {ft.description}; trade-weighted"},
+        "tariff": {
+            "units": "1 (ad valorem rate)",
+            "long_name": f"applied import tariff: {ft.description}; trade-weighted",
+        },
         "intermediate": {"units": units, "long_name": "intermediate use at buyer prices (tariff-inclusive)"},
         "final_demand": {"units": units, "long_name": "final demand (all categories) at buyer prices"},
         "factor_income": {"units": units, "long_name": "value added split by labour shares"},
@@ -430,7 +509,7 @@ def _build(rec: Recipe, table: Optional[Table] = None):
     }.items():
         ds[v].attrs.update(extra)
     if population is not None:
-        ds["population"].attrs.update({"units": rec.population.units, "source": pcite})
+        ds["population"].attrs.update({"units": rec.population.units, "source": pcite})  # type: ignore[union-attr]
     ds.attrs = _attrs(rec, table, files, year, units, rdesc, sdesc, ft, report)
     rep = check_dataset(ds)
     if not rep.ok:
@@ -449,41 +528,46 @@ def _balance_table(rec, table, R, S, regions, sectors, cats, Zg, TZ, Fg, TF, rep
         va_mode = "source" if table.va is not None else "residual"
     if va_mode == "source" and table.va is None:
         raise RecipeError(f"{where}: balance.value_added: source, but the source has no value added")
-    rows = Zg.sum(axis=(2, 3)) + Fg.sum(axis=(2, 3))                 # (S, A) sales
+    rows = Zg.sum(axis=(2, 3)) + Fg.sum(axis=(2, 3))  # (S, A) sales
     if b.output == "source":
         if table.output is None:
             raise RecipeError(f"{where}: balance.output: source, but the source has no output vector")
-        x = R.T @ table.output @ S                                     # (S, A)
+        x = R.T @ table.output @ S  # (S, A)
     else:
         x = rows.copy()
-    colb = np.einsum("SADJ->DJ", Zg)                                   # basic inputs (D, J)
-    colq = np.einsum("SADJ->DJ", Zg + TZ)                              # buyer inputs
+    colb = np.einsum("SADJ->DJ", Zg)  # basic inputs (D, J)
+    colq = np.einsum("SADJ->DJ", Zg + TZ)  # buyer inputs
     if table.output is not None:
         src_out = R.T @ table.output @ S
         resid = rows - src_out
         report.figures["output_row_sums_minus_source"] = float(resid.sum())
         report.figures["source_output_total"] = float(src_out.sum())
         if b.output == "row_sums":
-            report.add(f"output := row sums of sales; difference to the source's output vector: total "
-                       f"{resid.sum():,.0f} ({resid.sum() / max(src_out.sum(), 1e-300):.3%}); worst "
-                       f"{worst(resid, [regions, sectors])}")
+            report.add(
+                f"output := row sums of sales; difference to the source's output vector: total "
+                f"{resid.sum():,.0f} ({resid.sum() / max(src_out.sum(), 1e-300):.3%}); worst "
+                f"{worst(resid, [regions, sectors])}"
+            )
     scale = np.maximum(np.abs(x), 1.0)
     row_gap = rows - x
     if va_mode == "source":
         va = R.T @ table.va @ S
-        col_target = x - va                                           # basic inputs must equal output - VA
+        col_target = x - va  # basic inputs must equal output - VA
         col_gap = colb - col_target
         col_mask = np.ones((nr, na), dtype=bool)
         W_cols = None
         what = "inputs + value added - output"
     else:
         floor = b.min_value_added_share * x
-        col_target = x - floor                                         # buyer inputs at most output - floor
+        col_target = x - floor  # buyer inputs at most output - floor
         col_gap = np.where(x - colq < floor - b.threshold * scale, colq - col_target, 0.0)
         col_mask = col_gap != 0
         W_cols = "buyer"
-        what = (f"value added below {b.min_value_added_share:g} x output" if b.min_value_added_share
-                else "negative value added (intermediate inputs at buyer prices exceed output)")
+        what = (
+            f"value added below {b.min_value_added_share:g} x output"
+            if b.min_value_added_share
+            else "negative value added (intermediate inputs at buyer prices exceed output)"
+        )
     badr = np.abs(row_gap) > b.threshold * scale
     badc = np.abs(col_gap) > b.threshold * scale
     if not (badr.any() or badc.any()):
@@ -492,13 +576,18 @@ def _balance_table(rec, table, R, S, regions, sectors, cats, Zg, TZ, Fg, TF, rep
     lab = [regions, sectors]
     msg = []
     if badr.any():
-        msg.append(f"{int(badr.sum())} row(s) where sales != output: worst (sales - output) "
-                   f"{worst(np.where(badr, row_gap, 0), lab, 5)}")
+        msg.append(
+            f"{int(badr.sum())} row(s) where sales != output: worst (sales - output) "
+            f"{worst(np.where(badr, row_gap, 0), lab, 5)}"
+        )
     if badc.any():
         msg.append(f"{int(badc.sum())} column(s) with {what}: worst (gap) {worst(np.where(badc, col_gap, 0), lab, 5)}")
     if b.method == "refuse":
-        raise RecipeError(f"{where}: the table breaks the identities (balance.method: refuse):\n  "
-                          + "\n  ".join(msg) + "\n  set balance.method to ras or least_squares to balance it")
+        raise RecipeError(
+            f"{where}: the table breaks the identities (balance.method: refuse):\n  "
+            + "\n  ".join(msg)
+            + "\n  set balance.method to ras or least_squares to balance it"
+        )
     report.add("table breaks the identities: " + "; ".join(msg))
     # matrix: rows (S, A); columns (D, J) intermediate then (D, k) final demand
     nrow = nr * na
@@ -516,13 +605,17 @@ def _balance_table(rec, table, R, S, regions, sectors, cats, Zg, TZ, Fg, TF, rep
     clab = [f"{r}.{s}" for r in regions for s in sectors] + [f"{r}.{k}" for r in regions for k in cats]
     if Mn is None:
         br, bc = it
-        raise RecipeError(f"{where}: cannot balance: no cell can move to meet the target in rows "
-                          f"{[rlab[i] for i in br][:10]} / columns {[clab[j] for j in bc][:10]}")
+        raise RecipeError(
+            f"{where}: cannot balance: no cell can move to meet the target in rows "
+            f"{[rlab[i] for i in br][:10]} / columns {[clab[j] for j in bc][:10]}"
+        )
     flip = (np.sign(Mn) != np.sign(M)) & (M != 0)
     if flip.any():
         cells = [f"{rlab[i]} -> {clab[j]} ({M[i, j]:.6g} -> {Mn[i, j]:.6g})" for i, j in np.argwhere(flip)[:10]]
-        raise RecipeError(f"{where}: {b.method} would flip the sign of {int(flip.sum())} cell(s): {'; '.join(cells)}; "
-                          "use balance.method: ras (keeps signs)")
+        raise RecipeError(
+            f"{where}: {b.method} would flip the sign of {int(flip.sum())} cell(s): {'; '.join(cells)}; "
+            "use balance.method: ras (keeps signs)"
+        )
     d = np.abs(Mn - M)
     rep = d > np.maximum(b.report_above, b.threshold * np.maximum(np.abs(M), np.abs(Mn)))
     for i, j in np.argwhere(rep):
@@ -530,14 +623,16 @@ def _balance_table(rec, table, R, S, regions, sectors, cats, Zg, TZ, Fg, TF, rep
         report.adjustments.append((f"{kind} {rlab[i]} -> {clab[j]}", float(M[i, j]), float(Mn[i, j])))
     report.figures["balancing_total_abs_change"] = float(d.sum())
     report.figures["balancing_cells_reported"] = len(report.adjustments)
-    report.add(f"balanced with {b.method} ({it} iteration(s)): total absolute change {d.sum():,.6g} "
-               f"({d.sum() / max(np.abs(M).sum(), 1e-300):.3g} of the table); {len(report.adjustments)} cell(s) moved "
-               f"by more than max({b.report_above:g}, {b.threshold:g} x value)")
+    report.add(
+        f"balanced with {b.method} ({it} iteration(s)): total absolute change {d.sum():,.6g} "
+        f"({d.sum() / max(np.abs(M).sum(), 1e-300):.3g} of the table); {len(report.adjustments)} cell(s) moved "
+        f"by more than max({b.report_above:g}, {b.threshold:g} x value)"
+    )
     Tn = Mn * rate
-    Zg[...] = Mn[:, :nr * na].reshape(Zg.shape)
-    Fg[...] = Mn[:, nr * na:].reshape(Fg.shape)
-    TZ[...] = Tn[:, :nr * na].reshape(TZ.shape)
-    TF[...] = Tn[:, nr * na:].reshape(TF.shape)
+    Zg[...] = Mn[:, : nr * na].reshape(Zg.shape)
+    Fg[...] = Mn[:, nr * na :].reshape(Fg.shape)
+    TZ[...] = Tn[:, : nr * na].reshape(TZ.shape)
+    TF[...] = Tn[:, nr * na :].reshape(TF.shape)
 
 
 def _labour_shares(rec, table, regions, sectors, R, S, Z, files):
@@ -548,8 +643,10 @@ def _labour_shares(rec, table, regions, sectors, R, S, Z, files):
     if isinstance(spec, dict):
         unknown = [k for k in spec if k not in sectors]
         if unknown:
-            raise RecipeError(f"{rec.where}: factors.labour_share: unknown sector(s) "
-                              + ", ".join(f"{k}{nearest(k, sectors)}" for k in unknown))
+            raise RecipeError(
+                f"{rec.where}: factors.labour_share: unknown sector(s) "
+                + ", ".join(f"{k}{nearest(k, sectors)}" for k in unknown)
+            )
         miss = [a for a in sectors if a not in spec]
         if miss:
             raise RecipeError(f"{rec.where}: factors.labour_share lacks sector(s) {', '.join(miss)}")
@@ -564,7 +661,7 @@ def _labour_shares(rec, table, regions, sectors, R, S, Z, files):
         return np.repeat(np.array([d[a] for a in sectors])[:, None], nr, axis=1)
     # source level: value-added-weighted over the source cells of each aggregate cell
     fine = np.array([d[s] for s in table.sectors])
-    fva = np.maximum(Z.sum(axis=(2, 3)) + table.F.sum(axis=(2, 3)) - Z.sum(axis=(0, 1)), 0.0)   # (e, s)
+    fva = np.maximum(Z.sum(axis=(2, 3)) + table.F.sum(axis=(2, 3)) - Z.sum(axis=(0, 1)), 0.0)  # (e, s)
     num = np.einsum("es,s,eR,sA->AR", fva, fine, R, S)
     den = np.einsum("es,eR,sA->AR", fva, R, S)
     simple = (fine @ S) / S.sum(axis=0)
@@ -581,11 +678,7 @@ def _elasticities(rec, table, sectors, S, files):
         esubm = e.esubm_factor * esubd
     else:
         codes = sectors if e.level == "aggregate" else table.sectors
-        path = rec.resolve(e.file)
-        if not path.is_file():
-            raise RecipeError(f"{rec.where}: elasticities file not found: {path}")
-        files[f"elasticities/{path.name}"] = path
-        df = pd.read_csv(path, keep_default_na=False, dtype=str)
+        path, df = _read_recipe_csv(rec, e.file, "elasticities", files)
         for c in ("sector", "esubd", "esubva"):
             if c not in df.columns:
                 raise RecipeError(f"{path}: no column {c!r}")
@@ -594,8 +687,10 @@ def _elasticities(rec, table, sectors, S, files):
             raise RecipeError(f"{path}: sector(s) listed twice: {sorted(set(df.sector[df.sector.duplicated()]))}")
         miss = [c for c in codes if c not in set(df.sector)]
         if miss:
-            raise RecipeError(f"{path}: no elasticities for sector(s) {', '.join(miss)} "
-                              f"(level {e.level}: {'aggregate' if e.level == 'aggregate' else 'source'} codes)")
+            raise RecipeError(
+                f"{path}: no elasticities for sector(s) {', '.join(miss)} "
+                f"(level {e.level}: {'aggregate' if e.level == 'aggregate' else 'source'} codes)"
+            )
         df = df.set_index("sector").loc[codes]
         vals = {}
         for c in ("esubd", "esubva", "esubm"):
@@ -607,11 +702,12 @@ def _elasticities(rec, table, sectors, S, files):
         if "esubm" not in vals:
             vals["esubm"] = e.esubm_factor * vals["esubd"]
         if e.level == "source":
-            w = np.maximum(table.Z.sum(axis=(2, 3)) + table.F.sum(axis=(2, 3)), 0).sum(axis=0)   # world output
+            w = np.maximum(table.Z.sum(axis=(2, 3)) + table.F.sum(axis=(2, 3)), 0).sum(axis=0)  # world output
             den = w @ S
             simple = S.sum(axis=0)
-            agg = {c: np.where(den > 0, (w * v) @ S / np.where(den > 0, den, 1), (v @ S) / simple)
-                   for c, v in vals.items()}
+            agg = {
+                c: np.where(den > 0, (w * v) @ S / np.where(den > 0, den, 1), (v @ S) / simple) for c, v in vals.items()
+            }
         else:
             agg = vals
         esubd, esubva, esubm = agg["esubd"], agg["esubva"], agg["esubm"]
@@ -621,8 +717,10 @@ def _elasticities(rec, table, sectors, S, files):
     esubd, esubva, esubm = esubd.copy(), esubva.copy(), esubm.copy()
     unknown = [k for k in e.overrides if k not in sectors]
     if unknown:
-        raise RecipeError(f"{rec.where}: elasticities.overrides: unknown sector(s) "
-                          + ", ".join(f"{k}{nearest(k, sectors)}" for k in unknown))
+        raise RecipeError(
+            f"{rec.where}: elasticities.overrides: unknown sector(s) "
+            + ", ".join(f"{k}{nearest(k, sectors)}" for k in unknown)
+        )
     for k, o in e.overrides.items():
         j = sectors.index(k)
         if o.esubd is not None:
@@ -643,11 +741,7 @@ def _population(rec, table, regions, R, files):
     if p is None:
         return None, ""
     codes = regions if p.level == "aggregate" else table.countries
-    path = rec.resolve(p.file)
-    if not path.is_file():
-        raise RecipeError(f"{rec.where}: population file not found: {path}")
-    files[f"population/{path.name}"] = path
-    df = pd.read_csv(path, keep_default_na=False, dtype=str)
+    path, df = _read_recipe_csv(rec, p.file, "population", files)
     for c in (p.code_column, p.column):
         if c not in df.columns:
             raise RecipeError(f"{path}: no column {c!r}")
@@ -665,13 +759,16 @@ def _population(rec, table, regions, R, files):
         raise RecipeError(f"{path}: non-numeric population ({exc})") from None
     if p.residual is not None:
         if p.residual not in codes:
-            raise RecipeError(f"{rec.where}: population.residual {p.residual!r} is not a "
-                              f"{'region' if p.level == 'aggregate' else 'source region'} code")
+            raise RecipeError(
+                f"{rec.where}: population.residual {p.residual!r} is not a "
+                f"{'region' if p.level == 'aggregate' else 'source region'} code"
+            )
         v[p.residual] = v[p.world_code] - sum(v[c] for c in codes if c != p.residual)
     arr = np.array([v[c] for c in codes])
     if (arr <= 0).any():
-        raise RecipeError(f"{path}: population must be positive: "
-                          + ", ".join(f"{c}={x:g}" for c, x in zip(codes, arr) if x <= 0))
+        raise RecipeError(
+            f"{path}: population must be positive: " + ", ".join(f"{c}={x:g}" for c, x in zip(codes, arr) if x <= 0)
+        )
     if p.level == "source":
         arr = arr @ R
     cite = p.citation or path.name
@@ -684,13 +781,22 @@ def _figures(report, table, R, S, regions, sectors, trade, revenue, output, va, 
     nr = len(regions)
     imports = trade.sum() - np.trace(trade, axis1=1, axis2=2).sum()
     f = report.figures
-    f.update(world_output=float(output.sum()), international_trade=float(imports),
-             tariff_revenue=float(revenue.sum()), value_added=float(va.sum()), final_demand=float(fd.sum()),
-             labour_income=float(fi[0].sum()))
+    f.update(
+        world_output=float(output.sum()),
+        international_trade=float(imports),
+        tariff_revenue=float(revenue.sum()),
+        value_added=float(va.sum()),
+        final_demand=float(fd.sum()),
+        labour_income=float(fi[0].sum()),
+    )
     report.add(f"regions ({nr}), sectors ({len(sectors)})")
-    report.add(f"world gross output {output.sum():,.0f}; international trade {imports:,.0f} "
-               f"({imports / max(output.sum(), 1e-300):.1%} of output)")
-    report.add(f"tariff revenue {revenue.sum():,.1f}; average tariff on imports {revenue.sum() / max(imports, 1e-300):.2%}")
+    report.add(
+        f"world gross output {output.sum():,.0f}; international trade {imports:,.0f} "
+        f"({imports / max(output.sum(), 1e-300):.1%} of output)"
+    )
+    report.add(
+        f"tariff revenue {revenue.sum():,.1f}; average tariff on imports {revenue.sum() / max(imports, 1e-300):.2%}"
+    )
     report.add(f"value added {va.sum():,.0f} (labour {fi[0].sum():,.0f}); final demand {fd.sum():,.0f}")
     imp_r = trade.sum(axis=(0, 1)) - np.einsum("iss->s", trade)
     exp_r = trade.sum(axis=(0, 2)) - np.einsum("iss->s", trade)
@@ -699,7 +805,10 @@ def _figures(report, table, R, S, regions, sectors, trade, revenue, output, va, 
     report.add(f"trade balances (imports - exports) sum to {bal_.sum():.2e}")
     zero_out = int((output == 0).sum())
     if zero_out:
-        report.add(f"cells with zero output: {zero_out} (e.g. {worst(np.where(output == 0, 1.0, 0.0), [sectors, regions], min(zero_out, 5))})")
+        report.add(
+            f"cells with zero output: {zero_out} "
+            f"(e.g. {worst(np.where(output == 0, 1.0, 0.0), [sectors, regions], min(zero_out, 5))})"
+        )
     f["zero_output_cells"] = zero_out
 
 
@@ -720,13 +829,16 @@ def _attrs(rec, table, files, year, units, rdesc, sdesc, ft, report):
         "recipe_sha256": rec.sha256,
         "recipe_text": rec.text or "",
         "package_version": f"cge-integration {__version__}",
-        "build_command": f"cge build-dataset {recipe_rel} --out FILE.nc" if rec.path else "cge.calib.build_from_iosystem",
+        "build_command": f"cge build-dataset {recipe_rel} --out FILE.nc"
+        if rec.path
+        else "cge.dataset.build_from_iosystem",
         "source_sha256": src_sha,
         "balancing": next((l for l in report.lines if l.startswith(("balanced with", "table identities hold"))), ""),
         "reconciliation": (
             "trade = basic-price flows summed over all users; intermediate and final demand = flows x (1 + tariff of "
             "their route); output = row sum of sales; value added = output - intermediate inputs at buyer prices (it "
-            "absorbs tariffs on intermediates); see calibration/README.md"),
+            "absorbs tariffs on intermediates); see calibration/README.md"
+        ),
     }
     a.update(rec.attrs)
     return a
@@ -739,16 +851,20 @@ def _build_china(rec: Recipe):
     try:
         from cge.dataset.china import read_china_provinces
     except ImportError as exc:
-        raise RecipeError(f"{where}: source kind 'china_provinces' needs cge/calib_china.py "
-                          f"(read_china_provinces), which cannot be imported ({exc})") from None
+        raise RecipeError(
+            f"{where}: source kind 'china_provinces' needs cge/dataset/china.py "
+            f"(read_china_provinces), which cannot be imported ({exc})"
+        ) from None
     if rec.regions != "identity" or rec.sectors != "identity":
-        raise RecipeError(f"{where}: the china_provinces source is a finished benchmark: regions and sectors must be "
-                          "'identity' (aggregate it with a scenario-level tool instead)")
+        raise RecipeError(
+            f"{where}: the china_provinces source is a finished benchmark: regions and sectors must be "
+            "'identity' (aggregate it with a scenario-level tool instead)"
+        )
     if rec.tariffs.kind != "none":
         raise RecipeError(f"{where}: the china_provinces source brings its own tariffs: tariffs must be {{kind: none}}")
     if rec.factors is not None:
         raise RecipeError(f"{where}: the china_provinces source brings its own factor split: leave out 'factors'")
-    dir_ = rec.resolve(rec.source.dir, SHARED_DATA / "china_provinces")
+    dir_ = rec.resolve(rec.source.dir, SHARED_DATA / "china_provinces")  # type: ignore[union-attr]
     if not dir_.is_dir():
         raise RecipeError(f"{where}: china_provinces data folder not found: {dir_}")
     ds = read_china_provinces(dir_)
@@ -758,8 +874,11 @@ def _build_china(rec: Recipe):
         e = rec.elasticities
         if e.file is not None and e.level != "aggregate":
             raise RecipeError(f"{where}: elasticities.level must be 'aggregate' for china_provinces")
-        esubd, esubm, esubva, cite = _elasticities(rec, None, sectors, np.eye(len(sectors)), {}) \
-            if e.file is not None or e.esubd is not None else (None, None, None, "")
+        esubd, esubm, esubva, cite = (
+            _elasticities(rec, None, sectors, np.eye(len(sectors)), {})
+            if e.file is not None or e.esubd is not None
+            else (None, None, None, "")
+        )
         if esubd is not None:
             ds["esubd"].values[:], ds["esubm"].values[:], ds["esubva"].values[:] = esubd, esubm, esubva
         else:
@@ -774,26 +893,41 @@ def _build_china(rec: Recipe):
                     ds["esubva"].values[j] = o.esubva
     rep = check_dataset(ds)
     if not rep.ok:
-        raise RecipeError(rep.message(f"{where}: the china_provinces benchmark") +
-                          "\n  (a finished benchmark cannot be rebalanced here: fix the reader)")
+        raise RecipeError(
+            rep.message(f"{where}: the china_provinces benchmark")
+            + "\n  (a finished benchmark cannot be rebalanced here: fix the reader)"
+        )
     files = {f"china_provinces/{p.name}": p for p in sorted(dir_.glob("*.csv"))}
-    mod = Path(__import__("cge.calib_china", fromlist=["x"]).__file__)
-    files["cge/calib_china.py"] = mod
+    mod = Path(__import__("cge.dataset.china", fromlist=["x"]).__file__)  # type: ignore[arg-type]
+    files["cge/dataset/china.py"] = mod
     inner = dict(ds.attrs)
-    ft = FineTariffs(np.zeros((0, 0, 0)), description=inner.get("tariffs", "from the source (see calibration/README.md)"))
+    ft = FineTariffs(
+        np.zeros((0, 0, 0)), description=inner.get("tariffs", "from the source (see calibration/README.md)")
+    )
     trade = ds["trade"].values
     out = trade.sum(axis=2)
     imports = trade.sum() - np.einsum("iss->", trade)
-    report.add(f"china_provinces: {ds.sizes['region']} regions x {ds.sizes['sector']} sectors; world output "
-               f"{out.sum():,.0f}; trade between regions {imports:,.0f}")
+    report.add(
+        f"china_provinces: {ds.sizes['region']} regions x {ds.sizes['sector']} sectors; world output "
+        f"{out.sum():,.0f}; trade between regions {imports:,.0f}"
+    )
     report.figures.update(world_output=float(out.sum()), international_trade=float(imports))
 
     class _Tab:
         description = inner.get("source", "C-REM allprov (china_provinces)")
+
     year = rec.year or int(str(inner.get("year", 2007)))
-    a = _attrs(rec, _Tab, files, year, rec.units or inner.get("units", "billion USD (2007)"),
-               inner.get("region_names", " ".join(str(r) for r in ds["region"].values)),
-               inner.get("sector_names", " ".join(str(s) for s in ds["sector"].values)), ft, report)
+    a = _attrs(
+        rec,
+        _Tab,
+        files,
+        year,
+        rec.units or inner.get("units", "billion USD (2007)"),
+        inner.get("region_names", " ".join(str(r) for r in ds["region"].values)),
+        inner.get("sector_names", " ".join(str(s) for s in ds["sector"].values)),
+        ft,
+        report,
+    )
     a["reconciliation"] = inner.get("reconciliation", a["reconciliation"])
     for k in ("title", "licence_note"):
         if not getattr(rec, k) and k in inner:

@@ -47,12 +47,11 @@ diagonal, so the other items are folded.  The rules (documented in
 text with the size of every fold (billion USD).  Run ``python -m cge.calib_china RAW_DIR --out
 FILE.nc`` to build, print the report and write a file.
 """
+
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -97,12 +96,12 @@ LICENCE_NOTE = (
 # regions listed in regions.csv.  Membership of the residual GTAP regions (REU, ASI, SSA, MEN, FSU,
 # LAM, ROW) is not documented in the source, so these are uncertain by up to about 10 %.
 WORLD_POPULATION_2007 = {
-    "EUR": 510.0,   # FRA, DEU, ITA, GBR + rest of Europe (taken as rest of EU27 + EFTA)
-    "APD": 229.0,   # JPN 127.8, KOR 48.5, AUS+NZL 25.0, TWN 23.0, SGP 4.6
+    "EUR": 510.0,  # FRA, DEU, ITA, GBR + rest of Europe (taken as rest of EU27 + EFTA)
+    "APD": 229.0,  # JPN 127.8, KOR 48.5, AUS+NZL 25.0, TWN 23.0, SGP 4.6
     "ASI": 2110.0,  # IDN ~230, IND ~1165, other Asia ~715
-    "NAM": 334.0,   # USA 301.2, CAN 32.9
+    "NAM": 334.0,  # USA 301.2, CAN 32.9
     "CAA": 1450.0,  # RUS, TUR, ZAF, Sub-Saharan Africa, Middle East and North Africa, rest of FSU
-    "ROW": 620.0,   # MEX, ARG, BRA, rest of Latin America, Balkans and other rest of world
+    "ROW": 620.0,  # MEX, ARG, BRA, rest of Latin America, Balkans and other rest of world
 }
 
 
@@ -137,7 +136,7 @@ def _spread(amount: np.ndarray, base: np.ndarray) -> np.ndarray:
     tot = base.sum(axis=0)
     share = np.zeros_like(base)
     np.divide(base, tot[None], out=share, where=tot[None] > 0)
-    share[1, tot <= 0] = 1.0            # factor order: labour, capital, resource
+    share[1, tot <= 0] = 1.0  # factor order: labour, capital, resource
     return share * amount[None]
 
 
@@ -156,14 +155,16 @@ def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Datas
     if sorted(R) != sorted(_read(raw, "set_rs")["element"]) or sorted(I) != sorted(_read(raw, "set_i")["element"]):
         raise DataError("china_provinces: regions.csv/sectors.csv do not match set_rs.csv/set_i.csv")
     if len(prov) != 30 or len(world) != 6:
-        raise DataError(f"china_provinces: expected 30 provinces and 6 world regions, found {len(prov)} and {len(world)}")
+        raise DataError(
+            f"china_provinces: expected 30 provinces and 6 world regions, found {len(prov)} and {len(world)}"
+        )
     Fraw_ordered = ["lab", "cap", "res"]
     G = I + list(FINAL_USERS)
     nI, nR = len(I), len(R)
     isprov = np.array([r in prov for r in R])
     ele, trp = I.index("ELE"), I.index("TRP")
 
-    A = lambda n, cols, coords: _array(_read(raw, n), cols, coords, n)  # noqa: E731
+    A = lambda n, cols, coords: _array(_read(raw, n), cols, coords, n)
     vom = A("vom", ["activity", "region"], [G, R])
     vfm = A("vfm", ["factor", "sector", "region"], [Fraw_ordered, I, R])
     rtf = A("rtf", ["factor", "sector", "region"], [Fraw_ordered, I, R])
@@ -194,7 +195,7 @@ def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Datas
     # --- domestic purchases of goods that the region does not produce (vom = 0): rounding noise in
     # the source (|v| <= NEG_TOL), removed; an industry user's factor income takes up the difference
     neg_moves = []
-    neg_adj = np.zeros((nI, nR))        # (j, r) change of factor income
+    neg_adj = np.zeros((nI, nR))  # (j, r) change of factor income
     ghost_moves = []
     produced = (vom[:nI] + np.eye(nI)[ele][:, None] * vomnhw.sum(axis=0)[None]) > 0
     for i, g, r in np.argwhere((vdfm != 0) & ~produced[:, None, :]):
@@ -208,7 +209,9 @@ def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Datas
     for i, n, r in np.argwhere((vdfmnhw != 0) & ~produced[:, None, :]):
         v = float(vdfmnhw[i, n, r])
         if abs(v) > NEG_TOL:
-            raise DataError(f"china_provinces: vdfmnhw({I[i]},{NHW[n]},{R[r]}) = {v:.6g} but {R[r]} does not produce {I[i]}")
+            raise DataError(
+                f"china_provinces: vdfmnhw({I[i]},{NHW[n]},{R[r]}) = {v:.6g} but {R[r]} does not produce {I[i]}"
+            )
         vdfmnhw[i, n, r] = 0.0
         neg_adj[ele, r] += v
         ghost_moves.append((I[i], NHW[n], R[r], v))
@@ -217,21 +220,23 @@ def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Datas
         worst = float(vdfm.min())
         if worst < -NEG_TOL:
             k = np.unravel_index(np.argmin(vdfm), vdfm.shape)
-            raise DataError(f"china_provinces: vdfm{tuple(c[x] for c, x in zip((I, G, R), k))} = {worst:.6g} "
-                            f"(< -{NEG_TOL:g}) is not rounding noise; refusing to zero it")
+            raise DataError(
+                f"china_provinces: vdfm{tuple(c[x] for c, x in zip((I, G, R), k))} = {worst:.6g} "
+                f"(< -{NEG_TOL:g}) is not rounding noise; refusing to zero it"
+            )
         for i, g, r in np.argwhere(vdfm < 0):
             e = -float(vdfm[i, g, r])
-            vdfm[i, g, r] = 0.0         # the user buys e more: domestic sales of (i, r) rise by e ...
-            neg_adj[i, r] += e          # ... and so does the producer's factor income;
+            vdfm[i, g, r] = 0.0  # the user buys e more: domestic sales of (i, r) rise by e ...
+            neg_adj[i, r] += e  # ... and so does the producer's factor income;
             if g < nI:
-                neg_adj[g, r] -= e      # an industry user's cost rises by e: its factor income falls by e
+                neg_adj[g, r] -= e  # an industry user's cost rises by e: its factor income falls by e
             neg_moves.append((I[i], G[g], R[r], e))
     vom_s = vom[:nI]
     vdfm_s, vdfm_f = vdfm[:, :nI], vdfm[:, nI:]
     vifm_s, vifm_f = vifm[:, :nI], vifm[:, nI:]
     eye = np.eye(nR, dtype=bool)
     off = ~eye[None]
-    pp3 = (isprov[:, None] & isprov[None, :])[None]     # province -> province routes
+    pp3 = (isprov[:, None] & isprov[None, :])[None]  # province -> province routes
 
     # --- sanity of rates
     if (rtms <= -1).any():
@@ -257,31 +262,34 @@ def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Datas
 
     # margins: the users who paid them in vifm buy TRP instead, channel by channel
     src_prov = isprov[None, :, None]
-    cntrd = np.where(src_prov, vtwr, 0.0).sum(axis=1)                        # from provinces
-    othtrd = np.where(~src_prov, vtwr, 0.0).sum(axis=1)                      # from world regions (incl. diagonal)
-    margin_ch = np.stack([cntrd, othtrd], axis=2)                            # (i, r, channel)
-    chan_tot = vifm_ch.sum(axis=1)                                           # (i, r, channel)
+    cntrd = np.where(src_prov, vtwr, 0.0).sum(axis=1)  # from provinces
+    othtrd = np.where(~src_prov, vtwr, 0.0).sum(axis=1)  # from world regions (incl. diagonal)
+    margin_ch = np.stack([cntrd, othtrd], axis=2)  # (i, r, channel)
+    chan_tot = vifm_ch.sum(axis=1)  # (i, r, channel)
     if ((margin_ch > 0) & (chan_tot <= 0)).any():
         raise DataError("china_provinces: a margin on an import channel nobody buys")
     share = np.zeros_like(vifm_ch)
     np.divide(vifm_ch, chan_tot[:, None], out=share, where=chan_tot[:, None] > 0)
-    moved = (share * margin_ch[:, None]).sum(axis=3)                         # (i, g, r) taken off good i
+    moved = (share * margin_ch[:, None]).sum(axis=3)  # (i, g, r) taken off good i
     vifm_net = vifm - moved
-    trp_add = moved.sum(axis=0)                                              # (g, r) added to TRP purchases
+    trp_add = moved.sum(axis=0)  # (g, r) added to TRP purchases
     # who supplies the margins: the province itself (vdst) for interprovincial flows; the global pool
     # (vst shares) for all other flows, delivered as TRP trade from each supplier to the importer
-    pool_need = np.where(pp3, 0.0, vtwr).sum(axis=(0, 1))                    # (r,)
+    pool_need = np.where(pp3, 0.0, vtwr).sum(axis=(0, 1))  # (r,)
     dom_need = np.where(pp3, vtwr, 0.0).sum(axis=(0, 1))
-    if not np.allclose(dom_need, vdst.sum(axis=0), rtol=1e-12, atol=1e-12) or \
-            not np.isclose(pool_need.sum(), vst.sum(), rtol=1e-12):
+    if not np.allclose(dom_need, vdst.sum(axis=0), rtol=1e-12, atol=1e-12) or not np.isclose(
+        pool_need.sum(), vst.sum(), rtol=1e-12
+    ):
         raise DataError("china_provinces: margins do not match vst/vdst (the README's margin identities)")
     pool_share = vst[trp] / vst[trp].sum()
-    trp_flow = pool_share[:, None] * pool_need[None, :]                      # (supplier, importer)
+    trp_flow = pool_share[:, None] * pool_need[None, :]  # (supplier, importer)
     old_trp = trade[trp].copy()
     trade[trp] += trp_flow + np.diag(vdst[trp])
     # existing TRP routes with a tariff keep their revenue (rate averaged over the larger flow)
     tariff_trp_old = tariff[trp].copy()
-    tariff[trp] = np.where(off[0] & (trade[trp] > 0), tariff_trp_old * old_trp / np.where(trade[trp] > 0, trade[trp], 1.0), 0.0)
+    tariff[trp] = np.where(
+        off[0] & (trade[trp] > 0), tariff_trp_old * old_trp / np.where(trade[trp] > 0, trade[trp], 1.0), 0.0
+    )
 
     # --- uses at market prices (before purchase taxes), margins moved to TRP
     intermediate = vdfm_s + vifm_net[:, :nI]
@@ -314,8 +322,10 @@ def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Datas
         x = -float(addition[j, r])
         inputs = intermediate[:, j, r].sum()
         if x <= 0 or x > inputs:
-            raise DataError(f"china_provinces: value added of {I[j]}-{R[r]} is negative after the folds "
-                            f"({base[:, j, r].sum() + addition[j, r]:.6g}) and cannot be repaired")
+            raise DataError(
+                f"china_provinces: value added of {I[j]}-{R[r]} is negative after the folds "
+                f"({base[:, j, r].sum() + addition[j, r]:.6g}) and cannot be repaired"
+            )
         removed = intermediate[:, j, r] * (x / inputs)
         intermediate[:, j, r] -= removed
         final_demand[:, r] += removed
@@ -329,7 +339,9 @@ def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Datas
         "interprovincial margins vdst (COL only; to the importer's own TRP)": float(dom_need.sum()),
         "pool TRP supplied from another region (trade)": float(np.where(off[0], trp_flow, 0.0).sum()),
         "pool TRP supplied by the importer itself (domestic sales)": float(np.trace(trp_flow)),
-        "tariff on margins kept on the good's route (rtms*vtwr, off-diagonal)": float(np.where(off, rtms * vtwr, 0.0).sum()),
+        "tariff on margins kept on the good's route (rtms*vtwr, off-diagonal)": float(
+            np.where(off, rtms * vtwr, 0.0).sum()
+        ),
         "max tariff rate raised by that (percentage points)": float(np.max(np.where(off, tariff - rtms, 0.0)) * 100),
         "TRP routes whose tariff was averaged": int(((tariff_trp_old != 0) & (trp_flow > 0) & off[0]).sum()),
     }
@@ -339,12 +351,19 @@ def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Datas
     gap = trade.sum(axis=2) - intermediate.sum(axis=0) - factor_income.sum(axis=0)
     fix = (factor_income.sum(axis=0) > 0) & (np.abs(gap) <= NEG_TOL)
     factor_income += _spread(np.where(fix, gap, 0.0), factor_income)
-    rounding = {"cells": int((fix & (gap != 0)).sum()), "max_abs": float(np.abs(np.where(fix, gap, 0.0)).max()),
-                "sum": float(np.where(fix, gap, 0.0).sum())}
+    rounding = {
+        "cells": int((fix & (gap != 0)).sum()),
+        "max_abs": float(np.abs(np.where(fix, gap, 0.0)).max()),
+        "sum": float(np.where(fix, gap, 0.0).sum()),
+    }
 
     # --- refusals: negative flows anywhere else, nonpositive income
-    for name, arr in (("trade", trade), ("intermediate", intermediate), ("final_demand", final_demand),
-                      ("factor_income", factor_income)):
+    for name, arr in (
+        ("trade", trade),
+        ("intermediate", intermediate),
+        ("final_demand", final_demand),
+        ("factor_income", factor_income),
+    ):
         if (arr < 0).any():
             k = np.unravel_index(np.argmin(arr), arr.shape)
             raise DataError(f"china_provinces: {name} has negative cells after the folds, worst {k}: {arr[k]:.6g}")
@@ -358,9 +377,11 @@ def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Datas
     g2 = np.abs(lhs2 - rhs2) / np.maximum(np.maximum(lhs2, rhs2), 1e-300)
     if g1.max() > TOL or g2.max() > TOL:
         w1, w2 = np.unravel_index(np.argmax(g1), g1.shape), np.unravel_index(np.argmax(g2), g2.shape)
-        raise DataError(f"china_provinces: identities fail after folding (composite {g1.max():.3g} at "
-                        f"{I[w1[0]]}-{R[w1[1]]}, zero profit {g2.max():.3g} at {I[w2[0]]}-{R[w2[1]]} "
-                        f"[{lhs2[w2]:.6g} vs {rhs2[w2]:.6g}], tolerance {TOL:g})")
+        raise DataError(
+            f"china_provinces: identities fail after folding (composite {g1.max():.3g} at "
+            f"{I[w1[0]]}-{R[w1[1]]}, zero profit {g2.max():.3g} at {I[w2[0]]}-{R[w2[1]]} "
+            f"[{lhs2[w2]:.6g} vs {rhs2[w2]:.6g}], tolerance {TOL:g})"
+        )
     inc0 = final_demand.sum(axis=0)
     if (inc0 <= 0).any():
         raise DataError(f"china_provinces: nonpositive income in {[R[k] for k in np.where(inc0 <= 0)[0]]}")
@@ -387,33 +408,49 @@ def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Datas
         "units": "billion USD",
         "folds_into_factor_income": {
             "factor_tax (rtf*vfm, incl. nhw)": {"world": tot(factor_tax), "china": tot(factor_tax[:, isprov])},
-            **{k: {"world": tot(v), "china": tot(v[:, isprov]),
-                   "min_cell": round(float(v.min()), 6), "max_cell": round(float(v.max()), 6)}
-               for k, v in folds.items()},
+            **{
+                k: {
+                    "world": tot(v),
+                    "china": tot(v[:, isprov]),
+                    "min_cell": round(float(v.min()), 6),
+                    "max_cell": round(float(v.max()), 6),
+                }
+                for k, v in folds.items()
+            },
         },
         "dropped_final_demand_purchase_taxes": {"world": tot(fd_tax), "by_region": by_region(fd_tax)},
         "intra_aggregate_trade_to_domestic_sales (landed value)": {
-            "world": tot(np.einsum("irr->ir", landed)), "by_region": by_region(np.einsum("irr->ir", landed))},
-        "negative_value_added_repaired (sector, region, inputs moved to final demand, share of inputs)":
-            [[a, b, x, sh] for a, b, x, sh in subsidy_moves],
+            "world": tot(np.einsum("irr->ir", landed)),
+            "by_region": by_region(np.einsum("irr->ir", landed)),
+        },
+        "negative_value_added_repaired (sector, region, inputs moved to final demand, share of inputs)": [
+            [a, b, x, sh] for a, b, x, sh in subsidy_moves
+        ],
         "margins": {k: round(v, 6) for k, v in margin_report.items()},
-        "unproduced_goods_noise_removed": {"count": len(ghost_moves), "total": sum(m[3] for m in ghost_moves),
-                                           "cells": [list(m) for m in ghost_moves[:10]]},
-        "negative_cells_moved": {"count": len(neg_moves), "total": sum(m[3] for m in neg_moves),
-                                 "cells": [list(m) for m in neg_moves[:10]]},
+        "unproduced_goods_noise_removed": {
+            "count": len(ghost_moves),
+            "total": sum(m[3] for m in ghost_moves),
+            "cells": [list(m) for m in ghost_moves[:10]],
+        },
+        "negative_cells_moved": {
+            "count": len(neg_moves),
+            "total": sum(m[3] for m in neg_moves),
+            "cells": [list(m) for m in neg_moves[:10]],
+        },
         "output_vs_source": {
             "definition": "Y0 = sum_s trade[j,r,s] minus source output vom (+vomnhw for ELE)",
-            "world": tot(Y0 - src_vomtot), "china": tot((Y0 - src_vomtot)[:, isprov]),
+            "world": tot(Y0 - src_vomtot),
+            "china": tot((Y0 - src_vomtot)[:, isprov]),
             "max_rel_cell": round(float(np.max(np.abs(Y0 - src_vomtot) / np.maximum(src_vomtot, 1e-12))), 6),
-            "source_output_world": tot(src_vomtot), "source_output_china": tot(src_vomtot[:, isprov]),
+            "source_output_world": tot(src_vomtot),
+            "source_output_china": tot(src_vomtot[:, isprov]),
         },
         "income": {
             "source_absorption_c+g+i": by_region(vom[nI:]),
             "INC0 = sum final_demand": by_region(inc0),
             "difference (= dropped final purchase taxes)": by_region(vom[nI:].sum(axis=0) - inc0),
         },
-        "trade_deficit_B": {"model (cif)": by_region(B), "source vb": by_region(tb_src),
-                            "sum_model": float(B.sum())},
+        "trade_deficit_B": {"model (cif)": by_region(B), "source vb": by_region(tb_src), "sum_model": float(B.sum())},
         "factor_income_vs_source_vfm": {
             "model": by_region(factor_income.sum(axis=0)),
             "source vfm+vfmnhw": by_region(vfm.sum(axis=(0, 1)) + vfmnhw.sum(axis=(0, 1))),
@@ -428,39 +465,57 @@ def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Datas
         raise DataError("china_provinces: population.csv lacks 2007 values for some provinces")
 
     Fout = [FACTORS[f] for f in Fraw_ordered]
-    ds = from_arrays(regions=R, sectors=I, factors=Fout, trade=trade, tariff=tariff, intermediate=intermediate,
-                     final_demand=final_demand, factor_income=factor_income, esubd=esub["esubd"],
-                     esubm=esub["esubm"], esubva=esub["esubva"], mobility=[MOBILITY[f] for f in Fout],
-                     population=population)
-    for v in ("trade", "intermediate", "final_demand", "factor_income"):
+    ds = from_arrays(
+        regions=R,
+        sectors=I,
+        factors=Fout,
+        trade=trade,
+        tariff=tariff,
+        intermediate=intermediate,
+        final_demand=final_demand,
+        factor_income=factor_income,
+        esubd=esub["esubd"],
+        esubm=esub["esubm"],
+        esubva=esub["esubva"],
+        mobility=[MOBILITY[f] for f in Fout],
+        population=population,
+    )
+    for v in ("trade", "intermediate", "final_demand", "factor_income"):  # type: ignore[assignment]
         ds[v].attrs["units"] = "billion USD"
-    ds["trade"].attrs["valuation"] = "cif (exporter market price net of export tax plus transport margin); diagonal = domestic sales"
+    ds["trade"].attrs["valuation"] = (
+        "cif (exporter market price net of export tax plus transport margin); diagonal = domestic sales"
+    )
     ds["tariff"].attrs["units"] = "ad valorem rate on trade (GTAP rtms, on the cif value)"
     ds["intermediate"].attrs["valuation"] = "market prices incl. tariffs, before purchase taxes (folded)"
     ds["population"].attrs["units"] = "million persons"
     ds["population"].attrs["note"] = (
         "provinces: population.csv, yr 107 = 2007, converted from 10^4 persons; world regions: NOT in "
         "the raw data, rounded approximations (+-10 %) of 2007 UN/World Bank totals of the member "
-        "regions, see cge/calib_china.py WORLD_POPULATION_2007")
-    ds["mobility"].attrs["note"] = ("labour and capital mobile across sectors within a region; resource "
-                                    "(land/natural resource in AGR, COL, CRU, GAS, OMN and the hydro/nuclear/"
-                                    "wind resource in ELE) sector-specific, as in C-REM")
-    ds.attrs.update({
-        "name": "china-provinces",
-        "title": "China interprovincial benchmark: 30 provinces + 6 world regions x 16 sectors, 2007 "
-                 "(C-REM allprov, folded into the MODEL.md core)",
-        "year": YEAR,
-        "units": UNITS,
-        "source": SOURCE,
-        "licence_note": LICENCE_NOTE,
-        "recipe": "cge/calib_china.py (read_china_provinces); calibration/china-provinces.md",
-        "regions_provinces": " ".join(prov),
-        "regions_world": " ".join(world),
-        "region_names": "; ".join(f"{c} {n}" for c, n in zip(reg["code"], reg["name"])),
-        "sector_names": "; ".join(f"{c} {d}" for c, d in zip(sec["code"], sec["description"])),
-        "mapping_notes": MAPPING_NOTES,
-        "reconciliation": json.dumps(rec, sort_keys=False),
-    })
+        "regions, see cge/dataset/china.py WORLD_POPULATION_2007"
+    )
+    ds["mobility"].attrs["note"] = (
+        "labour and capital mobile across sectors within a region; resource "
+        "(land/natural resource in AGR, COL, CRU, GAS, OMN and the hydro/nuclear/"
+        "wind resource in ELE) sector-specific, as in C-REM"
+    )
+    ds.attrs.update(
+        {
+            "name": "china-provinces",
+            "title": "China interprovincial benchmark: 30 provinces + 6 world regions x 16 sectors, 2007 "
+            "(C-REM allprov, folded into the MODEL.md core)",
+            "year": YEAR,
+            "units": UNITS,
+            "source": SOURCE,
+            "licence_note": LICENCE_NOTE,
+            "recipe": "cge/dataset/china.py (read_china_provinces); calibration/china-provinces.md",
+            "regions_provinces": " ".join(prov),
+            "regions_world": " ".join(world),
+            "region_names": "; ".join(f"{c} {n}" for c, n in zip(reg["code"], reg["name"])),
+            "sector_names": "; ".join(f"{c} {d}" for c, d in zip(sec["code"], sec["description"])),
+            "mapping_notes": MAPPING_NOTES,
+            "reconciliation": json.dumps(rec, sort_keys=False),
+        }
+    )
     if verbose:
         print(format_report(rec), file=sys.stderr)
     return ds
@@ -468,7 +523,8 @@ def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Datas
 
 MAPPING_NOTES = (
     "trade[i,s,r] (s!=r) = cif = vxmd*(1-rtxs)+vtwr, tariff = rtms (0 between provinces); "
-    "trade[i,r,r] = sum_g vdfm + sum_nhw vdfmnhw (+ landed intra-aggregate trade vxmd(i,s,s)*(1-rtxs)(1+rtms)+vtwr(1+rtms) "
+    "trade[i,r,r] = sum_g vdfm + sum_nhw vdfmnhw "
+    "(+ landed intra-aggregate trade vxmd(i,s,s)*(1-rtxs)(1+rtms)+vtwr(1+rtms) "
     "for world regions); intermediate = vdfm+vifm (+vdfmnhw into ELE), final_demand = sum over c,g,i of vdfm+vifm, "
     "both before purchase taxes; factor_income = vfm*(1+rtf) (+nhw into ELE) plus output taxes, purchase taxes "
     "paid by industries, export taxes, margins on own exports, intra-aggregate tariffs, minus transport services "
@@ -501,43 +557,34 @@ def format_report(rec: dict) -> str:
         extra = f"  [{v['min_cell']:+.4g}, {v['max_cell']:+.4g}]" if "min_cell" in v else ""
         lines.append(f"    {k:38s} {v['world']:12.3f} {v['china']:12.3f}{extra}")
     lines.append(f"  dropped final-demand purchase taxes: {rec['dropped_final_demand_purchase_taxes']['world']:.3f}")
-    lines.append(f"  intra-aggregate trade moved to domestic sales: "
-                 f"{rec['intra_aggregate_trade_to_domestic_sales (landed value)']['world']:.3f}")
+    lines.append(
+        f"  intra-aggregate trade moved to domestic sales: "
+        f"{rec['intra_aggregate_trade_to_domestic_sales (landed value)']['world']:.3f}"
+    )
     n = rec["negative_cells_moved"]
-    lines.append(f"  negative vdfm cells moved (set to 0, producer +, industry user -): {n['count']} totalling {n['total']:.3g}")
+    lines.append(
+        f"  negative vdfm cells moved (set to 0, producer +, industry user -): {n['count']} totalling {n['total']:.3g}"
+    )
     n = rec["unproduced_goods_noise_removed"]
     lines.append(f"  purchases of goods the region does not produce removed: {n['count']} totalling {n['total']:.3g}")
     key = [k for k in rec if k.startswith("negative_value_added_repaired")][0]
     for j, r, x, sh in rec[key]:
-        lines.append(f"  negative value added repaired: {j}-{r}: {x:.6g} of inputs ({100 * sh:.1f} %) moved to final demand")
+        lines.append(
+            f"  negative value added repaired: {j}-{r}: {x:.6g} of inputs ({100 * sh:.1f} %) moved to final demand"
+        )
     lines.append("  margins:")
     for k, v in rec["margins"].items():
         lines.append(f"    {k}: {v:.6g}")
     rr = rec["source_rounding_residual_to_factor_income"]
     lines.append(f"  source rounding residual put in factor income: {rr['cells']} cells, max {rr['max_abs']:.3g}")
     o = rec["output_vs_source"]
-    lines.append(f"  output minus source vom: world {o['world']:.3f} of {o['source_output_world']:.1f}, china "
-                 f"{o['china']:.3f} of {o['source_output_china']:.1f}, max rel cell {o['max_rel_cell']:.4g}")
-    lines.append(f"  tariff revenue: world {rec['tariff_revenue']['world']:.3f}, china {rec['tariff_revenue']['china']:.3f}")
+    lines.append(
+        f"  output minus source vom: world {o['world']:.3f} of {o['source_output_world']:.1f}, china "
+        f"{o['china']:.3f} of {o['source_output_china']:.1f}, max rel cell {o['max_rel_cell']:.4g}"
+    )
+    lines.append(
+        f"  tariff revenue: world {rec['tariff_revenue']['world']:.3f}, china {rec['tariff_revenue']['china']:.3f}"
+    )
     lines.append(f"  identities max rel gap: {rec['identity_max_rel_gap']}")
     lines.append(f"  sum of trade deficits: {rec['trade_deficit_B']['sum_model']:.3g}")
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("raw_dir", nargs="?", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "china_provinces"))
-    p.add_argument("--out", help="write the dataset to this .nc file")
-    a = p.parse_args(argv)
-    t0 = time.perf_counter()
-    ds = read_china_provinces(Path(a.raw_dir))
-    print(format_report(reconciliation(ds)))
-    print(f"built in {time.perf_counter() - t0:.2f} s")
-    if a.out:
-        ds.to_netcdf(a.out)
-        print(f"wrote {a.out}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -4,6 +4,7 @@ Every path in a recipe is relative to the recipe file.  A path left out takes th
 default, which is relative to the repository root (``../shared/data/...``).  See
 ``calibration/README.md`` for the format.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -11,9 +12,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from cge.errors import InputError, nearest
+from cge.errors import InputError
 from cge.schema import Strict, format_errors, parse_yaml
 
 #: the repository root (the folder holding cge/); default raw-data folders are relative to it
@@ -31,21 +32,21 @@ _Strict = Strict
 # ------------------------------------------------------------------------------------ sources
 class WiodSource(_Strict):
     kind: Literal["wiod2013"]
-    dir: Optional[str] = None            # default ../shared/data/wiod2013 (repo root)
+    dir: Optional[str] = None  # default ../shared/data/wiod2013 (repo root)
     year: Literal[2000, 2005, 2011]
 
 
 class CsvSource(_Strict):
     kind: Literal["csv"]
     dir: str
-    inventory_category: Optional[str] = None   # the final-demand code of inventory changes
+    inventory_category: Optional[str] = None  # the final-demand code of inventory changes
     year: Optional[int] = None
     units: Optional[str] = None
 
 
 class PymrioSource(_Strict):
     kind: Literal["pymrio"]
-    path: Optional[str] = None           # pymrio.load_all(path); None only from build_from_iosystem
+    path: Optional[str] = None  # pymrio.load_all(path); None only from build_from_iosystem
     value_added_extension: Optional[str] = "factor_inputs"
     inventory_category: Optional[str] = "Changes in inventories"
     year: Optional[int] = None
@@ -59,23 +60,24 @@ class PymrioTestSource(_Strict):
 
 class ChinaSource(_Strict):
     kind: Literal["china_provinces"]
-    dir: Optional[str] = None            # default ../shared/data/china_provinces
+    dir: Optional[str] = None  # default ../shared/data/china_provinces
 
 
-Source = Annotated[Union[WiodSource, CsvSource, PymrioSource, PymrioTestSource, ChinaSource],
-                   Field(discriminator="kind")]
+Source = Annotated[
+    Union[WiodSource, CsvSource, PymrioSource, PymrioTestSource, ChinaSource], Field(discriminator="kind")
+]
 
 
 # ------------------------------------------------------------------------------------ maps
 class MapSpec(_Strict):
     """A many-to-one map from the source's codes to aggregate codes."""
 
-    file: Optional[str] = None           # CSV with a code column and an aggregate column
+    file: Optional[str] = None  # CSV with a code column and an aggregate column
     code_column: str = "code"
     aggregate_column: str = "aggregate"
-    groups: Optional[dict[str, list[str]]] = None   # inline: aggregate -> list of source codes
-    order: Optional[list[str]] = None    # order of the aggregate codes (default: first appearance)
-    names: Optional[dict[str, str]] = None   # optional long names of aggregate codes
+    groups: Optional[dict[str, list[str]]] = None  # inline: aggregate -> list of source codes
+    order: Optional[list[str]] = None  # order of the aggregate codes (default: first appearance)
+    names: Optional[dict[str, str]] = None  # optional long names of aggregate codes
 
     @model_validator(mode="after")
     def _one_form(self):
@@ -91,15 +93,15 @@ class NoTariffs(_Strict):
 
 class CPTariffs(_Strict):
     kind: Literal["caliendo_parro"]
-    dir: Optional[str] = None            # default ../shared/data/cp1993
-    year: int = Field(2005, ge=1993, le=2005)   # 1993 or 2005; years between: linear interpolation
-    sector_map: Optional[str] = None     # default: the package's WIOD concordance
+    dir: Optional[str] = None  # default ../shared/data/cp1993
+    year: int = Field(2005, ge=1993, le=2005)  # 1993 or 2005; years between: linear interpolation
+    sector_map: Optional[str] = None  # default: the package's WIOD concordance
     country_map: Optional[str] = None
 
 
 class CsvTariffs(_Strict):
     kind: Literal["csv"]
-    file: str                            # columns sector,source,dest,rate (rate as a fraction)
+    file: str  # columns sector,source,dest,rate (rate as a fraction)
     level: Literal["source", "aggregate"] = "source"
 
 
@@ -117,7 +119,8 @@ class TableFile(_Strict):
 class Factors(_Strict):
     labour_share: Union[float, dict[str, float], TableFile]
     mobility: dict[Literal["labour", "capital"], Literal["mobile", "specific"]] = Field(
-        default_factory=lambda: {"labour": "mobile", "capital": "mobile"})
+        default_factory=lambda: {"labour": "mobile", "capital": "mobile"}  # type: ignore[arg-type]
+    )
 
     @field_validator("labour_share")
     @classmethod
@@ -142,11 +145,11 @@ class ElasticityOverride(_Strict):
 
 
 class Elasticities(_Strict):
-    file: Optional[str] = None           # columns sector,esubd,esubva[,esubm]
+    file: Optional[str] = None  # columns sector,esubd,esubva[,esubm]
     level: Literal["source", "aggregate"] = "aggregate"
-    esubd: Optional[float] = Field(None, ge=0, le=100)    # uniform values (instead of a file)
+    esubd: Optional[float] = Field(None, ge=0, le=100)  # uniform values (instead of a file)
     esubva: Optional[float] = Field(None, ge=0, le=100)
-    esubm_factor: float = Field(2.0, gt=0)                 # esubm = factor x esubd unless given
+    esubm_factor: float = Field(2.0, gt=0)  # esubm = factor x esubd unless given
     overrides: dict[str, ElasticityOverride] = Field(default_factory=dict)
     citation: Optional[str] = None
 
@@ -162,8 +165,8 @@ class Population(_Strict):
     column: str
     code_column: str = "code"
     level: Literal["source", "aggregate"] = "source"
-    world_code: Optional[str] = None     # a row that is the world total, not a region
-    residual: Optional[str] = None       # the code computed as world minus all other codes
+    world_code: Optional[str] = None  # a row that is the world total, not a region
+    residual: Optional[str] = None  # the code computed as world minus all other codes
     units: str = "million persons"
     citation: str = ""
 
@@ -177,14 +180,15 @@ class Population(_Strict):
 class Negatives(_Strict):
     cross_border_final_demand: Literal["move_to_exporter", "refuse"] = "move_to_exporter"
     domestic_sales: Literal["raise_own_inventories", "refuse"] = "raise_own_inventories"
-    final_demand: Literal["net_inventories_against_intermediate_use", "refuse"] = \
+    final_demand: Literal["net_inventories_against_intermediate_use", "refuse"] = (
         "net_inventories_against_intermediate_use"
+    )
 
 
 class Balance(_Strict):
     method: Literal["refuse", "ras", "least_squares"] = "refuse"
-    threshold: float = Field(1e-6, gt=0, lt=1)      # relative tolerance of the identities
-    report_above: float = Field(0.0, ge=0)           # list adjustments larger than this (currency units)
+    threshold: float = Field(1e-6, gt=0, lt=1)  # relative tolerance of the identities
+    report_above: float = Field(0.0, ge=0)  # list adjustments larger than this (currency units)
     output: Literal["row_sums", "source"] = "row_sums"
     value_added: Literal["auto", "residual", "source"] = "auto"
     min_value_added_share: float = Field(0.0, ge=0, lt=1)
@@ -197,7 +201,7 @@ class Recipe(_Strict):
     title: str = ""
     year: Optional[int] = None
     units: Optional[str] = None
-    citation: str = ""                   # the 'source' attribute of the dataset
+    citation: str = ""  # the 'source' attribute of the dataset
     licence_note: str = ""
     source: Source
     regions: Union[Literal["identity"], MapSpec] = "identity"
@@ -206,8 +210,8 @@ class Recipe(_Strict):
     factors: Optional[Factors] = None
     elasticities: Optional[Elasticities] = None
     population: Optional[Population] = None
-    balance: Balance = Field(default_factory=Balance)
-    attrs: dict[str, str] = Field(default_factory=dict)   # extra dataset attributes
+    balance: Balance = Field(default_factory=Balance)  # type: ignore[arg-type]
+    attrs: dict[str, str] = Field(default_factory=dict)  # extra dataset attributes
 
     #: where the recipe came from; not part of the file
     path: Optional[str] = Field(None, exclude=True)

@@ -4,6 +4,7 @@ A benchmark is an ``xarray.Dataset`` with dimensions ``region``, ``sector``, ``f
 aliases ``source``/``dest`` (= region) and ``user`` (= sector).  All values are in one currency
 unit (the built-in datasets: million USD) for one year.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -50,9 +51,24 @@ IDENTITY_RTOL = 1e-6
 
 
 # --------------------------------------------------------------------------- construction
-def from_arrays(*, regions, sectors, factors, trade, tariff, intermediate, final_demand, factor_income,
-                esubd, esubm, esubva, mobility, population=None, attrs: dict | None = None,
-                **extensions) -> xr.Dataset:
+def from_arrays(
+    *,
+    regions,
+    sectors,
+    factors,
+    trade,
+    tariff,
+    intermediate,
+    final_demand,
+    factor_income,
+    esubd,
+    esubm,
+    esubva,
+    mobility,
+    population=None,
+    attrs: dict | None = None,
+    **extensions,
+) -> xr.Dataset:
     """A benchmark Dataset in MODEL.md section 2's layout from plain arrays (float64 throughout).
 
     Arrays are ordered like :data:`SCHEMA`'s dimensions; ``source``/``dest`` take the region
@@ -62,8 +78,16 @@ def from_arrays(*, regions, sectors, factors, trade, tariff, intermediate, final
     unknown = sorted(set(extensions) - set(OPTIONAL))
     if unknown:
         raise TypeError(f"from_arrays: unknown variable(s) {', '.join(unknown)}")
-    values = dict(trade=trade, tariff=tariff, intermediate=intermediate, final_demand=final_demand,
-                  factor_income=factor_income, esubd=esubd, esubm=esubm, esubva=esubva)
+    values = dict(
+        trade=trade,
+        tariff=tariff,
+        intermediate=intermediate,
+        final_demand=final_demand,
+        factor_income=factor_income,
+        esubd=esubd,
+        esubm=esubm,
+        esubva=esubva,
+    )
     data = {k: (SCHEMA[k], np.asarray(v, dtype=float)) for k, v in values.items()}
     data["mobility"] = (SCHEMA["mobility"], np.asarray([str(m) for m in mobility], dtype=object))
     if population is not None:
@@ -72,8 +96,17 @@ def from_arrays(*, regions, sectors, factors, trade, tariff, intermediate, final
         if v is not None:
             data[k] = (OPTIONAL[k], np.asarray(v, dtype=float))
     regions, sectors = [str(r) for r in regions], [str(s) for s in sectors]
-    ds = xr.Dataset(data, coords={"region": regions, "sector": sectors, "factor": [str(f) for f in factors],
-                                  "source": regions, "dest": regions, "user": sectors})
+    ds = xr.Dataset(
+        data,
+        coords={
+            "region": regions,
+            "sector": sectors,
+            "factor": [str(f) for f in factors],
+            "source": regions,
+            "dest": regions,
+            "user": sectors,
+        },
+    )
     ds.attrs.update(attrs or {})
     return ds
 
@@ -162,8 +195,9 @@ def check_dataset(ds: xr.Dataset) -> Report:
     rep = Report()
     missing = [v for v in SCHEMA if v not in ds]
     if missing:
-        rep.problems.append(f"missing variable(s): {', '.join(missing)} (MODEL.md section 2 requires "
-                            f"{', '.join(SCHEMA)})")
+        rep.problems.append(
+            f"missing variable(s): {', '.join(missing)} (MODEL.md section 2 requires {', '.join(SCHEMA)})"
+        )
     for var, dims in {**SCHEMA, **OPTIONAL}.items():
         if var in ds and tuple(ds[var].dims) != dims:
             rep.problems.append(f"variable {var!r} has dimensions {tuple(ds[var].dims)}, expected {dims}")
@@ -209,7 +243,9 @@ def check_dataset(ds: xr.Dataset) -> Report:
     diag[:, np.arange(n), np.arange(n)] = True
     bad_diag = diag & (tar != 0)
     if bad_diag.any():
-        rep.problems.append(f"tariff: must be zero on the diagonal (domestic sales), found {_cells(ds['tariff'], bad_diag, tar)}")
+        rep.problems.append(
+            f"tariff: must be zero on the diagonal (domestic sales), found {_cells(ds['tariff'], bad_diag, tar)}"
+        )
     for var in ("output_tax", "export_tax"):
         if var in ds:
             vals = ds[var].values.astype(float)
@@ -219,8 +255,10 @@ def check_dataset(ds: xr.Dataset) -> Report:
         ext = ds["export_tax"].values.astype(float)
         bad_diag = diag & (ext != 0)
         if bad_diag.any():
-            rep.problems.append(f"export_tax: must be zero on the diagonal (domestic sales), found "
-                                f"{_cells(ds['export_tax'], bad_diag, ext)}")
+            rep.problems.append(
+                f"export_tax: must be zero on the diagonal (domestic sales), found "
+                f"{_cells(ds['export_tax'], bad_diag, ext)}"
+            )
     lo, hi = ELASTICITY_RANGE
     for var in ("esubd", "esubm", "esubva") + tuple(v for v in EXT_ELASTICITIES if v in ds):
         vals = ds[var].values.astype(float)
@@ -240,10 +278,20 @@ def check_dataset(ds: xr.Dataset) -> Report:
 
     gap1, tot1, gap2, tot2 = identity_gaps(ds)
     for label, gap, tot, da in (
-        ("identity 1 (composite balance: intermediate + final demand = domestic sales + imports incl. tariffs"
-         + (" and export taxes)" if "export_tax" in ds else ")"), gap1, tot1, ds["final_demand"]),
-        ("identity 2 (zero profit: sales = intermediate inputs + factor income"
-         + (", times 1 + output tax)" if "output_tax" in ds else ")"), gap2, tot2, ds["final_demand"]),
+        (
+            "identity 1 (composite balance: intermediate + final demand = domestic sales + imports incl. tariffs"
+            + (" and export taxes)" if "export_tax" in ds else ")"),
+            gap1,
+            tot1,
+            ds["final_demand"],
+        ),
+        (
+            "identity 2 (zero profit: sales = intermediate inputs + factor income"
+            + (", times 1 + output tax)" if "output_tax" in ds else ")"),
+            gap2,
+            tot2,
+            ds["final_demand"],
+        ),
     ):
         rel = np.abs(gap) / np.where(tot > 0, tot, 1.0)
         bad = rel > IDENTITY_RTOL
@@ -254,8 +302,10 @@ def check_dataset(ds: xr.Dataset) -> Report:
             )
     inc0 = ds["final_demand"].sum("sector").values
     if (inc0 <= 0).any():
-        rep.problems.append(f"final_demand: every region needs positive income (sum of final demand), found "
-                            f"{_cells(ds['final_demand'].isel(sector=0), inc0 <= 0, inc0)}")
+        rep.problems.append(
+            f"final_demand: every region needs positive income (sum of final demand), found "
+            f"{_cells(ds['final_demand'].isel(sector=0), inc0 <= 0, inc0)}"
+        )
     bal = trade_balance(ds)
     if abs(bal.sum()) > IDENTITY_RTOL * float(inc0.sum()):
         rep.problems.append(f"benchmark trade deficits do not sum to zero (sum {bal.sum():.6g})")
@@ -278,10 +328,10 @@ def identity_gaps(ds: xr.Dataset):
     ext = ds["export_tax"].values.astype(float) if "export_tax" in ds else 0.0
     to = ds["output_tax"].values.astype(float) if "output_tax" in ds else 0.0
     buyer = np.where(eye[None], trade, trade * (1 + ext) * (1 + tar))  # (i, s, r)
-    lhs1 = inter.sum(axis=1) + fd                                    # (i, r)
-    rhs1 = buyer.sum(axis=1)                                          # (i, r)
-    lhs2 = trade.sum(axis=2)                                          # (j, r): sales of j made in r
-    rhs2 = (1 + to) * (inter.sum(axis=0) + fac.sum(axis=0))          # (j, r)
+    lhs1 = inter.sum(axis=1) + fd  # (i, r)
+    rhs1 = buyer.sum(axis=1)  # (i, r)
+    lhs2 = trade.sum(axis=2)  # (j, r): sales of j made in r
+    rhs2 = (1 + to) * (inter.sum(axis=0) + fac.sum(axis=0))  # (j, r)
     return lhs1 - rhs1, np.maximum(lhs1, rhs1), lhs2 - rhs2, np.maximum(lhs2, rhs2)
 
 

@@ -11,6 +11,7 @@ Readers: the WIOD 2013 long CSV files, the plain-CSV layout (``calibration/READM
 ``pymrio.IOSystem``.  Cells that are missing from a long file are zero (the files list nonzero cells);
 a cell that is present but empty or not a number is refused, never zeroed.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ class Table:
     va: Optional[np.ndarray] = None
     output: Optional[np.ndarray] = None
     inventory_category: Optional[str] = None
-    files: dict[str, Path] = field(default_factory=dict)   # label -> path, for provenance
+    files: dict[str, Path] = field(default_factory=dict)  # label -> path, for provenance
     year: Optional[int] = None
     units: Optional[str] = None
     description: str = ""
@@ -48,8 +49,10 @@ class Table:
             bad = ~np.isfinite(a)
             if bad.any():
                 idx = [tuple(int(x) for x in k) for k in np.argwhere(bad)[:5]]
-                raise RecipeError(f"{where}: missing or non-numeric cells in {name} at {self.label(name, idx)}; "
-                                  "fill them in the source (they are never set to zero silently)")
+                raise RecipeError(
+                    f"{where}: missing or non-numeric cells in {name} at {self.label(name, idx)}; "
+                    "fill them in the source (they are never set to zero silently)"
+                )
         if self.Z.min() < 0:
             idx = [tuple(int(x) for x in k) for k in np.argwhere(self.Z < 0)[:5]]
             raise RecipeError(f"{where}: negative intermediate flows at {self.label('Z', idx)}")
@@ -68,8 +71,10 @@ class Table:
 def _need(files: dict[str, Path], where: str) -> None:
     missing = [str(p) for p in files.values() if not p.is_file()]
     if missing:
-        raise RecipeError(f"{where}: raw data missing (raw files are not part of the repository; point the "
-                          "recipe's 'dir' at a copy):\n  " + "\n  ".join(missing))
+        raise RecipeError(
+            f"{where}: raw data missing (raw files are not part of the repository; point the "
+            "recipe's 'dir' at a copy):\n  " + "\n  ".join(missing)
+        )
 
 
 def _read_csv(path: Path, where: str, cols: list[str]) -> pd.DataFrame:
@@ -88,13 +93,16 @@ def _values(df: pd.DataFrame, path: Path, col: str = "value") -> np.ndarray:
     bad = ~np.isfinite(v)
     if bad.any():
         rows = (np.flatnonzero(bad)[:5] + 2).tolist()
-        raise RecipeError(f"{path}: missing or non-numeric '{col}' on line(s) {rows} "
-                          f"(values {df[col].iloc[np.flatnonzero(bad)[:5]].tolist()}); never zeroed silently")
+        raise RecipeError(
+            f"{path}: missing or non-numeric '{col}' on line(s) {rows} "
+            f"(values {df[col].iloc[np.flatnonzero(bad)[:5]].tolist()}); never zeroed silently"
+        )
     return v
 
 
-def from_long(flows: pd.DataFrame, path: Path, countries: list[str], sectors: list[str],
-              categories: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def from_long(
+    flows: pd.DataFrame, path: Path, countries: list[str], sectors: list[str], categories: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
     """Arrays Z, F from a long table with columns row_region,row_sector,col_region,col_code,value."""
     bad_c = sorted(set(flows.row_region).union(flows.col_region) - set(countries))
     bad_s = sorted(set(flows.row_sector) - set(sectors))
@@ -111,8 +119,16 @@ def from_long(flows: pd.DataFrame, path: Path, countries: list[str], sectors: li
     ui = {**si, **{c: len(sectors) + k for k, c in enumerate(categories)}}
     nc, ns, nu = len(countries), len(sectors), len(sectors) + len(categories)
     X = np.zeros((nc, ns, nc, nu))
-    np.add.at(X, (flows.row_region.map(ci).to_numpy(), flows.row_sector.map(si).to_numpy(),
-                  flows.col_region.map(ci).to_numpy(), flows.col_code.map(ui).to_numpy()), v)
+    np.add.at(
+        X,
+        (
+            flows.row_region.map(ci).to_numpy(),
+            flows.row_sector.map(si).to_numpy(),
+            flows.col_region.map(ci).to_numpy(),
+            flows.col_code.map(ui).to_numpy(),
+        ),
+        v,
+    )
     return np.ascontiguousarray(X[..., :ns]), np.ascontiguousarray(X[..., ns:])
 
 
@@ -139,9 +155,20 @@ def read_wiod(dir_: Path, year: int, where: str) -> Table:
         out = np.array([[float(o.loc[(c, s)]) for s in sectors] for c in countries])
     except KeyError as exc:
         raise RecipeError(f"{op}: no output for {exc}") from None
-    return Table(countries, sectors, list(WIOD_FD), Z, F, None, out, "INVEN", files, year,
-                 f"million USD (current, {year})",
-                 f"WIOD 2013 release, world input-output table {year}, basic prices")
+    return Table(
+        countries,
+        sectors,
+        list(WIOD_FD),
+        Z,
+        F,
+        None,
+        out,
+        "INVEN",
+        files,
+        year,
+        f"million USD (current, {year})",
+        f"WIOD 2013 release, world input-output table {year}, basic prices",
+    )
 
 
 # ------------------------------------------------------------------------------------ plain CSV
@@ -187,18 +214,41 @@ def read_csv_table(dir_: Path, inventory_category: Optional[str], where: str, ye
         if bad:
             raise RecipeError(f"{p}: unknown codes {bad}")
         a = np.zeros((len(regions), len(sectors)))
-        np.add.at(a, (d.region.str.strip().map({c: k for k, c in enumerate(regions)}).to_numpy(),
-                      d.sector.str.strip().map({c: k for k, c in enumerate(sectors)}).to_numpy()), v)
+        np.add.at(
+            a,
+            (
+                d.region.str.strip().map({c: k for k, c in enumerate(regions)}).to_numpy(),
+                d.sector.str.strip().map({c: k for k, c in enumerate(sectors)}).to_numpy(),
+            ),
+            v,
+        )
         return a
 
-    return Table(regions, sectors, cats, Z, F, cell_file("value_added.csv"), cell_file("output.csv"),
-                 inventory_category, files, year, units or "currency units",
-                 f"plain-CSV input-output table in {dir_}")
+    return Table(
+        regions,
+        sectors,
+        cats,
+        Z,
+        F,
+        cell_file("value_added.csv"),
+        cell_file("output.csv"),
+        inventory_category,
+        files,
+        year,
+        units or "currency units",
+        f"plain-CSV input-output table in {dir_}",
+    )
 
 
 # ------------------------------------------------------------------------------------ pymrio
-def read_iosystem(io, where: str, value_added_extension: Optional[str] = "factor_inputs",
-                  inventory_category: Optional[str] = None, files: Optional[dict] = None, year=None) -> Table:
+def read_iosystem(
+    io,
+    where: str,
+    value_added_extension: Optional[str] = "factor_inputs",
+    inventory_category: Optional[str] = None,
+    files: Optional[dict] = None,
+    year=None,
+) -> Table:
     """A Table from a ``pymrio.IOSystem`` (Z and Y at basic prices; value added from an extension)."""
     if getattr(io, "Z", None) is None:
         try:
@@ -223,8 +273,10 @@ def read_iosystem(io, where: str, value_added_extension: Optional[str] = "factor
     va = None
     ext = getattr(io, value_added_extension, None) if value_added_extension else None
     if value_added_extension and ext is None:
-        raise RecipeError(f"{where}: the IOSystem has no extension {value_added_extension!r} "
-                          f"(has: {', '.join(str(e) for e in io.get_extensions())})")
+        raise RecipeError(
+            f"{where}: the IOSystem has no extension {value_added_extension!r} "
+            f"(has: {', '.join(str(e) for e in io.get_extensions())})"
+        )
     if ext is not None:
         va = ext.F.reindex(columns=idx).to_numpy(dtype=float).sum(axis=0).reshape(nc, ns)
     out = None
@@ -238,5 +290,6 @@ def read_iosystem(io, where: str, value_added_extension: Optional[str] = "factor
     except Exception:
         pass
     name = getattr(getattr(io, "meta", None), "name", None) or getattr(io, "name", "IOSystem")
-    return Table(regions, sectors, cats, Z, F, va, out, inventory_category, files or {}, year, unit,
-                 f"pymrio IOSystem {name}")
+    return Table(
+        regions, sectors, cats, Z, F, va, out, inventory_category, files or {}, year, unit, f"pymrio IOSystem {name}"
+    )

@@ -11,6 +11,7 @@ Caliendo and Parro (2015) rates come with a concordance to the source's sectors 
   map to the same CP region (CP's own diagonal is zero), and the diagonal;
 * years: 1993 and 2005 are CP's files; a year in between is the linear interpolation of the two.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -22,20 +23,51 @@ import pandas as pd
 from .recipe import SHARED_DATA, CPTariffs, CsvTariffs, Recipe, RecipeError
 from .table import Table
 
-CP_REGIONS = ("ARG AUS AUT BRA CAN CHL CHN DNK FIN FRA DEU GRC HUN IND IDN IRL ITA JPN KOR MEX "
-              "NLD NZL NOR PRT ZAF ESP SWE TUR GBR USA ROW").split()
+CP_REGIONS = [
+    "ARG",
+    "AUS",
+    "AUT",
+    "BRA",
+    "CAN",
+    "CHL",
+    "CHN",
+    "DNK",
+    "FIN",
+    "FRA",
+    "DEU",
+    "GRC",
+    "HUN",
+    "IND",
+    "IDN",
+    "IRL",
+    "ITA",
+    "JPN",
+    "KOR",
+    "MEX",
+    "NLD",
+    "NZL",
+    "NOR",
+    "PRT",
+    "ZAF",
+    "ESP",
+    "SWE",
+    "TUR",
+    "GBR",
+    "USA",
+    "ROW",
+]
 CP_NSEC = 20
 CONCORDANCE = Path(__file__).parent / "concordance"
 
 
 @dataclass
 class FineTariffs:
-    t: np.ndarray                                  # (sector, exporter, importer) on the source grid
-    fallback: np.ndarray | None = None             # where the CP weighted mean fell back to the simple mean
+    t: np.ndarray  # (sector, exporter, importer) on the source grid
+    fallback: np.ndarray | None = None  # where the CP weighted mean fell back to the simple mean
     files: dict[str, Path] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     description: str = "none"
-    aggregate_rates: np.ndarray | None = None      # csv at aggregate level: (A, R, R)
+    aggregate_rates: np.ndarray | None = None  # csv at aggregate level: (A, R, R)
 
 
 def _csv(path: Path, cols: list[str]) -> pd.DataFrame:
@@ -57,8 +89,9 @@ def caliendo_parro(spec: CPTariffs, rec: Recipe, table: Table) -> FineTariffs:
     files["cp1993/xbilat1993.txt"] = cp / "xbilat1993.txt"
     missing = [str(p) for p in files.values() if not p.is_file()]
     if missing:
-        raise RecipeError(f"{rec.where}: Caliendo-Parro files missing (point tariffs.dir at a copy):\n  "
-                          + "\n  ".join(missing))
+        raise RecipeError(
+            f"{rec.where}: Caliendo-Parro files missing (point tariffs.dir at a copy):\n  " + "\n  ".join(missing)
+        )
     n = len(CP_REGIONS)
     Ts = {}
     for y in years:
@@ -67,7 +100,7 @@ def caliendo_parro(spec: CPTariffs, rec: Recipe, table: Table) -> FineTariffs:
             raise RecipeError(f"unexpected Caliendo-Parro layout: tariffs{y} {T.shape}")
         if not np.isfinite(T).all() or T.min() < 0:
             raise RecipeError(f"Caliendo-Parro tariffs{y} contain non-finite or negative values")
-        Ts[y] = T.reshape(CP_NSEC, n, n) / 100.0       # (sector j, importer n, exporter i)
+        Ts[y] = T.reshape(CP_NSEC, n, n) / 100.0  # (sector j, importer n, exporter i)
     if len(years) == 1:
         T = Ts[spec.year]
     else:
@@ -110,7 +143,7 @@ def caliendo_parro(spec: CPTariffs, rec: Recipe, table: Table) -> FineTariffs:
         js = to_src.get(s)
         if not js:
             continue
-        Tj = T[js][:, ri][:, :, ei]                  # (len(js), importer, exporter)
+        Tj = T[js][:, ri][:, :, ei]  # (len(js), importer, exporter)
         Bj = B[js][:, ri][:, :, ei]
         w = Bj.sum(axis=0)
         simple = Tj.mean(axis=0)
@@ -119,11 +152,11 @@ def caliendo_parro(spec: CPTariffs, rec: Recipe, table: Table) -> FineTariffs:
         rate = np.where(w > 0, weighted, simple)
         if len(js) > 1:
             fallback[k] = (w <= 0).T
-        t[k] = rate.T                                # -> (exporter, importer)
+        t[k] = rate.T  # -> (exporter, importer)
     sm_label = cm["single_market"].to_numpy() if "single_market" in cm.columns else np.array([""] * nc)
     same_market = (sm_label[:, None] == sm_label[None, :]) & (sm_label[:, None] != "")
     t[:, same_market] = 0.0
-    t[:, ri[None, :] == ei[:, None]] = 0.0           # exporter and importer in one CP region
+    t[:, ri[None, :] == ei[:, None]] = 0.0  # exporter and importer in one CP region
     t[:, np.arange(nc), np.arange(nc)] = 0.0
     files["concordance/" + smap_path.name] = smap_path
     files["concordance/" + cmap_path.name] = cmap_path
@@ -139,28 +172,41 @@ def csv_tariffs(spec: CsvTariffs, rec: Recipe, table: Table, regions: list[str],
         lines = (np.flatnonzero(~np.isfinite(rate))[:5] + 2).tolist()
         raise RecipeError(f"{path}: missing or non-numeric rate on line(s) {lines}")
     if (rate <= -1).any():
-        raise RecipeError(f"{path}: rates must be > -1 (fractions, not percent); line(s) "
-                          f"{(np.flatnonzero(rate <= -1)[:5] + 2).tolist()}")
+        raise RecipeError(
+            f"{path}: rates must be > -1 (fractions, not percent); line(s) "
+            f"{(np.flatnonzero(rate <= -1)[:5] + 2).tolist()}"
+        )
     R = regions if spec.level == "aggregate" else table.countries
     S = sectors if spec.level == "aggregate" else table.sectors
     for col, codes in (("sector", S), ("source", R), ("dest", R)):
         bad = sorted(set(df[col]) - set(codes))
         if bad:
-            raise RecipeError(f"{path}: unknown {col} code(s) {bad} (level {spec.level}: codes of the "
-                              f"{'aggregate' if spec.level == 'aggregate' else 'source table'})")
+            raise RecipeError(
+                f"{path}: unknown {col} code(s) {bad} (level {spec.level}: codes of the "
+                f"{'aggregate' if spec.level == 'aggregate' else 'source table'})"
+            )
     if df.duplicated(["sector", "source", "dest"]).any():
         r = df[df.duplicated(["sector", "source", "dest"])].iloc[0]
         raise RecipeError(f"{path}: route listed twice: {r.sector},{r.source},{r.dest}")
     diag = (df.source == df.dest).to_numpy() & (rate != 0)
     if diag.any():
-        raise RecipeError(f"{path}: tariffs on domestic sales (source == dest) must be 0, line(s) "
-                          f"{(np.flatnonzero(diag)[:5] + 2).tolist()}")
+        raise RecipeError(
+            f"{path}: tariffs on domestic sales (source == dest) must be 0, line(s) "
+            f"{(np.flatnonzero(diag)[:5] + 2).tolist()}"
+        )
     a = np.zeros((len(S), len(R), len(R)))
-    a[df.sector.map({c: k for k, c in enumerate(S)}).to_numpy(),
-      df.source.map({c: k for k, c in enumerate(R)}).to_numpy(),
-      df.dest.map({c: k for k, c in enumerate(R)}).to_numpy()] = rate
-    out = FineTariffs(a if spec.level == "source" else None, None, {f"tariffs/{path.name}": path}, [],
-                      f"user tariff file {path.name} ({spec.level} codes; routes not listed: 0)")
+    a[
+        df.sector.map({c: k for k, c in enumerate(S)}).to_numpy(),
+        df.source.map({c: k for k, c in enumerate(R)}).to_numpy(),
+        df.dest.map({c: k for k, c in enumerate(R)}).to_numpy(),
+    ] = rate
+    out = FineTariffs(
+        a if spec.level == "source" else None,  # type: ignore[arg-type]
+        None,
+        {f"tariffs/{path.name}": path},
+        [],
+        f"user tariff file {path.name} ({spec.level} codes; routes not listed: 0)",
+    )
     if spec.level == "aggregate":
         out.aggregate_rates = a
     return out

@@ -6,6 +6,7 @@ dimensions of every array are declared once, in :data:`DIMS`, and :class:`Coords
 into labels and back, so that the model, the scenario instruments and the results all read the
 same labelled cells (``Benchmark.cells("X0")[("MAN", "CHN", "USA")]``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,12 +15,13 @@ from functools import cached_property
 import numpy as np
 import xarray as xr
 
-
 #: the dimensions of every benchmark array (and of the instruments of the same shape)
 DIMS: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("trade", "tariff0", "export_tax0", "te0", "X0", "PG0", "thM"), ("sector", "source", "dest")),
-    **dict.fromkeys(("final_demand", "output_tax0", "to0", "Y0", "D0", "M0", "A0", "VA0", "COST0", "thD", "beta"),
-                    ("sector", "region")),
+    **dict.fromkeys(
+        ("final_demand", "output_tax0", "to0", "Y0", "D0", "M0", "A0", "VA0", "COST0", "thD", "beta"),
+        ("sector", "region"),
+    ),
     "intermediate": ("sector", "user", "region"),
     **dict.fromkeys(("F0", "thF"), ("factor", "sector", "region")),
     "endowment0": ("factor", "region"),
@@ -49,13 +51,15 @@ class Coords:
 
     def cells(self, array: np.ndarray, dims: tuple[str, ...]) -> dict[tuple, float]:
         """The nonzero cells of ``array`` keyed by their labels."""
-        return {tuple(self.labels[d][k] for d, k in zip(dims, pos)): float(array[tuple(pos)])
-                for pos in np.argwhere(array != 0)}
+        return {
+            tuple(self.labels[d][k] for d, k in zip(dims, pos)): float(array[tuple(pos)])
+            for pos in np.argwhere(array != 0)
+        }
 
     def grid(self, values, dims: tuple[str, ...], fill: float = np.nan) -> np.ndarray:
         """An array along ``dims`` from ``{label tuple: value}`` (or ``(key, value)`` pairs); ``fill`` elsewhere."""
         out = np.full(self.shape(dims), fill)
-        for key, v in (values.items() if isinstance(values, dict) else values):
+        for key, v in values.items() if isinstance(values, dict) else values:
             out[self.index(dims, key)] = v
         return out
 
@@ -72,23 +76,23 @@ class Benchmark:
     regions: tuple[str, ...]
     sectors: tuple[str, ...]
     factors: tuple[str, ...]
-    mobility: tuple[str, ...]             # per factor: "mobile" | "specific"
-    trade: np.ndarray                     # (i, s, r) basic-price value, diagonal = D0
-    tariff0: np.ndarray                   # (i, s, r) benchmark tariff, 0 on the diagonal
-    intermediate: np.ndarray              # (i, j, r) buyer prices
-    final_demand: np.ndarray              # (i, r)
-    F0: np.ndarray                        # (f, j, r) factor use = factor income
-    esubd: np.ndarray                     # (i,)
-    esubm: np.ndarray                     # (i,)
-    esubva: np.ndarray                    # (j,)
-    population: np.ndarray | None         # (r,)
+    mobility: tuple[str, ...]  # per factor: "mobile" | "specific"
+    trade: np.ndarray  # (i, s, r) basic-price value, diagonal = D0
+    tariff0: np.ndarray  # (i, s, r) benchmark tariff, 0 on the diagonal
+    intermediate: np.ndarray  # (i, j, r) buyer prices
+    final_demand: np.ndarray  # (i, r)
+    F0: np.ndarray  # (f, j, r) factor use = factor income
+    esubd: np.ndarray  # (i,)
+    esubm: np.ndarray  # (i,)
+    esubva: np.ndarray  # (j,)
+    population: np.ndarray | None  # (r,)
     # ----- extensions (docs/extensions.md); None = absent = the neutral value
     output_tax0: np.ndarray | None = None  # (j, r) benchmark output tax rate
     export_tax0: np.ndarray | None = None  # (i, s, r) benchmark export tax rate, levied by s
-    esubt: np.ndarray | None = None        # (j,) value added vs intermediate bundle (0 = core)
-    esubc: np.ndarray | None = None        # (j,) among intermediates (0 = core)
-    esubfd: np.ndarray | None = None       # (r,) final demand (1 = core)
-    etrans: np.ndarray | None = None       # (i,) CET domestic vs exports (inf = core)
+    esubt: np.ndarray | None = None  # (j,) value added vs intermediate bundle (0 = core)
+    esubc: np.ndarray | None = None  # (j,) among intermediates (0 = core)
+    esubfd: np.ndarray | None = None  # (r,) final demand (1 = core)
+    etrans: np.ndarray | None = None  # (i,) CET domestic vs exports (inf = core)
 
     @property
     def has_taxes(self) -> bool:
@@ -242,11 +246,12 @@ def _share(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 def benchmark(ds: xr.Dataset) -> Benchmark:
     """Read a (validated) dataset into plain arrays."""
+
     def arr(name, *dims):
         return np.ascontiguousarray(ds[name].transpose(*dims).values, dtype=float)
 
     pop = arr("population", "region") if "population" in ds else None
-    opt = lambda name, *dims: arr(name, *dims) if name in ds else None  # noqa: E731
+    opt = lambda name, *dims: arr(name, *dims) if name in ds else None
     return Benchmark(
         regions=tuple(str(r) for r in ds["region"].values),
         sectors=tuple(str(i) for i in ds["sector"].values),

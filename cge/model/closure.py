@@ -23,11 +23,16 @@ def add(m: pyo.ConcreteModel, st: Structure) -> None:
 def _trade_balance(m: pyo.ConcreteModel, st: Structure) -> None:
     R, B, INC0 = list(st.bm.regions), st.B, st.INC0
     if st.options.trade_balance == "numeraire":
-        m.trade_balance = pyo.Expression(R, rule=lambda m, r: B[r] * m.PNUM, doc="trade deficit fixed in numeraire units")
+        m.trade_balance = pyo.Expression(
+            R, rule=lambda m, r: B[r] * m.PNUM, doc="trade deficit fixed in numeraire units"
+        )
     else:
         winc0 = float(sum(INC0.values()))
-        m.trade_balance = pyo.Expression(R, rule=lambda m, r: B[r] / winc0 * sum(INC0[s] * m.inc[s] for s in R),
-                                         doc="trade deficit fixed as a share of world income")
+        m.trade_balance = pyo.Expression(
+            R,
+            rule=lambda m, r: B[r] / winc0 * sum(INC0[s] * m.inc[s] for s in R),
+            doc="trade deficit fixed as a share of world income",
+        )
 
 
 def _numeraire(m: pyo.ConcreteModel, st: Structure) -> None:
@@ -41,5 +46,6 @@ def _numeraire(m: pyo.ConcreteModel, st: Structure) -> None:
         fm = [k for k in fm if k[1] == region and factor in (None, k[0])]
         fs = [k for k in fs if k[2] == region and factor in (None, k[0])]
     wsum = sum(E0[k] for k in fm) + sum(F0[k] for k in fs)
-    m.numeraire = pyo.Constraint(expr=(sum(E0[k] * m.Wm[k] for k in fm) + sum(F0[k] * m.Ws[k] for k in fs)) / wsum
-                                 == m.PNUM)
+    m.numeraire = pyo.Constraint(
+        expr=(sum(E0[k] * m.Wm[k] for k in fm) + sum(F0[k] * m.Ws[k] for k in fs)) / wsum == m.PNUM
+    )

@@ -28,11 +28,16 @@ def add(m: pyo.ConcreteModel, st: Structure) -> None:
             return fd0.get((i, r), 0.0) * m.inc[r] / m.PA[i, r]
         return fd0.get((i, r), 0.0) * m.inc[r] / m.PU[r] * (m.PU[r] / m.PA[i, r]) ** esubfd[r]
 
-    m.C = pyo.Expression(sets.AR, rule=final_demand,
-                         doc="final demand C = beta * INC / PA (CES: times (PU/PA)^(esubfd-1))")
+    m.C = pyo.Expression(
+        sets.AR, rule=final_demand, doc="final demand C = beta * INC / PA (CES: times (PU/PA)^(esubfd-1))"
+    )
     m.A = pyo.Expression(sets.AR, rule=lambda m, i, r: A0[(i, r)] * m.QA[i, r], doc="composite demand A")
-    m.composite_demand = pyo.Constraint(sets.AR, rule=lambda m, i, r: m.QA[i, r] == (
-        sum(input_demand(m, st, i, j, a, r) for j, a in users_of[(i, r)]) + m.C[i, r]) / A0[(i, r)])
+    m.composite_demand = pyo.Constraint(
+        sets.AR,
+        rule=lambda m, i, r: (
+            m.QA[i, r] == (sum(input_demand(m, st, i, j, a, r) for j, a in users_of[(i, r)]) + m.C[i, r]) / A0[(i, r)]
+        ),
+    )
 
     def factor_demand(m, f, j, r):
         out = F0[(f, j, r)] * m.Y[j, r]

@@ -51,27 +51,40 @@ def _factor_income(m: pyo.ConcreteModel, st: Structure) -> None:
     sets, R = st.sets, list(st.bm.regions)
     fm_of = {r: [f for (f, rr) in sets.FM if rr == r] for r in R}
     fs_of = {r: [(f, j) for (f, j, rr) in sets.FS if rr == r] for r in R}
-    m.factor_income = pyo.Expression(R, rule=lambda m, r: sum(
-        m.Wm[f, r] * m.endow_m[f, r] + (m.Wm[f, r] - m.WU[f]) * m.NF[f, r] for f in fm_of[r])
-        + sum(m.Ws[f, j, r] * m.endow_s[f, j, r] for f, j in fs_of[r]))
+    m.factor_income = pyo.Expression(
+        R,
+        rule=lambda m, r: (
+            sum(m.Wm[f, r] * m.endow_m[f, r] + (m.Wm[f, r] - m.WU[f]) * m.NF[f, r] for f in fm_of[r])
+            + sum(m.Ws[f, j, r] * m.endow_s[f, j, r] for f, j in fs_of[r])
+        ),
+    )
 
 
 def _revenue_sharing(m: pyo.ConcreteModel) -> None:
     """Customs union revenue sharing: pooled regions hand in their revenue and get a share back."""
     R = list(m.pool_in)
     m.pooled_revenue = pyo.Expression(expr=sum(m.pool_in[r] * m.tariff_revenue[r] for r in R))
-    m.revenue_received = pyo.Expression(R, rule=lambda m, r: (1 - m.pool_in[r]) * m.tariff_revenue[r]
-                                        + m.pool_share[r] * m.pooled_revenue)
+    m.revenue_received = pyo.Expression(
+        R, rule=lambda m, r: (1 - m.pool_in[r]) * m.tariff_revenue[r] + m.pool_share[r] * m.pooled_revenue
+    )
 
 
 def _tax_revenue(m: pyo.ConcreteModel, st: Structure) -> None:
     """Extension: export taxes (collected by the source) and output taxes."""
     sets, R, Y0 = st.sets, list(st.bm.regions), st.Y0
     exports_of = sets.exports_of
-    m.export_tax_revenue = pyo.Expression(R, rule=lambda m, s: sum(
-        m.te[i, s, r] * export_price(m, i, s) * m.tau[i, s, r] * m.X[i, s, r] for i, r in exports_of.get(s, [])))
-    m.output_tax_revenue = pyo.Expression(R, rule=lambda m, r: sum(
-        m.to[j, r] / (1 + m.to[j, r]) * m.PY[j, r] * m.Y[j, r] * Y0[(j, r)] for (j, rr) in sets.YR if rr == r))
+    m.export_tax_revenue = pyo.Expression(
+        R,
+        rule=lambda m, s: sum(
+            m.te[i, s, r] * export_price(m, i, s) * m.tau[i, s, r] * m.X[i, s, r] for i, r in exports_of.get(s, [])
+        ),
+    )
+    m.output_tax_revenue = pyo.Expression(
+        R,
+        rule=lambda m, r: sum(
+            m.to[j, r] / (1 + m.to[j, r]) * m.PY[j, r] * m.Y[j, r] * Y0[(j, r)] for (j, rr) in sets.YR if rr == r
+        ),
+    )
 
 
 def income_sources(m, st: Structure, r: str):

@@ -15,8 +15,19 @@ from cge.model.ces import instrument
 from cge.model.structure import ELASTICITIES, Structure
 
 #: the fixed variables that act as mutable parameters
-INSTRUMENTS = ELASTICITIES + ("t", "tau", "endow_m", "endow_s", "PNUM", "pool_in", "pool_share", "fpool",
-                              "any_fpool", "to", "te")
+INSTRUMENTS = ELASTICITIES + (
+    "t",
+    "tau",
+    "endow_m",
+    "endow_s",
+    "PNUM",
+    "pool_in",
+    "pool_share",
+    "fpool",
+    "any_fpool",
+    "to",
+    "te",
+)
 
 ROUTE, SECTOR_REGION, FACTOR_REGION = ("sector", "source", "dest"), ("sector", "region"), ("factor", "region")
 FACTOR_SECTOR_REGION = ("factor", "sector", "region")
@@ -25,19 +36,32 @@ FACTOR_SECTOR_REGION = ("factor", "sector", "region")
 def declare(m: pyo.ConcreteModel, st: Structure) -> None:
     """Add the elasticities and the instruments at their benchmark values."""
     b, sets = st.bm, st.sets
-    docs = {"esubd": "Armington elasticity, domestic vs imported", "esubm": "elasticity between import sources",
-            "esubva": "elasticity between factors in value added"}
+    docs = {
+        "esubd": "Armington elasticity, domestic vs imported",
+        "esubm": "elasticity between import sources",
+        "esubva": "elasticity between factors in value added",
+    }
     for name in ELASTICITIES:
-        setattr(m, name, instrument(list(b.sectors), initialize=dict(zip(b.sectors, map(float, getattr(b, name)))),
-                                    doc=docs[name]))
+        setattr(
+            m,
+            name,
+            instrument(list(b.sectors), initialize=dict(zip(b.sectors, map(float, getattr(b, name)))), doc=docs[name]),
+        )
     t0, E0, F0 = st.t0, st.E0, st.F0
-    m.t = instrument(sets.ROUTES, initialize=lambda m, i, s, r: t0.get((i, s, r), 0.0),
-                     doc="ad valorem import tariff t[i,s,r]")
+    m.t = instrument(
+        sets.ROUTES, initialize=lambda m, i, s, r: t0.get((i, s, r), 0.0), doc="ad valorem import tariff t[i,s,r]"
+    )
     m.tau = instrument(sets.ROUTES, initialize=1.0, doc="iceberg trade cost factor tau[i,s,r] (1 in the benchmark)")
-    m.endow_m = instrument(sets.FM, initialize=lambda m, f, r: E0[(f, r)],
-                           doc="endowment of a mobile factor in region r (benchmark value units)")
-    m.endow_s = instrument(sets.FS, initialize=lambda m, f, j, r: F0[(f, j, r)],
-                           doc="endowment of a sector-specific factor (benchmark value units)")
+    m.endow_m = instrument(
+        sets.FM,
+        initialize=lambda m, f, r: E0[(f, r)],
+        doc="endowment of a mobile factor in region r (benchmark value units)",
+    )
+    m.endow_s = instrument(
+        sets.FS,
+        initialize=lambda m, f, j, r: F0[(f, j, r)],
+        doc="endowment of a sector-specific factor (benchmark value units)",
+    )
     m.PNUM = instrument(initialize=1.0, doc="numeraire (MODEL.md: world average factor price)")
     # stage instruments (MODEL.md section 7), neutral by default
     R = list(b.regions)
@@ -48,8 +72,11 @@ def declare(m: pyo.ConcreteModel, st: Structure) -> None:
     if st.options.taxes:  # extension (docs/extensions.md section 4)
         to0, te0 = st.to0, st.te0
         m.to = instrument(sets.YR, initialize=lambda m, j, r: to0.get((j, r), 0.0), doc="ad valorem output tax to[j,r]")
-        m.te = instrument(sets.ROUTES, initialize=lambda m, i, s, r: te0.get((i, s, r), 0.0),
-                          doc="ad valorem export tax te[i,s,r], levied by the source s")
+        m.te = instrument(
+            sets.ROUTES,
+            initialize=lambda m, i, s, r: te0.get((i, s, r), 0.0),
+            doc="ad valorem export tax te[i,s,r], levied by the source s",
+        )
 
 
 def fix_all(m: pyo.ConcreteModel) -> None:
@@ -81,8 +108,10 @@ def set_instruments(m: pyo.ConcreteModel, st: Structure, ins) -> None:
         for k in sets.YR:
             m.to[k] = at(ins.output_tax, SECTOR_REGION, k)
     elif np.any(ins.output_tax != 0) or np.any(ins.export_tax[:, ~np.eye(len(b.regions), dtype=bool)] != 0):
-        raise InputError("output or export taxes are set, but this model was built without the tax "
-                         "instruments: build it with model option taxes: true (docs/extensions.md)")
+        raise InputError(
+            "output or export taxes are set, but this model was built without the tax "
+            "instruments: build it with model option taxes: true (docs/extensions.md)"
+        )
     endowment = b.F0 * ins.endowment
     mobile_endowment = endowment.sum(axis=1)
     for k in sets.FM:
@@ -113,12 +142,15 @@ def check_elasticity(st: Structure, name: str, sector: str, value: float) -> Non
             raise InputError(
                 f"{name}[{sector}] is exactly {st.structural[key]:g} in the dataset, so that nest is "
                 f"built in {form} form (MODEL.md section 5) and its elasticity cannot be varied "
-                f"(got {value:g}); leave sector {sector} out of the uncertain {name}")
+                f"(got {value:g}); leave sector {sector} out of the uncertain {name}"
+            )
     elif not np.isfinite(value) or value < 0:
         raise InputError(f"{name}[{sector}]: an elasticity must be finite and >= 0, got {value:g}")
     elif abs(value - 1.0) < 1e-6:
-        raise InputError(f"{name}[{sector}] = {value:.9g}: a generic CES elasticity must not be within 1e-6 "
-                         f"of 1 (the CES form divides by 1 - sigma)")
+        raise InputError(
+            f"{name}[{sector}] = {value:.9g}: a generic CES elasticity must not be within 1e-6 "
+            f"of 1 (the CES form divides by 1 - sigma)"
+        )
 
 
 def set_elasticities(m: pyo.ConcreteModel, st: Structure, **given) -> None:

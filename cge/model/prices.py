@@ -45,11 +45,19 @@ def add(m: pyo.ConcreteModel, st: Structure) -> None:
             price = price * (1 + m.te[i, s, r])
         return price * m.tau[i, s, r] * (1 + m.t[i, s, r])
 
-    m.PG = pyo.Expression(sets.ROUTES, rule=gross_import_price,
-                          doc="gross import price PG = PY[i,s] * tau * (1 + t) (export taxes: * (1 + te))")
+    m.PG = pyo.Expression(
+        sets.ROUTES,
+        rule=gross_import_price,
+        doc="gross import price PG = PY[i,s] * tau * (1 + t) (export taxes: * (1 + te))",
+    )
     routes_into, thM, PG0 = sets.routes_into, st.thM, st.PG0
-    m.pm_def = pyo.Constraint(sets.MR, rule=lambda m, i, r: m.PM[i, r] == ces_price(
-        [(thM[(i, s, r)], m.PG[i, s, r] / PG0[(i, s, r)]) for s in routes_into[(i, r)]], esubm[i]))
+    m.pm_def = pyo.Constraint(
+        sets.MR,
+        rule=lambda m, i, r: (
+            m.PM[i, r]
+            == ces_price([(thM[(i, s, r)], m.PG[i, s, r] / PG0[(i, s, r)]) for s in routes_into[(i, r)]], esubm[i])
+        ),
+    )
 
     thD, D0, M0 = st.thD, st.D0, st.M0
 
@@ -63,10 +71,16 @@ def add(m: pyo.ConcreteModel, st: Structure) -> None:
 
     m.PA = pyo.Expression(sets.AR, rule=composite_price, doc="Armington composite price (CES of PY and PM)")
     factors_of, thF = sets.factors_of, st.thF
-    m.PVA = pyo.Expression(sets.VR, rule=lambda m, j, r: ces_price(
-        [(thF[(f, j, r)], factor_price(m, st, f, j, r)) for f in factors_of[(j, r)]], esubva[j]),
-        doc="value-added price (CES of factor prices)")
+    m.PVA = pyo.Expression(
+        sets.VR,
+        rule=lambda m, j, r: ces_price(
+            [(thF[(f, j, r)], factor_price(m, st, f, j, r)) for f in factors_of[(j, r)]], esubva[j]
+        ),
+        doc="value-added price (CES of factor prices)",
+    )
     beta = st.beta
-    m.PU = pyo.Expression(R, rule=lambda m, r: ces_price(
-        [(beta[(i, r)], m.PA[i, r]) for i in I if (i, r) in beta], esubfd[r]),
-        doc="utility price (Cobb-Douglas over composites; CES with the esubfd extension)")
+    m.PU = pyo.Expression(
+        R,
+        rule=lambda m, r: ces_price([(beta[(i, r)], m.PA[i, r]) for i in I if (i, r) in beta], esubfd[r]),
+        doc="utility price (Cobb-Douglas over composites; CES with the esubfd extension)",
+    )

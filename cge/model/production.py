@@ -18,20 +18,30 @@ def add(m: pyo.ConcreteModel, st: Structure) -> None:
     sets, ext = st.sets, st.extension_elasticities
     esubt, esubc = ext["esubt"], ext["esubc"]
     inputs_of, INT0, VA0, COST0, Y0 = st.inputs_of, st.intermediate_total, st.VA0, st.COST0, st.Y0
-    m.PINT = pyo.Expression([k for k in sets.NEST if INT0[k] > 0], rule=lambda m, j, r: ces_price(
-        [(a / INT0[(j, r)], m.PA[i, r]) for i, a in inputs_of[(j, r)]], esubc[j]),
-        doc="intermediate bundle price (extension esubc)")
-    m.PC = pyo.Expression(sets.NEST, rule=lambda m, j, r: ces_price(
-        [(VA0.get((j, r), 0.0) / COST0[(j, r)], m.PVA[j, r] if (j, r) in VA0 else 1.0),
-         (INT0[(j, r)] / COST0[(j, r)], m.PINT[j, r] if INT0[(j, r)] > 0 else 1.0)], esubt[j]),
-        doc="unit cost index (extension esubt)")
+    m.PINT = pyo.Expression(
+        [k for k in sets.NEST if INT0[k] > 0],
+        rule=lambda m, j, r: ces_price([(a / INT0[(j, r)], m.PA[i, r]) for i, a in inputs_of[(j, r)]], esubc[j]),
+        doc="intermediate bundle price (extension esubc)",
+    )
+    m.PC = pyo.Expression(
+        sets.NEST,
+        rule=lambda m, j, r: ces_price(
+            [
+                (VA0.get((j, r), 0.0) / COST0[(j, r)], m.PVA[j, r] if (j, r) in VA0 else 1.0),
+                (INT0[(j, r)] / COST0[(j, r)], m.PINT[j, r] if INT0[(j, r)] > 0 else 1.0),
+            ],
+            esubt[j],
+        ),
+        doc="unit cost index (extension esubt)",
+    )
     nested = st.nested
 
     def unit_cost(j, r):  # cost per unit of activity, as a share of Y0
         if (j, r) in nested:
             return COST0[(j, r)] / Y0[(j, r)] * m.PC[j, r]
-        return (sum(a / Y0[(j, r)] * m.PA[i, r] for i, a in inputs_of[(j, r)])
-                + (VA0[(j, r)] / Y0[(j, r)] * m.PVA[j, r] if (j, r) in VA0 else 0.0))
+        return sum(a / Y0[(j, r)] * m.PA[i, r] for i, a in inputs_of[(j, r)]) + (
+            VA0[(j, r)] / Y0[(j, r)] * m.PVA[j, r] if (j, r) in VA0 else 0.0
+        )
 
     def producer_price(m, j, r):
         return m.PY[j, r] / (1 + m.to[j, r]) if st.options.taxes else m.PY[j, r]

@@ -71,7 +71,9 @@ class Structure:
     @cached_property
     def structural(self) -> dict:
         """(parameter, sector) -> value for the nests built in Cobb-Douglas (1) or Leontief (0) form."""
-        return {(k, i): float(v) for k in ELASTICITIES for i, v in zip(self.bm.sectors, self.esub0[k]) if v in (0.0, 1.0)}
+        return {
+            (k, i): float(v) for k in ELASTICITIES for i, v in zip(self.bm.sectors, self.esub0[k]) if v in (0.0, 1.0)
+        }
 
     def sigma(self, m, name: str, sector: str):
         """The elasticity used in the expressions: a number for a structural (0 or 1) nest, else
@@ -136,7 +138,23 @@ class Structure:
 
 #: attribute -> benchmark array read as labelled cells
 _CELLS = {
-    "Y0": "Y0", "D0": "D0", "M0": "M0", "A0": "A0", "VA0": "VA0", "X0": "X0", "PG0": "PG0", "thM": "thM",
-    "F0": "F0", "thF": "thF", "thD": "thD", "beta": "beta", "fd0": "final_demand", "intermediate": "intermediate",
-    "E0": "endowment0", "t0": "tariff0", "to0": "to0", "te0": "te0", "COST0": "COST0",
+    "Y0": "Y0",
+    "D0": "D0",
+    "M0": "M0",
+    "A0": "A0",
+    "VA0": "VA0",
+    "X0": "X0",
+    "PG0": "PG0",
+    "thM": "thM",
+    "F0": "F0",
+    "thF": "thF",
+    "thD": "thD",
+    "beta": "beta",
+    "fd0": "final_demand",
+    "intermediate": "intermediate",
+    "E0": "endowment0",
+    "t0": "tariff0",
+    "to0": "to0",
+    "te0": "te0",
+    "COST0": "COST0",
 }

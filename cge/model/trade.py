@@ -18,10 +18,20 @@ def add(m: pyo.ConcreteModel, st: Structure) -> None:
     esubd = {i: st.sigma(m, "esubd", i) for i in I}
     esubm = {i: st.sigma(m, "esubm", i) for i in I}
     D0, M0, X0, PG0 = st.D0, st.M0, st.X0, st.PG0
-    m.D = pyo.Expression(sets.DR, rule=lambda m, i, r: D0[(i, r)] * m.QA[i, r]
-                         * (m.PA[i, r] / domestic_price(m, i, r)) ** esubd[i], doc="domestic sales")
-    m.M = pyo.Expression(sets.MR, rule=lambda m, i, r: M0[(i, r)] * m.QA[i, r]
-                         * (m.PA[i, r] / m.PM[i, r]) ** esubd[i], doc="import composite")
-    m.X = pyo.Expression(sets.ROUTES, rule=lambda m, i, s, r: X0[(i, s, r)] * (m.M[i, r] / M0[(i, r)])
-                         * (m.PM[i, r] / (m.PG[i, s, r] / PG0[(i, s, r)])) ** esubm[i],
-                         doc="delivered imports from s")
+    m.D = pyo.Expression(
+        sets.DR,
+        rule=lambda m, i, r: D0[(i, r)] * m.QA[i, r] * (m.PA[i, r] / domestic_price(m, i, r)) ** esubd[i],
+        doc="domestic sales",
+    )
+    m.M = pyo.Expression(
+        sets.MR,
+        rule=lambda m, i, r: M0[(i, r)] * m.QA[i, r] * (m.PA[i, r] / m.PM[i, r]) ** esubd[i],
+        doc="import composite",
+    )
+    m.X = pyo.Expression(
+        sets.ROUTES,
+        rule=lambda m, i, s, r: (
+            X0[(i, s, r)] * (m.M[i, r] / M0[(i, r)]) * (m.PM[i, r] / (m.PG[i, s, r] / PG0[(i, s, r)])) ** esubm[i]
+        ),
+        doc="delivered imports from s",
+    )

@@ -11,6 +11,7 @@ scenarios or the stages of a ladder) and writes into ``DIR/report/``:
 Nothing in these files depends on the time or the machine: two runs on the same results give
 byte-identical CSV and LaTeX files (and HTML).
 """
+
 from __future__ import annotations
 
 import html
@@ -21,9 +22,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from cge.errors import InputError
 from cge.io import write_text
 from cge.results.groups import GROUPS, group_ev_pct, group_mean, group_sum, masks, membership
-from cge.errors import InputError
 
 PARTS = {
     "welfare_allocative_members": "Allocative: members",
@@ -58,8 +59,10 @@ def load(folder: str | Path) -> tuple[xr.Dataset, bool]:
 # ------------------------------------------------------------------ tables
 def _group_rows(values: dict[str, np.ndarray], member: np.ndarray, weight: np.ndarray | None):
     """Union, non-member and world rows: sums, or weighted means when ``weight`` is given."""
-    return {label: {k: (group_sum(v, mask) if weight is None else group_mean(v, weight, mask)) for k, v in values.items()}
-            for label, mask in masks(member)}
+    return {
+        label: {k: (group_sum(v, mask) if weight is None else group_mean(v, weight, mask)) for k, v in values.items()}
+        for label, mask in masks(member)
+    }
 
 
 def welfare_table(ds: xr.Dataset) -> pd.DataFrame:
@@ -92,8 +95,10 @@ def trade_table(ds: xr.Dataset) -> pd.DataFrame | None:
     tc = ds["trade_creation"].sum("sector", skipna=False).values
     td = ds["trade_diversion"].sum("sector", skipna=False).values
     etc = ds["external_trade_creation"].sum("sector", skipna=False).values
-    df = pd.DataFrame({"Trade creation": tc[member], "Trade diversion": td[member],
-                       "External trade creation": etc[member]}, index=regions[member])
+    df = pd.DataFrame(
+        {"Trade creation": tc[member], "Trade diversion": td[member], "External trade creation": etc[member]},
+        index=regions[member],
+    )
     df.loc["union"] = df.sum()
     df["Creation less diversion"] = df["Trade creation"] - df["Trade diversion"]
     return df.rename_axis("Member")
@@ -102,10 +107,14 @@ def trade_table(ds: xr.Dataset) -> pd.DataFrame | None:
 def trade_by_sector(ds: xr.Dataset) -> pd.DataFrame | None:
     if not membership(ds).any() or "trade_creation_union" not in ds:
         return None
-    return pd.DataFrame({"Trade creation": ds["trade_creation_union"].values,
-                         "Trade diversion": ds["trade_diversion_union"].values,
-                         "External trade creation": ds["external_trade_creation_union"].values},
-                        index=list(map(str, ds["sector"].values))).rename_axis("Sector")
+    return pd.DataFrame(
+        {
+            "Trade creation": ds["trade_creation_union"].values,
+            "Trade diversion": ds["trade_diversion_union"].values,
+            "External trade creation": ds["external_trade_creation_union"].values,
+        },
+        index=list(map(str, ds["sector"].values)),
+    ).rename_axis("Sector")
 
 
 def macro_table(ds: xr.Dataset) -> pd.DataFrame:
@@ -126,10 +135,14 @@ def structure_table(ds: xr.Dataset) -> pd.DataFrame | None:
     rows = {}
     if "krugman_index_members0" in ds and np.isfinite(float(ds["krugman_index_members0"])):
         rows["Krugman specialisation index, mean over member pairs"] = (
-            float(ds["krugman_index_members0"]), float(ds["krugman_index_members"]))
+            float(ds["krugman_index_members0"]),
+            float(ds["krugman_index_members"]),
+        )
     if "income_per_capita_cv_members0" in ds and np.isfinite(float(ds["income_per_capita_cv_members0"])):
         rows["Coefficient of variation of per-capita income among members"] = (
-            float(ds["income_per_capita_cv_members0"]), float(ds["income_per_capita_cv_members"]))
+            float(ds["income_per_capita_cv_members0"]),
+            float(ds["income_per_capita_cv_members"]),
+        )
     if not rows:
         return None
     return pd.DataFrame(rows, index=["Benchmark", "Scenario"]).T.rename_axis("Indicator")
@@ -138,21 +151,29 @@ def structure_table(ds: xr.Dataset) -> pd.DataFrame | None:
 def stage_tables(ds: xr.Dataset) -> dict[str, pd.DataFrame]:
     """For a comparison: EV% by region and scenario; union effects by scenario."""
     labels = list(map(str, ds["scenario"].values))
-    member = ds["member_of_union"].values if "member_of_union" in ds else np.zeros((len(labels), ds.sizes["region"]), bool)
+    member = (
+        ds["member_of_union"].values if "member_of_union" in ds else np.zeros((len(labels), ds.sizes["region"]), bool)
+    )
     ev_pct = pd.DataFrame(ds["ev_pct"].values.T, index=list(map(str, ds["region"].values)), columns=labels)
     inc0 = ds["income0"].values[0]
     groups = [dict(masks(member[k])) for k in range(len(labels))]
     for label in GROUPS:
-        ev_pct.loc[label] = [group_ev_pct(ds["ev"].values[k], inc0, g[label]) if label in g else np.nan
-                             for k, g in enumerate(groups)]
+        ev_pct.loc[label] = [
+            group_ev_pct(ds["ev"].values[k], inc0, g[label]) if label in g else np.nan for k, g in enumerate(groups)
+        ]
     out = {"ev_pct_by_scenario": ev_pct.rename_axis("Region")}
     rows = {}
     for k, label in enumerate(labels):
         m = member[k]
-        row = {"EV (union)": ds["ev"].values[k][m].sum() if m.any() else np.nan,
-               "EV (non-members)": ds["ev"].values[k][~m].sum()}
-        for v, name in (("trade_creation", "Trade creation"), ("trade_diversion", "Trade diversion"),
-                        ("external_trade_creation", "External trade creation")):
+        row = {
+            "EV (union)": ds["ev"].values[k][m].sum() if m.any() else np.nan,
+            "EV (non-members)": ds["ev"].values[k][~m].sum(),
+        }
+        for v, name in (
+            ("trade_creation", "Trade creation"),
+            ("trade_diversion", "Trade diversion"),
+            ("external_trade_creation", "External trade creation"),
+        ):
             row[name] = np.nansum(ds[v].values[k]) if v in ds and m.any() else np.nan
         for p, name in PARTS.items():
             if p in ds:
@@ -168,8 +189,16 @@ def to_csv(df: pd.DataFrame) -> str:
 
 
 def _tex_escape(s: str) -> str:
-    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("$", r"\$"), ("#", r"\#"),
-                 ("_", r"\_"), ("{", r"\{"), ("}", r"\}")):
+    for a, b in (
+        ("\\", r"\textbackslash{}"),
+        ("&", r"\&"),
+        ("%", r"\%"),
+        ("$", r"\$"),
+        ("#", r"\#"),
+        ("_", r"\_"),
+        ("{", r"\{"),
+        ("}", r"\}"),
+    ):
         s = s.replace(a, b)
     return s
 
@@ -178,9 +207,16 @@ def to_latex(df: pd.DataFrame, caption: str, label: str, digits: int = 3) -> str
     """A booktabs table; numbers with ``digits`` decimals, NaN as an empty cell."""
     cols = [df.index.name or ""] + list(df.columns)
     align = "l" + "".join("l" if df[c].dtype == object else "r" for c in df.columns)
-    lines = [r"\begin{table}[htbp]", r"\centering", f"\\caption{{{_tex_escape(caption)}}}",
-             f"\\label{{{label}}}", f"\\begin{{tabular}}{{{align}}}", r"\toprule",
-             " & ".join(_tex_escape(str(c)) for c in cols) + r" \\", r"\midrule"]
+    lines = [
+        r"\begin{table}[htbp]",
+        r"\centering",
+        f"\\caption{{{_tex_escape(caption)}}}",
+        f"\\label{{{label}}}",
+        f"\\begin{{tabular}}{{{align}}}",
+        r"\toprule",
+        " & ".join(_tex_escape(str(c)) for c in cols) + r" \\",
+        r"\midrule",
+    ]
     for idx, row in df.iterrows():
         cells = [_tex_escape(str(idx))]
         for v in row.values:
@@ -220,9 +256,9 @@ def _svg(fig) -> str:
     fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
     plt.close(fig)
     text = buf.getvalue()
-    text = text[text.index("<svg"):]
-    if "<metadata>" in text:                    # RDF boilerplate, not needed in a page
-        text = text[:text.index("<metadata>")] + text[text.index("</metadata>") + len("</metadata>"):]
+    text = text[text.index("<svg") :]
+    if "<metadata>" in text:  # RDF boilerplate, not needed in a page
+        text = text[: text.index("<metadata>")] + text[text.index("</metadata>") + len("</metadata>") :]
     return text
 
 
@@ -232,7 +268,7 @@ def _fig(width=7.0, height=3.4):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams["svg.hashsalt"] = "cge"       # deterministic ids in the SVG
+    plt.rcParams["svg.hashsalt"] = "cge"  # deterministic ids in the SVG
     fig, ax = plt.subplots(figsize=(width, height))
     ax.axhline(0, color="#444", lw=0.8)
     ax.spines[["top", "right"]].set_visible(False)
@@ -257,8 +293,9 @@ def chart_trade(df: pd.DataFrame) -> str:
     fig, ax = _fig()
     x = np.arange(len(df.index))
     w = 0.27
-    for k, (col, colour) in enumerate((("Trade creation", "#2a9d8f"), ("Trade diversion", "#e76f51"),
-                                       ("External trade creation", "#8d99ae"))):
+    for k, (col, colour) in enumerate(
+        (("Trade creation", "#2a9d8f"), ("Trade diversion", "#e76f51"), ("External trade creation", "#8d99ae"))
+    ):
         ax.bar(x + (k - 1) * w, df[col].values, w, label=col, color=colour)
     ax.set_xticks(x, list(df.index))
     ax.set_ylabel("change in import volume")
@@ -331,47 +368,65 @@ def render(folder: str | Path) -> Path:
         return render_sensitivity(folder, "index.html")
     ds, is_comp = load(folder)
     out = Path(folder) / "report"
-    tables: list[tuple[str, str, pd.DataFrame]] = []   # (file stem, caption, table)
+    tables: list[tuple[str, str, pd.DataFrame]] = []  # (file stem, caption, table)
     charts: list[tuple[str, str]] = []
     if is_comp:
         st = stage_tables(ds)
-        tables.append(("ev_pct_by_scenario", "EV (% of benchmark income) by region and scenario",
-                       st["ev_pct_by_scenario"]))
+        tables.append(
+            ("ev_pct_by_scenario", "EV (% of benchmark income) by region and scenario", st["ev_pct_by_scenario"])
+        )
         tables.append(("union_effects_by_scenario", "Union effects by scenario", st["union_effects_by_scenario"]))
         ev_table, ev_title = st["ev_pct_by_scenario"], "EV % by region and scenario"
-        if len(ev_table.index) > 15:    # many regions: the members and the group rows, for legibility
-            members = ds["member_of_union"].values.any(axis=0) if "member_of_union" in ds else \
-                np.zeros(ds.sizes["region"], bool)
-            keep = [r for r, m in zip(map(str, ds["region"].values), members) if m]
+        if len(ev_table.index) > 15:  # many regions: the members and the group rows, for legibility
+            members = (
+                ds["member_of_union"].values.any(axis=0)
+                if "member_of_union" in ds
+                else np.zeros(ds.sizes["region"], bool)
+            )
+            keep = [r for r, m in zip(map(str, ds["region"].values), members) if m]  # type: ignore[arg-type]
             keep += [g for g in ("union", "non-members", "world") if g in ev_table.index]
             ev_table, ev_title = ev_table.loc[keep], "EV % of members and groups by scenario (all regions: table)"
         charts.append(("EV by stage", chart_stages(ev_table, ev_title, "EV %")))
         eff = st["union_effects_by_scenario"]
         rows = [r for r in eff.index if r.startswith(("Trade", "External"))]
         if eff.loc[rows].notna().any().any():
-            charts.append(("Trade effects by stage", chart_stages(eff.loc[rows], "Union trade effects by scenario",
-                                                                  "change in import volume")))
+            charts.append(
+                (
+                    "Trade effects by stage",
+                    chart_stages(eff.loc[rows], "Union trade effects by scenario", "change in import volume"),
+                )
+            )
         parts = [r for r in eff.index if r.endswith("(union)") and not r.startswith("EV")]
         if parts and eff.loc[parts].notna().any().any():
-            charts.append(("Decomposition by stage", chart_stages(eff.loc[parts], "Union welfare decomposition by "
-                                                                  "scenario", "EV units")))
+            charts.append(
+                (
+                    "Decomposition by stage",
+                    chart_stages(eff.loc[parts], "Union welfare decomposition by scenario", "EV units"),
+                )
+            )
         for k, label in enumerate(map(str, ds["scenario"].values)):
             one = ds.isel(scenario=k)
-            one = one.assign_coords(member=("region", one["member_of_union"].values)) if "member_of_union" in one else one
+            one = (
+                one.assign_coords(member=("region", one["member_of_union"].values)) if "member_of_union" in one else one
+            )
             tables.append((f"welfare_{label}", f"Welfare and its decomposition: {label}", welfare_table(one)))
         names = ds.attrs.get("scenarios", "").split()
         ladders = {n.rsplit(".", 1)[0] for n in names}
-        title = (f"Ladder: {html.escape(ladders.pop())} ({' &rarr; '.join(map(html.escape, labels_of(ds)))})"
-                 if len(ladders) == 1 and all("." in n for n in names)
-                 else f"Comparison: {html.escape(', '.join(names))}")
+        title = (
+            f"Ladder: {html.escape(ladders.pop())} ({' &rarr; '.join(map(html.escape, labels_of(ds)))})"
+            if len(ladders) == 1 and all("." in n for n in names)
+            else f"Comparison: {html.escape(', '.join(names))}"
+        )
     else:
         tables.append(("welfare", "Welfare (EV) and its decomposition by region", welfare_table(ds)))
         tt = trade_table(ds)
         if tt is not None:
-            tables.append(("trade_effects", "Trade creation and diversion by member (import volumes at benchmark "
-                                            "prices)", tt))
-            tables.append(("trade_effects_by_sector", "Union trade creation and diversion by sector",
-                           trade_by_sector(ds)))
+            tables.append(
+                ("trade_effects", "Trade creation and diversion by member (import volumes at benchmark prices)", tt)
+            )
+            tables.append(
+                ("trade_effects_by_sector", "Union trade creation and diversion by sector", trade_by_sector(ds))
+            )
         tables.append(("macro", "Terms of trade, real GDP, tariff revenue and factor prices", macro_table(ds)))
         stt = structure_table(ds)
         if stt is not None:
@@ -385,30 +440,41 @@ def render(folder: str | Path) -> Path:
     for stem, caption, df in tables:
         write_text(out / f"{stem}.csv", to_csv(df))
         write_text(out / f"{stem}.tex", to_latex(df, caption, f"tab:{stem}"))
-    meta = [("dataset", ds.attrs.get("dataset", "")), ("dataset sha256", ds.attrs.get("dataset_sha256", "")),
-            ("union", ds.attrs.get("union", "")), ("stage", ds.attrs.get("stage", "")),
-            ("closure", ds.attrs.get("closure_numeraire", "")), ("cge", ds.attrs.get("cge_version", "")),
-            ("solver", f"{ds.attrs.get('solver', '')} {ds.attrs.get('ipopt_version', '')}".strip())]
-    parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>",
-             f"<style>{CSS}</style>{SCRIPT}</head><body>", f"<h1>{title}</h1>",
-             "<p class=\"meta\">" + "<br>".join(f"{html.escape(k)}: {html.escape(str(v))}" for k, v in meta if v)
-             + "</p>"]
+    meta = [
+        ("dataset", ds.attrs.get("dataset", "")),
+        ("dataset sha256", ds.attrs.get("dataset_sha256", "")),
+        ("union", ds.attrs.get("union", "")),
+        ("stage", ds.attrs.get("stage", "")),
+        ("closure", ds.attrs.get("closure_numeraire", "")),
+        ("cge", ds.attrs.get("cge_version", "")),
+        ("solver", f"{ds.attrs.get('solver', '')} {ds.attrs.get('ipopt_version', '')}".strip()),
+    ]
+    parts = [
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>',
+        f"<style>{CSS}</style>{SCRIPT}</head><body>",
+        f"<h1>{title}</h1>",
+        '<p class="meta">' + "<br>".join(f"{html.escape(k)}: {html.escape(str(v))}" for k, v in meta if v) + "</p>",
+    ]
     for name, svg in charts:
-        parts.append(f"<h2>{html.escape(name)}</h2><div class=\"chart\">{svg}</div>")
+        parts.append(f'<h2>{html.escape(name)}</h2><div class="chart">{svg}</div>')
     for stem, caption, df in tables:
-        parts.append(f"<h2>{html.escape(caption)}</h2>{to_html_table(df)}"
-                     f"<p class=\"meta\">Full precision: {stem}.csv; LaTeX: {stem}.tex</p>")
+        parts.append(
+            f"<h2>{html.escape(caption)}</h2>{to_html_table(df)}"
+            f'<p class="meta">Full precision: {stem}.csv; LaTeX: {stem}.tex</p>'
+        )
     if ssa_file.is_file():
         render_sensitivity(folder, "sensitivity.html")
-        parts.append("<p><a href=\"sensitivity.html\">Sensitivity analysis (sensitivity.nc)</a></p>")
-    parts.append("<p class=\"meta\">EV: equivalent variation in benchmark currency units. The decomposition is "
-                 "integrated along the path from the benchmark; the first-order total is one discrete step at "
-                 "benchmark weights, as much of the literature reports it.</p></body></html>\n")
+        parts.append('<p><a href="sensitivity.html">Sensitivity analysis (sensitivity.nc)</a></p>')
+    parts.append(
+        '<p class="meta">EV: equivalent variation in benchmark currency units. The decomposition is '
+        "integrated along the path from the benchmark; the first-order total is one discrete step at "
+        "benchmark weights, as much of the literature reports it.</p></body></html>\n"
+    )
     write_text(out / "index.html", "\n".join(parts))
     return out
 
 
-# ------------------------------------------------------------------ sensitivity analysis (cge.ssa)
+# ------------------------------------------------------------------ sensitivity analysis (cge.sensitivity)
 def load_sensitivity(folder: str | Path) -> xr.Dataset:
     path = Path(folder) / "sensitivity.nc"
     try:
@@ -418,8 +484,16 @@ def load_sensitivity(folder: str | Path) -> xr.Dataset:
         raise InputError(f"{path}: cannot be read ({exc})") from None
 
 
-_SSA_COLS = {"mean": "Mean", "sd": "SD", "lower95": "Lower 95%", "upper95": "Upper 95%", "min": "Min",
-             "max": "Max", "p2.5": "P2.5", "p97.5": "P97.5"}
+_SSA_COLS = {
+    "mean": "Mean",
+    "sd": "SD",
+    "lower95": "Lower 95%",
+    "upper95": "Upper 95%",
+    "min": "Min",
+    "max": "Max",
+    "p2.5": "P2.5",
+    "p97.5": "P97.5",
+}
 
 
 def _ssa_stats(x: np.ndarray, ds: xr.Dataset) -> dict:
@@ -427,8 +501,9 @@ def _ssa_stats(x: np.ndarray, ds: xr.Dataset) -> dict:
 
     ok = ds["status"].values == "ok"
     w = np.where(ok, ds["weight"].values, 0.0)
-    st = weighted_stats(np.where(ok.reshape((-1,) + (1,) * (x.ndim - 1)), x, np.nan), w,
-                        sample=ds.attrs.get("method") != "quadrature")
+    st = weighted_stats(
+        np.where(ok.reshape((-1,) + (1,) * (x.ndim - 1)), x, np.nan), w, sample=ds.attrs.get("method") != "quadrature"
+    )
     return {lab: st[k] for k, lab in _SSA_COLS.items()}
 
 
@@ -453,7 +528,7 @@ def ssa_trade_table(ds: xr.Dataset) -> pd.DataFrame | None:
     regions = np.asarray(list(map(str, ds["region"].values)))
     rows = {}
     for var, name in (("trade_creation", "Trade creation"), ("trade_diversion", "Trade diversion")):
-        by_member = ds[var].sum("sector", skipna=False).values[:, member]        # (draw, member)
+        by_member = ds[var].sum("sector", skipna=False).values[:, member]  # (draw, member)
         vals = np.column_stack([by_member, by_member.sum(axis=1)])
         st = _ssa_stats(vals, ds)
         for k, r in enumerate(list(regions[member]) + ["union"]):
@@ -476,16 +551,25 @@ def ssa_trade_by_sector(ds: xr.Dataset) -> pd.DataFrame | None:
 
 def ssa_parameter_table(ds: xr.Dataset) -> pd.DataFrame:
     vals = ds["param_value"].values
-    return pd.DataFrame({"Value": ds["param_base"].values, "Distribution": ds["param_distribution"].values.astype(str),
-                         "Spread down": ds["param_spread_down"].values, "Spread up": ds["param_spread_up"].values,
-                         "Mean": ds["param_mean"].values, "SD": ds["param_sd"].values,
-                         "Lowest draw": vals.min(axis=0), "Highest draw": vals.max(axis=0)},
-                        index=list(map(str, ds["param"].values))).rename_axis("Parameter")
+    return pd.DataFrame(
+        {
+            "Value": ds["param_base"].values,
+            "Distribution": ds["param_distribution"].values.astype(str),
+            "Spread down": ds["param_spread_down"].values,
+            "Spread up": ds["param_spread_up"].values,
+            "Mean": ds["param_mean"].values,
+            "SD": ds["param_sd"].values,
+            "Lowest draw": vals.min(axis=0),
+            "Highest draw": vals.max(axis=0),
+        },
+        index=list(map(str, ds["param"].values)),
+    ).rename_axis("Parameter")
 
 
 def ssa_draws_table(ds: xr.Dataset) -> pd.DataFrame:
-    df = pd.DataFrame(ds["param_value"].values, columns=list(map(str, ds["param"].values)),
-                      index=list(map(int, ds["draw"].values)))
+    df = pd.DataFrame(
+        ds["param_value"].values, columns=list(map(str, ds["param"].values)), index=list(map(int, ds["draw"].values))
+    )
     df.insert(0, "Weight", ds["weight"].values)
     df.insert(0, "Status", ds["status"].values.astype(str))
     if "ev_pct_group" in ds:
@@ -499,8 +583,11 @@ def chart_error_bars(labels, mean, lower, upper, member, title, ylabel) -> str:
     fig, ax = _fig()
     x = np.arange(len(labels))
     groups = ("union", "non-members", "world")
-    ax.bar(x, mean, color=["#44505c" if str(lab) in groups else "#1f6fb2" if m else "#9aa5b1"
-                           for lab, m in zip(labels, member)])
+    ax.bar(
+        x,
+        mean,
+        color=["#44505c" if str(lab) in groups else "#1f6fb2" if m else "#9aa5b1" for lab, m in zip(labels, member)],
+    )
     err = np.vstack([np.maximum(mean - lower, 0), np.maximum(upper - mean, 0)])
     ax.errorbar(x, mean, yerr=err, fmt="none", ecolor="#222", elinewidth=1.0, capsize=3)
     long = max((len(str(lab)) for lab in labels), default=0) > 4
@@ -517,27 +604,57 @@ def render_sensitivity(folder: str | Path, page: str = "index.html") -> Path:
     out = folder / "report"
     tables: list[tuple[str, str, pd.DataFrame]] = []
     charts: list[tuple[str, str]] = []
-    ok = (ds["status"].values == "ok")
+    ok = ds["status"].values == "ok"
     if ok.any():
         ev = ssa_ev_table(ds)
-        tables.append(("ssa_ev_pct", "EV (% of benchmark income) over the draws: mean, standard deviation, "
-                                     "Chebyshev 95% interval (mean -+ 4.47 sd), range and percentiles", ev))
+        tables.append(
+            (
+                "ssa_ev_pct",
+                "EV (% of benchmark income) over the draws: mean, standard deviation, "
+                "Chebyshev 95% interval (mean -+ 4.47 sd), range and percentiles",
+                ev,
+            )
+        )
         nreg = ds.sizes["region"]
-        charts.append(("EV by region with 95% intervals", chart_error_bars(
-            list(ev.index), ev["Mean"].values, ev["Lower 95%"].values, ev["Upper 95%"].values,
-            list(membership(ds)) + [False] * (len(ev) - nreg),
-            "EV % by region: mean and Chebyshev 95% interval (members in blue, groups dark)", "EV, % of benchmark income")))
+        charts.append(
+            (
+                "EV by region with 95% intervals",
+                chart_error_bars(
+                    list(ev.index),
+                    ev["Mean"].values,
+                    ev["Lower 95%"].values,
+                    ev["Upper 95%"].values,
+                    list(membership(ds)) + [False] * (len(ev) - nreg),
+                    "EV % by region: mean and Chebyshev 95% interval (members in blue, groups dark)",
+                    "EV, % of benchmark income",
+                ),
+            )
+        )
         tt = ssa_trade_table(ds)
         if tt is not None:
             tables.append(("ssa_trade_effects", "Trade creation and diversion by member over the draws", tt))
             members = [i for i in tt.index if not i.endswith(": union")]
-            charts.append(("Creation and diversion with 95% intervals", chart_error_bars(
-                [i.replace("Trade creation", "TC").replace("Trade diversion", "TD") for i in members],
-                tt.loc[members, "Mean"].values.astype(float), tt.loc[members, "Lower 95%"].values.astype(float),
-                tt.loc[members, "Upper 95%"].values.astype(float), [True] * len(members),
-                "Trade creation (TC) and diversion (TD) by member", "change in import volume")))
-            tables.append(("ssa_trade_effects_by_sector", "Union trade creation and diversion by sector over the "
-                                                          "draws", ssa_trade_by_sector(ds)))
+            charts.append(
+                (
+                    "Creation and diversion with 95% intervals",
+                    chart_error_bars(
+                        [i.replace("Trade creation", "TC").replace("Trade diversion", "TD") for i in members],
+                        tt.loc[members, "Mean"].values.astype(float),
+                        tt.loc[members, "Lower 95%"].values.astype(float),
+                        tt.loc[members, "Upper 95%"].values.astype(float),
+                        [True] * len(members),
+                        "Trade creation (TC) and diversion (TD) by member",
+                        "change in import volume",
+                    ),
+                )
+            )
+            tables.append(
+                (
+                    "ssa_trade_effects_by_sector",
+                    "Union trade creation and diversion by sector over the draws",
+                    ssa_trade_by_sector(ds),
+                )
+            )
     tables.append(("ssa_parameters", "Uncertain parameters", ssa_parameter_table(ds)))
     tables.append(("ssa_draws", "Draws: parameter values, status and group EV %", ssa_draws_table(ds)))
     for stem, caption, df in tables:
@@ -545,26 +662,45 @@ def render_sensitivity(folder: str | Path, page: str = "index.html") -> Path:
         write_text(out / f"{stem}.tex", to_latex(df, caption, f"tab:{stem}"))
     a = ds.attrs
     title = f"Sensitivity analysis: {html.escape(str(a.get('scenario', '')))}"
-    meta = [("dataset", a.get("dataset", "")), ("dataset sha256", a.get("dataset_sha256", "")),
-            ("union", a.get("union", "")), ("stage", a.get("stage", "")),
-            ("method", f"{a.get('method', '')} {a.get('quadrature_rule', '')}".strip()),
-            ("draws", f"{a.get('n_draws', '')} ({a.get('n_failed', 0)} failed)"),
-            ("seed", a.get("seed", "")), ("parameters", a.get("parameters", "")),
-            ("cge", a.get("cge_version", ""))]
-    parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>",
-             f"<style>{CSS}</style>{SCRIPT}</head><body>", f"<h1>{title}</h1>",
-             "<p class=\"meta\">" + "<br>".join(f"{html.escape(k)}: {html.escape(str(v))}" for k, v in meta
-                                                if v not in ("", None)) + "</p>"]
+    meta = [
+        ("dataset", a.get("dataset", "")),
+        ("dataset sha256", a.get("dataset_sha256", "")),
+        ("union", a.get("union", "")),
+        ("stage", a.get("stage", "")),
+        ("method", f"{a.get('method', '')} {a.get('quadrature_rule', '')}".strip()),
+        ("draws", f"{a.get('n_draws', '')} ({a.get('n_failed', 0)} failed)"),
+        ("seed", a.get("seed", "")),
+        ("parameters", a.get("parameters", "")),
+        ("cge", a.get("cge_version", "")),
+    ]
+    parts = [
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>',
+        f"<style>{CSS}</style>{SCRIPT}</head><body>",
+        f"<h1>{title}</h1>",
+        '<p class="meta">'
+        + "<br>".join(f"{html.escape(k)}: {html.escape(str(v))}" for k, v in meta if v not in ("", None))
+        + "</p>",
+    ]
     for name, svg in charts:
-        parts.append(f"<h2>{html.escape(name)}</h2><div class=\"chart\">{svg}</div>")
+        parts.append(f'<h2>{html.escape(name)}</h2><div class="chart">{svg}</div>')
     for stem, caption, df in tables:
         shown = df if len(df) <= 60 else df.head(60)
         more = "" if shown is df else f" (first 60 of {len(df)} rows shown)"
-        parts.append(f"<h2>{html.escape(caption)}</h2>{to_html_table(shown, digits=4)}"
-                     f"<p class=\"meta\">Full precision: {stem}.csv; LaTeX: {stem}.tex{more}</p>")
-    notes = [a.get("intervals", ""), "Standard deviation: " + a.get("sd", ""), "Percentiles: " + a.get("percentiles", ""),
-             a.get("quadrature_exactness", ""), a.get("failed_draws", "")]
-    parts.append("<p class=\"meta\">" + "<br>".join(html.escape(n) for n in notes if n and not n.endswith(": "))
-                 + "</p></body></html>\n")
+        parts.append(
+            f"<h2>{html.escape(caption)}</h2>{to_html_table(shown, digits=4)}"
+            f'<p class="meta">Full precision: {stem}.csv; LaTeX: {stem}.tex{more}</p>'
+        )
+    notes = [
+        a.get("intervals", ""),
+        "Standard deviation: " + a.get("sd", ""),
+        "Percentiles: " + a.get("percentiles", ""),
+        a.get("quadrature_exactness", ""),
+        a.get("failed_draws", ""),
+    ]
+    parts.append(
+        '<p class="meta">'
+        + "<br>".join(html.escape(n) for n in notes if n and not n.endswith(": "))
+        + "</p></body></html>\n"
+    )
     write_text(out / page, "\n".join(parts))
     return out

@@ -28,6 +28,8 @@ weights: benchmark tariffs times the change in flows, benchmark trade times the 
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import xarray as xr
 
@@ -130,7 +132,7 @@ def _trapezoid(states: list[dict], member: np.ndarray, parts: tuple) -> dict:
 def decomposition_parts(ds: xr.Dataset, trade_balance: str = "numeraire") -> tuple:
     """The parts a result has: the core's, plus the extensions' where the model was built with them
     (tax instruments; the world-income trade-balance closure)."""
-    parts = DECOMPOSITION
+    parts: tuple[str, ...] = DECOMPOSITION
     if "output_tax_rate" in ds:
         parts += ("welfare_allocative_output_tax", "welfare_allocative_export_tax")
     if trade_balance == "world_income":
@@ -213,7 +215,7 @@ def add_effects(ds: xr.Dataset, bench_ds: xr.Dataset, path: list[xr.Dataset] | N
     """The results Dataset with every effect of MODEL.md section 8 added under INTERFACE.md's names."""
     member = np.asarray(member, bool)
     R, S = ("region",), ("sector", "region")
-    out = {}        # the new variables, added to the results in one go at the end (one merge)
+    out: dict[str, Any] = {}  # the new variables, added to the results in one go at the end (one merge)
     dX = ds["trade_quantity"].values - bench_ds["trade_quantity"].values
     TC, TD, ETC = trade_effects(dX, member)
     note = "(NaN for non-members)"

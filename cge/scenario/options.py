@@ -17,6 +17,7 @@ A scenario file may carry::
 benchmark (codes, ranges) and gives :class:`ModelOptions`, a hashable value: two scenarios with
 equal options can share one built model.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -25,14 +26,21 @@ from typing import Literal, Optional, Union
 import numpy as np
 from pydantic import Field, ValidationError
 
-from cge.model.benchmark import Benchmark
 from cge.errors import ScenarioError, nearest
+from cge.model.benchmark import Benchmark
 from cge.schema import Strict, format_errors
 
 #: elasticities a scenario may override: name -> (dimension, neutral value)
-ELASTICITIES = {"esubd": "sector", "esubm": "sector", "esubva": "sector",
-                "esubt": "sector", "esubc": "sector", "esubfd": "region", "etrans": "sector"}
-#: the largest finite elasticity accepted (as for the dataset's, cge.data.ELASTICITY_RANGE)
+ELASTICITIES = {
+    "esubd": "sector",
+    "esubm": "sector",
+    "esubva": "sector",
+    "esubt": "sector",
+    "esubc": "sector",
+    "esubfd": "region",
+    "etrans": "sector",
+}
+#: the largest finite elasticity accepted (as for the dataset's, cge.dataset.schema.ELASTICITY_RANGE)
 MAX_ELASTICITY = 100.0
 
 Values = Union[float, dict[str, float]]
@@ -96,11 +104,11 @@ class ModelOptions:
             labels = bench.sectors if dim == "sector" else bench.regions
             if name not in new:
                 current = getattr(bench, name)
-                if current is None:                      # an extension absent from the data: neutral
+                if current is None:  # an extension absent from the data: neutral
                     current = getattr(bench, name + "_")
                 new[name] = np.array(current, dtype=float)
             new[name][labels.index(code)] = value
-        return replace(bench, **new)
+        return replace(bench, **new)  # type: ignore[arg-type]
 
     def describe(self) -> str:
         """One line for the results' attrs (``model_options``)."""
@@ -156,8 +164,9 @@ def _codes_values(name: str, given, labels, where: str) -> list[tuple[str, float
     return out
 
 
-def resolve(section: ModelSection | dict | None, bench: Benchmark, where: str = "<scenario>",
-            needs_taxes: bool = False) -> ModelOptions:
+def resolve(
+    section: ModelSection | dict | None, bench: Benchmark, where: str = "<scenario>", needs_taxes: bool = False
+) -> ModelOptions:
     """Check a ``model:`` section against the benchmark and resolve it.
 
     ``needs_taxes``: the scenario's shocks use a tax instrument (then the model is built with taxes).
@@ -182,9 +191,11 @@ def resolve(section: ModelSection | dict | None, bench: Benchmark, where: str = 
         numeraire = ("world_factor_price",)
     elif isinstance(num, UtilityPriceNumeraire):
         if num.utility_price not in bench.regions:
-            raise ScenarioError(f"{key}.utility_price: unknown region code {num.utility_price!r}"
-                                f"{nearest(num.utility_price, bench.regions)}")
-        numeraire = ("utility_price", num.utility_price)
+            raise ScenarioError(
+                f"{key}.utility_price: unknown region code {num.utility_price!r}"
+                f"{nearest(num.utility_price, bench.regions)}"
+            )
+        numeraire = ("utility_price", num.utility_price)  # type: ignore[assignment]
     else:
         r = num.factor_price
         if r not in bench.regions:
@@ -192,16 +203,20 @@ def resolve(section: ModelSection | dict | None, bench: Benchmark, where: str = 
         c = bench.regions.index(r)
         if num.factor is not None:
             if num.factor not in bench.factors:
-                raise ScenarioError(f"{key}.factor: unknown factor code {num.factor!r}{nearest(num.factor, bench.factors)}")
+                raise ScenarioError(
+                    f"{key}.factor: unknown factor code {num.factor!r}{nearest(num.factor, bench.factors)}"
+                )
             if bench.F0[bench.factors.index(num.factor), :, c].sum() <= 0:
-                raise ScenarioError(f"{key}.factor: region {r} has no endowment of {num.factor}, so its price "
-                                    f"cannot be the numeraire")
+                raise ScenarioError(
+                    f"{key}.factor: region {r} has no endowment of {num.factor}, so its price cannot be the numeraire"
+                )
         elif bench.F0[:, :, c].sum() <= 0:
             raise ScenarioError(f"{key}.factor_price: region {r} has no factor endowment")
-        numeraire = ("factor_price", r, num.factor)
+        numeraire = ("factor_price", r, num.factor)  # type: ignore[assignment]
     taxes = bool(section.taxes) or bench.has_taxes or needs_taxes
     if section.taxes is False and (bench.has_taxes or needs_taxes):
         why = "the dataset has output or export taxes" if bench.has_taxes else "the shocks change a tax"
         raise ScenarioError(f"{where}: model.taxes: false, but {why}: the tax instruments are needed")
-    return ModelOptions(overrides=tuple(overrides), taxes=taxes, trade_balance=section.closure.trade_balance,
-                        numeraire=numeraire)
+    return ModelOptions(
+        overrides=tuple(overrides), taxes=taxes, trade_balance=section.closure.trade_balance, numeraire=numeraire
+    )

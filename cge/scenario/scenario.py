@@ -2,12 +2,13 @@
 
 A scenario is data, never code.  Its layers are applied in order to the benchmark instruments:
 
-1. the integration stage (``stage`` with ``stage_options``; see :mod:`cge.stages`), then
+1. the integration stage (``stage`` with ``stage_options``; see :mod:`cge.scenario.stages`), then
 2. the free-form ``shocks``, one after the other.
 
 Both layers only produce :class:`Instruments` -- tariffs, iceberg trade costs, endowment scales --
 that are set on a model built once; nothing here builds or solves a model.
 """
+
 from __future__ import annotations
 
 import csv
@@ -17,13 +18,13 @@ from typing import Any, Literal, Optional, Union
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from cge.model.benchmark import Benchmark
 from cge.errors import ScenarioError, nearest
-from cge.schema import Strict, format_errors, parse_yaml
-from cge.scenario.stages import ORDER as STAGES
+from cge.model.benchmark import Benchmark
 from cge.scenario.options import ModelOptions, ModelSection, resolve
+from cge.scenario.stages import ORDER as STAGES
+from cge.schema import Strict, format_errors, parse_yaml
 
 Codes = Union[Literal["all"], list[str], str]
 
@@ -182,7 +183,7 @@ class Scenario(_Strict):
     def is_ladder(self) -> bool:
         return self.stages is not None
 
-    def steps(self) -> list["Scenario"]:
+    def steps(self) -> list[Scenario]:
         """The scenarios to solve: itself, or one per stage of a ladder (each with its own options)."""
         from . import stages as stages_mod
 
@@ -195,19 +196,28 @@ class Scenario(_Strict):
                 raise ScenarioError(f"{where}.{key}: unknown option{nearest(key, sorted(every))}")
             if not any(key in stages_mod.OPTIONS[st] for st in self.stages):
                 users = [st for st in stages_mod.ORDER if key in stages_mod.OPTIONS[st]]
-                raise ScenarioError(f"{where}.{key}: no stage of the ladder ({', '.join(self.stages)}) uses this "
-                                    f"option (it belongs to: {', '.join(users)})")
+                raise ScenarioError(
+                    f"{where}.{key}: no stage of the ladder ({', '.join(self.stages)}) uses this "
+                    f"option (it belongs to: {', '.join(users)})"
+                )
         out = []
         for st in self.stages:
             opts = {k: v for k, v in self.stage_options.items() if k in stages_mod.OPTIONS[st]}
-            step = self.model_copy(update={"stage": st, "stages": None, "stage_options": opts,
-                                           "name": f"{self.name}.{st}", "ladder": self.name})
+            step = self.model_copy(
+                update={
+                    "stage": st,
+                    "stages": None,
+                    "stage_options": opts,
+                    "name": f"{self.name}.{st}",
+                    "ladder": self.name,
+                }
+            )
             out.append(step)
         return out
 
     # ---------------------------------------------------------------- reading
     @classmethod
-    def from_yaml(cls, path: str | Path) -> "Scenario":
+    def from_yaml(cls, path: str | Path) -> Scenario:
         path = Path(path)
         try:
             text = path.read_text()
@@ -222,7 +232,7 @@ class Scenario(_Strict):
         return cls.from_dict(raw, where=str(path), text=text)
 
     @classmethod
-    def from_dict(cls, raw: dict, where: str = "<scenario>", text: str | None = None) -> "Scenario":
+    def from_dict(cls, raw: dict, where: str = "<scenario>", text: str | None = None) -> Scenario:
         if "source_path" in raw or "source_text" in raw:
             raise ScenarioError(f"{where}: unknown key 'source_path'/'source_text'")
         try:
@@ -254,8 +264,9 @@ class Scenario(_Strict):
             for m in self.union.members:
                 _known(m, bench.regions, "region", f"{self.where}: union.members")
             if len(self.union.members) < 2:
-                raise ScenarioError(f"{self.where}: union.members: a union needs at least two members, "
-                                    f"got {self.union.members}")
+                raise ScenarioError(
+                    f"{self.where}: union.members: a union needs at least two members, got {self.union.members}"
+                )
         self.model_options(bench)
         stages.check(self, bench)
         for k, shock in enumerate(self.shocks):
@@ -285,13 +296,15 @@ class Scenario(_Strict):
         return resolve(self.model, bench, self.where, needs_taxes=self.uses_taxes)
 
     # ---------------------------------------------------------------- instruments
-    def instruments(self, bench: Benchmark) -> "Instruments":
+    def instruments(self, bench: Benchmark) -> Instruments:
         """Benchmark instruments, then the stage layer, then the shocks."""
         from . import stages
 
         if self.stages is not None:
-            raise ScenarioError(f"{self.where}: a ladder ({', '.join(self.stages)}) is solved step by step: "
-                                f"use Scenario.steps() or cge.compare")
+            raise ScenarioError(
+                f"{self.where}: a ladder ({', '.join(self.stages)}) is solved step by step: "
+                f"use Scenario.steps() or cge.compare"
+            )
         self.check(bench)
         ins = Instruments.benchmark(bench)
         ins = stages.apply(self, bench, ins)
@@ -317,40 +330,58 @@ class Instruments:
     revenue_pool: np.ndarray
     revenue_share: np.ndarray
     factor_pool: np.ndarray
-    output_tax: np.ndarray      # (sector, region), extension (docs/extensions.md section 4)
-    export_tax: np.ndarray      # (sector, source, dest), levied by the source
+    output_tax: np.ndarray  # (sector, region), extension (docs/extensions.md section 4)
+    export_tax: np.ndarray  # (sector, source, dest), levied by the source
     pnum: float = 1.0
     notes: list[str] = field(default_factory=list)
 
     @classmethod
-    def benchmark(cls, bench: Benchmark) -> "Instruments":
+    def benchmark(cls, bench: Benchmark) -> Instruments:
         nr = len(bench.regions)
-        return cls(tariff=bench.tariff0.copy(), tau=np.ones_like(bench.trade),
-                   endowment=np.ones_like(bench.F0), revenue_pool=np.zeros(nr), revenue_share=np.zeros(nr),
-                   factor_pool=np.zeros((len(bench.factors), nr)), output_tax=bench.to0.copy(),
-                   export_tax=bench.te0.copy())
+        return cls(
+            tariff=bench.tariff0.copy(),
+            tau=np.ones_like(bench.trade),
+            endowment=np.ones_like(bench.F0),
+            revenue_pool=np.zeros(nr),
+            revenue_share=np.zeros(nr),
+            factor_pool=np.zeros((len(bench.factors), nr)),
+            output_tax=bench.to0.copy(),
+            export_tax=bench.te0.copy(),
+        )
 
-    def towards(self, final: "Instruments", lam: float) -> "Instruments":
+    def towards(self, final: Instruments, lam: float) -> Instruments:
         """The point ``lam`` (0..1) of the straight path from ``self`` to ``final``.
 
         Every instrument moves linearly; revenue pooling and factor pooling move from 0 to their
         final values too, which makes the path continuous (partial pooling, partial mobility).
         """
-        mix = lambda a, b: (1.0 - lam) * a + lam * b  # noqa: E731
-        return Instruments(tariff=mix(self.tariff, final.tariff), tau=mix(self.tau, final.tau),
-                           endowment=mix(self.endowment, final.endowment),
-                           revenue_pool=mix(self.revenue_pool, final.revenue_pool),
-                           revenue_share=final.revenue_share.copy(),
-                           factor_pool=mix(self.factor_pool, final.factor_pool),
-                           output_tax=mix(self.output_tax, final.output_tax),
-                           export_tax=mix(self.export_tax, final.export_tax),
-                           pnum=mix(self.pnum, final.pnum), notes=list(final.notes))
+        mix = lambda a, b: (1.0 - lam) * a + lam * b
+        return Instruments(
+            tariff=mix(self.tariff, final.tariff),
+            tau=mix(self.tau, final.tau),
+            endowment=mix(self.endowment, final.endowment),
+            revenue_pool=mix(self.revenue_pool, final.revenue_pool),
+            revenue_share=final.revenue_share.copy(),
+            factor_pool=mix(self.factor_pool, final.factor_pool),
+            output_tax=mix(self.output_tax, final.output_tax),
+            export_tax=mix(self.export_tax, final.export_tax),
+            pnum=mix(self.pnum, final.pnum),
+            notes=list(final.notes),
+        )
 
-    def copy(self) -> "Instruments":
-        return replace(self, tariff=self.tariff.copy(), tau=self.tau.copy(), endowment=self.endowment.copy(),
-                       revenue_pool=self.revenue_pool.copy(), revenue_share=self.revenue_share.copy(),
-                       factor_pool=self.factor_pool.copy(), output_tax=self.output_tax.copy(),
-                       export_tax=self.export_tax.copy(), notes=list(self.notes))
+    def copy(self) -> Instruments:
+        return replace(
+            self,
+            tariff=self.tariff.copy(),
+            tau=self.tau.copy(),
+            endowment=self.endowment.copy(),
+            revenue_pool=self.revenue_pool.copy(),
+            revenue_share=self.revenue_share.copy(),
+            factor_pool=self.factor_pool.copy(),
+            output_tax=self.output_tax.copy(),
+            export_tax=self.export_tax.copy(),
+            notes=list(self.notes),
+        )
 
 
 # ------------------------------------------------------------------- helpers
@@ -376,8 +407,11 @@ def _mask(sel, labels) -> np.ndarray:
 
 def route_mask(bench: Benchmark, sector="all", source="all", dest="all") -> np.ndarray:
     """Boolean (sector, source, dest) mask of selected import routes (never the diagonal)."""
-    m = (_mask(sector, bench.sectors)[:, None, None] & _mask(source, bench.regions)[None, :, None]
-         & _mask(dest, bench.regions)[None, None, :])
+    m = (
+        _mask(sector, bench.sectors)[:, None, None]
+        & _mask(source, bench.regions)[None, :, None]
+        & _mask(dest, bench.regions)[None, None, :]
+    )
     return m & bench.offdiag
 
 
@@ -392,8 +426,9 @@ def read_tariff_csv(path: Path, bench: Benchmark, key: str) -> list[tuple[int, i
         reader = csv.DictReader(fh)
         need = {"sector", "source", "dest", "rate"}
         if reader.fieldnames is None or not need <= set(reader.fieldnames):
-            raise ScenarioError(f"{path}: a tariff file needs the columns sector, source, dest, rate; "
-                                f"found {reader.fieldnames}")
+            raise ScenarioError(
+                f"{path}: a tariff file needs the columns sector, source, dest, rate; found {reader.fieldnames}"
+            )
         for line, row in enumerate(reader, start=2):
             here = f"{path}, line {line}"
             _known(row["sector"], bench.sectors, "sector", here + ", column sector")
@@ -409,7 +444,7 @@ def read_tariff_csv(path: Path, bench: Benchmark, key: str) -> list[tuple[int, i
                 raise ScenarioError(f"{here}, column rate: must be a finite rate > -1, got {rate}")
             route = (row["sector"], row["source"], row["dest"])
             out.append((*bench.coords.index(("sector", "source", "dest"), route), rate))
-    return out
+    return out  # type: ignore[return-value]
 
 
 def apply_shock(shock: Shock, bench: Benchmark, ins: Instruments, base: Path, key: str) -> Instruments:
@@ -439,11 +474,16 @@ def apply_shock(shock: Shock, bench: Benchmark, ins: Instruments, base: Path, ke
         else:
             ins.output_tax[m] *= body.scale
     else:
-        m = (_mask(body.factor, bench.factors)[:, None, None] & _mask(body.sector, bench.sectors)[None, :, None]
-             & _mask(body.region, bench.regions)[None, None, :])
+        m = (
+            _mask(body.factor, bench.factors)[:, None, None]
+            & _mask(body.sector, bench.sectors)[None, :, None]
+            & _mask(body.region, bench.regions)[None, None, :]
+        )
         ins.endowment[m] *= body.scale
     return ins
 
 
 def format_validation_error(exc: ValidationError, where: str) -> str:
-    return format_errors(exc, where, "scenario", top_keys=list(Scenario.model_fields), choices={"stage": STAGES, "stages": STAGES})
+    return format_errors(
+        exc, where, "scenario", top_keys=list(Scenario.model_fields), choices={"stage": STAGES, "stages": STAGES}
+    )

@@ -14,12 +14,13 @@ economic_union     tau[i,s,r] *= (1 - ntb_cut) for s, r in M
 full_integration   tau[i,s,r] = 1 / (1 + border_cost) for s, r in M (replaces the ntb cut)
 =================  ================================================================================
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-from cge.model.benchmark import Benchmark
 from cge.errors import ScenarioError, nearest
+from cge.model.benchmark import Benchmark
 
 ORDER = ("none", "pta", "fta", "customs_union", "common_market", "economic_union", "full_integration")
 
@@ -67,8 +68,9 @@ def check(sc, bench: Benchmark) -> None:
             raise ScenarioError(f"{where}.{key}: unknown option{nearest(key, sorted(every))}")
         if key not in allowed:
             users = [s for s in ORDER if key in OPTIONS[s]]
-            raise ScenarioError(f"{where}.{key}: stage {stage!r} does not use this option "
-                                f"(it belongs to: {', '.join(users)})")
+            raise ScenarioError(
+                f"{where}.{key}: stage {stage!r} does not use this option (it belongs to: {', '.join(users)})"
+            )
     for key in REQUIRED.get(stage, ()):
         if key not in opts:
             raise ScenarioError(f"{where}.{key}: required by stage {stage!r}")
@@ -88,8 +90,9 @@ def check(sc, bench: Benchmark) -> None:
         if isinstance(cet, dict):
             for c, v in cet.items():
                 if c not in bench.sectors:
-                    raise ScenarioError(f"{where}.common_external_tariff: unknown sector code {c!r}"
-                                        f"{nearest(c, bench.sectors)}")
+                    raise ScenarioError(
+                        f"{where}.common_external_tariff: unknown sector code {c!r}{nearest(c, bench.sectors)}"
+                    )
                 _num(v, f"{where}.common_external_tariff.{c}", 0.0)
         elif cet != "average":
             raise ScenarioError(f"{where}.common_external_tariff: 'average' or a mapping sector: rate, got {cet!r}")
@@ -98,15 +101,17 @@ def check(sc, bench: Benchmark) -> None:
         if isinstance(rs, dict):
             for c, v in rs.items():
                 if c not in members:
-                    raise ScenarioError(f"{where}.revenue_sharing: {c!r} is not a member of the union"
-                                        f"{nearest(c, members)}")
+                    raise ScenarioError(
+                        f"{where}.revenue_sharing: {c!r} is not a member of the union{nearest(c, members)}"
+                    )
                 _num(v, f"{where}.revenue_sharing.{c}", 0.0, 1.0)
             missing = [c for c in members if c not in rs]
             if missing:
                 raise ScenarioError(f"{where}.revenue_sharing: no share given for member(s) {', '.join(missing)}")
             if abs(sum(rs.values()) - 1.0) > 1e-9:
-                raise ScenarioError(f"{where}.revenue_sharing: shares must sum to 1, they sum to "
-                                    f"{sum(rs.values()):.6g}")
+                raise ScenarioError(
+                    f"{where}.revenue_sharing: shares must sum to 1, they sum to {sum(rs.values()):.6g}"
+                )
         elif rs not in ("own", "gdp"):
             raise ScenarioError(f"{where}.revenue_sharing: 'own', 'gdp' or a mapping member: share, got {rs!r}")
     if "mobile_factors" in opts:
@@ -118,8 +123,10 @@ def check(sc, bench: Benchmark) -> None:
             if f not in bench.factors:
                 raise ScenarioError(f"{where}.mobile_factors: unknown factor {f!r}{nearest(f, bench.factors)}")
             if bench.mobility[bench.factors.index(f)] != "mobile":
-                raise ScenarioError(f"{where}.mobile_factors: factor {f!r} is sector-specific in this dataset "
-                                    f"and cannot move between regions")
+                raise ScenarioError(
+                    f"{where}.mobile_factors: factor {f!r} is sector-specific in this dataset "
+                    f"and cannot move between regions"
+                )
     if "ntb_cut" in opts:
         _num(opts["ntb_cut"], f"{where}.ntb_cut", 0.0, 1.0)
         if opts["ntb_cut"] >= 1.0:
@@ -166,7 +173,7 @@ def apply(sc, bench: Benchmark, ins):
     ins = ins.copy()
     members = sc.union.members
     mem = np.isin(np.asarray(bench.regions), members)
-    internal = mem[None, :, None] & mem[None, None, :] & bench.offdiag       # (1, s, r)
+    internal = mem[None, :, None] & mem[None, None, :] & bench.offdiag  # (1, s, r)
     external = (~mem)[None, :, None] & mem[None, None, :] & bench.offdiag
     # 1. PTA: preference margin on internal tariffs
     if stage == "pta":

@@ -17,15 +17,17 @@ every draw starting from the benchmark, so the results do not depend on how the 
 over workers.  A draw that fails is recorded (``status``, ``message``) with its parameters and the
 batch goes on.  See ``docs/sensitivity.md``.
 """
+
 from __future__ import annotations
 
 import math
 import os
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -45,8 +47,16 @@ METHODS = ("quadrature", "montecarlo")
 #: distribution (GTAP's SSA reports these intervals)
 CHEBYSHEV_K = 1.0 / math.sqrt(0.05)
 #: results summarised (when present)
-SUMMARY_VARS = ("ev_pct", "ev", "trade_creation", "trade_diversion", "external_trade_creation",
-                "trade_creation_union", "trade_diversion_union", "external_trade_creation_union")
+SUMMARY_VARS = (
+    "ev_pct",
+    "ev",
+    "trade_creation",
+    "trade_diversion",
+    "external_trade_creation",
+    "trade_creation_union",
+    "trade_diversion_union",
+    "external_trade_creation_union",
+)
 PERCENTILES = (2.5, 5.0, 50.0, 95.0, 97.5)
 STATS = ("mean", "sd", "lower95", "upper95", "min", "max") + tuple(f"p{p:g}" for p in PERCENTILES)
 
@@ -72,7 +82,7 @@ class Uncertain:
     spread: float | tuple[float, float] = 0.5
 
     @classmethod
-    def parse(cls, spec: str, distribution: str = "uniform", spread=0.5) -> "Uncertain":
+    def parse(cls, spec: str, distribution: str = "uniform", spread=0.5) -> Uncertain:
         """``esubd`` (each sector), ``esubd:AGR+MAN`` (those sectors), ``esubd*`` or
         ``esubd:AGR+MAN*`` (one factor scaling them together), ``shock``."""
         text = spec.strip()
@@ -81,8 +91,11 @@ class Uncertain:
         name = name.strip()
         if name not in KINDS:
             from cge.errors import nearest
-            raise InputError(f"parameters: unknown uncertain parameter {name!r}{nearest(name, KINDS)}; "
-                             f"one of {', '.join(KINDS)} (e.g. esubd, esubd:AGR+MAN, esubd* to scale together)")
+
+            raise InputError(
+                f"parameters: unknown uncertain parameter {name!r}{nearest(name, KINDS)}; "
+                f"one of {', '.join(KINDS)} (e.g. esubd, esubd:AGR+MAN, esubd* to scale together)"
+            )
         sectors = tuple(s.strip() for s in secs.split("+") if s.strip()) or None
         if name == "shock" and (sectors or together):
             raise InputError(f"parameters: {spec!r}: 'shock' takes no sectors")
@@ -95,11 +108,11 @@ class Dimension:
 
     label: str
     kind: str
-    sectors: tuple[int, ...]      # sector positions it moves (empty for the shock)
-    together: bool                # a scaling factor (base 1) rather than the elasticity itself
+    sectors: tuple[int, ...]  # sector positions it moves (empty for the shock)
+    together: bool  # a scaling factor (base 1) rather than the elasticity itself
     base: float
     distribution: str
-    spread: tuple[float, float]   # (down, up) relative; normal: (sd, sd)
+    spread: tuple[float, float]  # (down, up) relative; normal: (sd, sd)
 
     def support(self) -> tuple[float, float]:
         return self.base * (1.0 - self.spread[0]), self.base * (1.0 + self.spread[1])
@@ -111,7 +124,7 @@ class Dimension:
         a, b = self.support()
         if self.distribution == "uniform":
             return 0.5 * (a + b), (b - a) / math.sqrt(12.0)
-        c = self.base                                    # triangular, mode at the value
+        c = self.base  # triangular, mode at the value
         return (a + b + c) / 3.0, math.sqrt((a * a + b * b + c * c - a * b - a * c - b * c) / 18.0)
 
     @property
@@ -133,16 +146,18 @@ class SSAConfig:
 
     parameters: list[Uncertain] = field(default_factory=lambda: [Uncertain(k) for k in ELASTICITIES])
     method: str = "quadrature"
-    n: int | None = None          # Monte Carlo draws (quadrature: 2 x number of random variables)
+    n: int | None = None  # Monte Carlo draws (quadrature: 2 x number of random variables)
     seed: int | None = 0
-    steps: int = 1                # steps from the benchmark per draw (1: one solve per draw)
+    steps: int = 1  # steps from the benchmark per draw (1: one solve per draw)
 
     def __post_init__(self):
         if self.method not in METHODS:
             raise InputError(f"method: {self.method!r} is not one of {', '.join(METHODS)}")
         if self.method == "quadrature" and self.n is not None:
-            raise InputError("n: the number of draws is set by quadrature (2 x the number of uncertain "
-                             "parameters); give n with method montecarlo only")
+            raise InputError(
+                "n: the number of draws is set by quadrature (2 x the number of uncertain "
+                "parameters); give n with method montecarlo only"
+            )
         if self.method == "montecarlo":
             if self.n is None:
                 self.n = 100
@@ -156,11 +171,14 @@ class SSAConfig:
             down, up = _pair(p.spread)
             if p.distribution == "normal":
                 if down != up or not down > 0:
-                    raise InputError(f"spread: a normal distribution takes one relative standard deviation > 0, "
-                                     f"got {p.spread!r}")
-            elif not (0 < down <= 1 and 0 < up) or not np.isfinite(up):
-                raise InputError(f"spread: a relative spread must be in (0, 1] below the value and > 0 above, "
-                                 f"got {p.spread!r} for {p.kind}")
+                    raise InputError(
+                        f"spread: a normal distribution takes one relative standard deviation > 0, got {p.spread!r}"
+                    )
+            elif not (0 < down <= 1 and up > 0) or not np.isfinite(up):
+                raise InputError(
+                    f"spread: a relative spread must be in (0, 1] below the value and > 0 above, "
+                    f"got {p.spread!r} for {p.kind}"
+                )
 
 
 def _pair(spread) -> tuple[float, float]:
@@ -201,6 +219,7 @@ def dimensions(params: Sequence[Uncertain], bench, structural: dict) -> list[Dim
         for s in chosen:
             if s not in sectors:
                 from cge.errors import nearest
+
                 raise InputError(f"parameters: {p.kind}: unknown sector code {s!r}{nearest(s, sectors)}")
             if (p.kind, s) in structural:
                 v = structural[(p.kind, s)]
@@ -208,11 +227,15 @@ def dimensions(params: Sequence[Uncertain], bench, structural: dict) -> list[Dim
                 raise InputError(
                     f"parameters: {p.kind}[{s}] is exactly {v:g} in the dataset: sector {s}'s nest is built in "
                     f"{form} form (MODEL.md section 5), so its elasticity is structural and cannot be varied; "
-                    f"choose the other sectors, e.g. {p.kind}:{'+'.join(x for x in sectors if (p.kind, x) not in structural)}")
+                    f"choose the other sectors, e.g. "
+                    f"{p.kind}:{'+'.join(x for x in sectors if (p.kind, x) not in structural)}"
+                )
             if (p.kind, s) in seen:
-                raise InputError(f"parameters: {p.kind}[{s}] is varied twice ({seen[(p.kind, s)]} and {p.kind}"
-                                 f"{'*' if p.together else ''})")
-            seen[(p.kind, s)] = p.kind + ("*" if p.together else "")
+                raise InputError(
+                    f"parameters: {p.kind}[{s}] is varied twice ({seen[(p.kind, s)]} and {p.kind}"  # type: ignore[index]
+                    f"{'*' if p.together else ''})"
+                )
+            seen[(p.kind, s)] = p.kind + ("*" if p.together else "")  # type: ignore[index]
         pos = tuple(sectors.index(s) for s in chosen)
         base = getattr(bench, p.kind)
         if p.together:
@@ -220,8 +243,9 @@ def dimensions(params: Sequence[Uncertain], bench, structural: dict) -> list[Dim
             dims.append(Dimension(label, p.kind, pos, True, 1.0, p.distribution, spread))
         else:
             for k in pos:
-                dims.append(Dimension(f"{p.kind}[{sectors[k]}]", p.kind, (k,), False, float(base[k]),
-                                      p.distribution, spread))
+                dims.append(
+                    Dimension(f"{p.kind}[{sectors[k]}]", p.kind, (k,), False, float(base[k]), p.distribution, spread)
+                )
     return dims
 
 
@@ -258,8 +282,8 @@ def draw_values(dims: Sequence[Dimension], method: str, n: int | None = None, se
         sd = np.array([x.moments()[1] for x in dims])
         return mean + z * sd, np.full(2 * d, 1.0 / (2 * d))
     rng = np.random.default_rng(seed)
-    vals = np.column_stack([x.sample(rng, int(n)) for x in dims]) if d else np.empty((int(n), 0))
-    return vals, np.full(int(n), 1.0 / int(n))
+    vals = np.column_stack([x.sample(rng, int(n)) for x in dims]) if d else np.empty((int(n), 0))  # type: ignore[arg-type]
+    return vals, np.full(int(n), 1.0 / int(n))  # type: ignore[arg-type]
 
 
 def apply_draw(dims: Sequence[Dimension], values: np.ndarray, esub0: dict) -> tuple[dict, float]:
@@ -296,7 +320,7 @@ class _Fixed(Scenario):
 
     _ins: Any = PrivateAttr(default=None)
 
-    def instruments(self, bench):  # noqa: D102
+    def instruments(self, bench):
         return self._ins.copy()
 
 
@@ -310,13 +334,13 @@ def _fixed(sc: Scenario, ins: Instruments) -> _Fixed:
 class Task:
     index: int
     key: str
-    data: Any                     # dataset name/path, or an xarray Dataset
+    data: Any  # dataset name/path, or an xarray Dataset
     solver: str | None
-    scenario: Scenario            # a _Fixed scenario
+    scenario: Scenario  # a _Fixed scenario
     esub: dict
     steps: int
     options: dict | None = None
-    model_options: Any = None     # cge.options.ModelOptions: the scenario's model section, resolved
+    model_options: Any = None  # cge.scenario.options.ModelOptions: the scenario's model section, resolved
 
 
 @dataclass
@@ -336,6 +360,7 @@ def _model(key: str, data, solver, model_options=None):
     mdl = _MODELS.get((key, solver, model_options))
     if mdl is None:
         from cge.runs import Model
+
         if len(_MODELS) >= 4:
             _MODELS.clear()
         mdl = _MODELS[(key, solver, model_options)] = Model(data, solver=solver, options=model_options)
@@ -352,8 +377,10 @@ def solve_draw(task: Task, data=None) -> Outcome:
         model.core.set_elasticities(**task.esub)
         res = model.solve(task.scenario, warm_start=False, steps=task.steps, options=task.options)
         ds = res.dataset
-        ds = ds.assign(solver_iterations=int(ds.attrs.get("solver_iterations", 0)),
-                       max_residual=float(ds.attrs.get("max_residual", np.nan)))
+        ds = ds.assign(
+            solver_iterations=int(ds.attrs.get("solver_iterations", 0)),
+            max_residual=float(ds.attrs.get("max_residual", np.nan)),
+        )
         ds.attrs = {}
         return Outcome(task.index, True, "ok", ds, time.perf_counter() - t0)
     except Exception as exc:  # a failed draw is data, not a crash
@@ -376,8 +403,11 @@ class _Progress:
             return
         pct = int(100 * self.done / self.total)
         bar = "#" * (pct // 5) + "." * (20 - pct // 5)
-        line = (f"draws [{bar}] {self.done}/{self.total}" + (f", {self.failed} failed" if self.failed else "")
-                + f", {time.perf_counter() - self.t0:.1f} s")
+        line = (
+            f"draws [{bar}] {self.done}/{self.total}"
+            + (f", {self.failed} failed" if self.failed else "")
+            + f", {time.perf_counter() - self.t0:.1f} s"
+        )
         if self.tty:
             print("\r" + line, end="" if self.done < self.total else "\n", file=sys.stderr, flush=True)
         elif pct // 10 != self._last or self.done == self.total:
@@ -394,20 +424,23 @@ def _run_serial(tasks: list[Task], progress: _Progress) -> list[Outcome]:
     return out
 
 
-def _run_dask(tasks: list[Task], scheduler: str | None, workers: int | None, progress: _Progress,
-              data) -> list[Outcome]:
+def _run_dask(
+    tasks: list[Task], scheduler: str | None, workers: int | None, progress: _Progress, data
+) -> list[Outcome]:
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError:  # pragma: no cover
-        raise InputError("dask.distributed is not installed: pip install 'dask[distributed]', "
-                         "or use scheduler='serial'") from None
+        raise InputError(
+            "dask.distributed is not installed: pip install 'dask[distributed]', or use scheduler='serial'"
+        ) from None
     import logging
 
     cluster = None
     if scheduler in (None, "local"):
         n = int(workers or os.cpu_count() or 1)
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR)
+        cluster = LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+        )
         client = Client(cluster)
     else:
         try:
@@ -416,20 +449,21 @@ def _run_dask(tasks: list[Task], scheduler: str | None, workers: int | None, pro
             raise InputError(f"scheduler: cannot connect to the Dask scheduler at {scheduler!r} ({exc})") from None
     try:
         shared = None
-        if isinstance(data, xr.Dataset):          # ship the benchmark once to every worker
+        if isinstance(data, xr.Dataset):  # ship the benchmark once to every worker
             shared = client.scatter(data, broadcast=True)
             tasks = [Task(**{**t.__dict__, "data": None}) for t in tasks]
         import uuid
 
-        batch = uuid.uuid4().hex[:12]                # task keys unique to this batch on a shared cluster
-        futures = {client.submit(solve_draw, t, shared, key=f"cge-ssa-{batch}-draw-{t.index}", pure=False): t
-                   for t in tasks}
+        batch = uuid.uuid4().hex[:12]  # task keys unique to this batch on a shared cluster
+        futures = {
+            client.submit(solve_draw, t, shared, key=f"cge-ssa-{batch}-draw-{t.index}", pure=False): t for t in tasks
+        }
         out = {}
         for fut in as_completed(futures):
             t = futures[fut]
             try:
                 o = fut.result()
-            except Exception as exc:                # a worker died: the draw failed, the batch goes on
+            except Exception as exc:  # a worker died: the draw failed, the batch goes on
                 o = Outcome(t.index, False, f"worker failure: {type(exc).__name__}: {exc}", None, 0.0)
             out[o.index] = o
             progress.update(o.ok)
@@ -452,12 +486,25 @@ def _data_key(data) -> str:
     return tokenize(str(data))
 
 
-def sensitivity(scenario, data=None, parameters="esubd,esubm,esubva", distribution: str = "uniform",
-                spread=0.5, method: str = "quadrature", n: int | None = None, seed: int | None = 0,
-                scheduler: str | None = None, workers: int | None = None, steps: int = 1,
-                solver: str | None = None, progress: bool = True, options: dict | None = None,
-                config: SSAConfig | None = None, draws: np.ndarray | None = None,
-                out: str | Path | None = None) -> xr.Dataset:
+def sensitivity(
+    scenario,
+    data=None,
+    parameters="esubd,esubm,esubva",
+    distribution: str = "uniform",
+    spread=0.5,
+    method: str = "quadrature",
+    n: int | None = None,
+    seed: int | None = 0,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    steps: int = 1,
+    solver: str | None = None,
+    progress: bool = True,
+    options: dict | None = None,
+    config: SSAConfig | None = None,
+    draws: np.ndarray | None = None,
+    out: str | Path | None = None,
+) -> xr.Dataset:
     """Systematic sensitivity analysis of one scenario; returns the draws and their summaries.
 
     ``scenario``: a :class:`Scenario`, dict or YAML path (not a ladder).  ``parameters``: specs
@@ -479,8 +526,10 @@ def sensitivity(scenario, data=None, parameters="esubd,esubm,esubva", distributi
 
     sc = _as_scenario(scenario)
     if sc.is_ladder:
-        raise InputError(f"{sc.where}: a ladder of stages gives one result per stage; run the sensitivity "
-                         f"analysis on one stage (stage: {sc.stages[-1]})")
+        raise InputError(
+            f"{sc.where}: a ladder of stages gives one result per stage; run the sensitivity "
+            f"analysis on one stage (stage: {sc.stages[-1]})"  # type: ignore[index]
+        )
     if config is None:
         config = SSAConfig(parse_parameters(parameters, distribution, spread), method, n, seed, steps)
     if scheduler not in (None, "local", "serial") and not isinstance(scheduler, str):
@@ -489,19 +538,21 @@ def sensitivity(scenario, data=None, parameters="esubd,esubm,esubva", distributi
         raise InputError(f"workers: at least 1, got {workers}")
     data = data if data is not None else _data_path(sc)
     key = _data_key(data)
-    from cge.model.benchmark import benchmark
     from cge.dataset.schema import load_dataset
-    loaded = data if isinstance(data, xr.Dataset) else load_dataset(data)    # read once, here
+    from cge.model.benchmark import benchmark
+
+    loaded = data if isinstance(data, xr.Dataset) else load_dataset(data)  # read once, here
     model_options = sc.model_options(benchmark(loaded))
-    model = _model(key, loaded, solver, model_options)   # the client's model: checks and instruments
+    model = _model(key, loaded, solver, model_options)  # the client's model: checks and instruments
     bench, core = model.bench, model.core
     dims = dimensions(config.parameters, bench, core.structural)
     final = sc.instruments(bench)
     if draws is not None:
         values = np.atleast_2d(np.asarray(draws, dtype=float))
         if values.shape[1] != len(dims):
-            raise InputError(f"draws: expected {len(dims)} columns ({', '.join(d.label for d in dims)}), "
-                             f"got {values.shape[1]}")
+            raise InputError(
+                f"draws: expected {len(dims)} columns ({', '.join(d.label for d in dims)}), got {values.shape[1]}"
+            )
         weights = np.full(len(values), 1.0 / len(values))
         method_used = "given"
     else:
@@ -511,20 +562,36 @@ def sensitivity(scenario, data=None, parameters="esubd,esubm,esubva", distributi
     tasks = []
     for k, row in enumerate(values):
         esub, lam = apply_draw(dims, row, esub0)
-        tasks.append(Task(k, key, data, solver, _fixed(sc, scaled_instruments(bench, final, lam)), esub,
-                          int(config.steps), options, model_options))
+        tasks.append(
+            Task(
+                k,
+                key,
+                data,
+                solver,
+                _fixed(sc, scaled_instruments(bench, final, lam)),
+                esub,
+                int(config.steps),
+                options,
+                model_options,
+            )
+        )
     prog = _Progress(len(tasks), progress)
     if progress:
-        print(f"sensitivity of {sc.name}: {len(dims)} uncertain parameters, {len(tasks)} draws "
-              f"({method_used}), scheduler {scheduler or 'local'}", file=sys.stderr, flush=True)
+        print(
+            f"sensitivity of {sc.name}: {len(dims)} uncertain parameters, {len(tasks)} draws "
+            f"({method_used}), scheduler {scheduler or 'local'}",
+            file=sys.stderr,
+            flush=True,
+        )
     if scheduler == "serial":
         outcomes = _run_serial(tasks, prog)
     else:
         outcomes = _run_dask(tasks, scheduler, workers, prog, data)
-    core.set_elasticities(**esub0)               # leave the client's model as built
+    core.set_elasticities(**esub0)  # leave the client's model as built
     ds = assemble(outcomes, tasks, dims, values, weights, sc, model, config, method_used)
     if out is not None:
         from cge.io import write_netcdf
+
         write_netcdf(ds, out)
     return ds
 
@@ -551,9 +618,14 @@ def weighted_stats(x: np.ndarray, w: np.ndarray, sample: bool = False) -> dict:
         cnt = ok.sum(axis=0)
         var = np.where(cnt > 1, var * cnt / np.maximum(cnt - 1, 1), np.nan)
     sd = np.sqrt(np.maximum(var, 0.0))
-    out = {"mean": mean, "sd": sd, "lower95": mean - CHEBYSHEV_K * sd, "upper95": mean + CHEBYSHEV_K * sd,
-           "min": np.where(have, np.nanmin(np.where(ok, x, np.inf), axis=0), np.nan),
-           "max": np.where(have, np.nanmax(np.where(ok, x, -np.inf), axis=0), np.nan)}
+    out = {
+        "mean": mean,
+        "sd": sd,
+        "lower95": mean - CHEBYSHEV_K * sd,
+        "upper95": mean + CHEBYSHEV_K * sd,
+        "min": np.where(have, np.nanmin(np.where(ok, x, np.inf), axis=0), np.nan),
+        "max": np.where(have, np.nanmax(np.where(ok, x, -np.inf), axis=0), np.nan),
+    }
     flat_x = x.reshape(x.shape[0], -1)
     flat_w = w.reshape(w.shape[0], -1)
     for p in PERCENTILES:
@@ -575,17 +647,24 @@ def weighted_stats(x: np.ndarray, w: np.ndarray, sample: bool = False) -> dict:
 def summary_array(da: xr.DataArray, weights: np.ndarray, sample: bool) -> xr.DataArray:
     st = weighted_stats(da.values, weights, sample)
     vals = np.stack([np.asarray(st[s], dtype=float) for s in STATS])
-    return xr.DataArray(vals, dims=("stat",) + da.dims[1:],
-                        coords={"stat": list(STATS), **{d: da.coords[d] for d in da.dims[1:] if d in da.coords}},
-                        attrs={"long_name": f"summary of {da.name} over the draws"})
+    return xr.DataArray(
+        vals,
+        dims=("stat",) + da.dims[1:],
+        coords={"stat": list(STATS), **{d: da.coords[d] for d in da.dims[1:] if d in da.coords}},
+        attrs={"long_name": f"summary of {da.name} over the draws"},
+    )
 
 
 def group_ev_pct(ds: xr.Dataset) -> xr.DataArray:
     """EV% of the union, the non-members and the world, by draw."""
     groups = masks(membership(ds))
     cols = [groups_.group_ev_pct(ds["ev"].values, ds["income0"].values, mask) for _, mask in groups]
-    return xr.DataArray(np.column_stack(cols), dims=("draw", "group"), coords={"group": [g for g, _ in groups]},
-                        attrs={"long_name": "EV % of the group's benchmark income"})
+    return xr.DataArray(
+        np.column_stack(cols),
+        dims=("draw", "group"),
+        coords={"group": [g for g, _ in groups]},
+        attrs={"long_name": "EV % of the group's benchmark income"},
+    )
 
 
 def assemble(outcomes, tasks, dims, values, weights, sc, model, config, method) -> xr.Dataset:
@@ -600,8 +679,9 @@ def assemble(outcomes, tasks, dims, values, weights, sc, model, config, method) 
         for v in blank.data_vars:
             blank[v] = blank[v].astype(float) * np.nan
         parts = [(o.dataset if o.ok else blank).expand_dims(draw=[o.index]) for o in outcomes]
-        stacked = xr.concat(parts, dim="draw", data_vars="all", coords="minimal", compat="override",
-                            combine_attrs="drop")
+        stacked = xr.concat(
+            parts, dim="draw", data_vars="all", coords="minimal", compat="override", combine_attrs="drop"
+        )
         base = xr.merge([base, stacked], combine_attrs="drop")
     b = model.bench
     base["param_value"] = (("draw", "param"), values)
@@ -633,10 +713,12 @@ def assemble(outcomes, tasks, dims, values, weights, sc, model, config, method) 
                 base[f"{v}_summary"] = summary_array(base[v], w, sample)
         base["ev_pct_group"] = group_ev_pct(base)
         base["ev_pct_group_summary"] = summary_array(base["ev_pct_group"], w, sample)
-    exact = ("exact for polynomials of degree <= 3 in the uncertain parameters (independent, symmetric "
-             "distributions)" if all(d.symmetric for d in dims) else
-             "skewed distributions: exact for polynomials of degree <= 2 and for degree-3 terms other than "
-             "pure cubes x_i^3 (the nodes match means, covariances and zero odd moments, not the skewness)")
+    exact = (
+        "exact for polynomials of degree <= 3 in the uncertain parameters (independent, symmetric distributions)"
+        if all(d.symmetric for d in dims)
+        else "skewed distributions: exact for polynomials of degree <= 2 and for degree-3 terms other than "
+        "pure cubes x_i^3 (the nodes match means, covariances and zero odd moments, not the skewness)"
+    )
     attrs = {
         "title": f"cge sensitivity analysis: {sc.name}",
         "scenario": sc.name,
@@ -656,13 +738,20 @@ def assemble(outcomes, tasks, dims, values, weights, sc, model, config, method) 
         "parameters": " ".join(labels),
         "chebyshev_k": CHEBYSHEV_K,
         "intervals": "lower95/upper95: mean -+ k sd with k = 1/sqrt(0.05) = 4.47 (Chebyshev: at least 95% of any "
-                     "distribution with that mean and sd)",
+        "distribution with that mean and sd)",
         "sd": "weighted by the quadrature weights (population form)" if not sample else "sample sd (n - 1)",
-        "percentiles": ("from the weighted quadrature nodes (a discrete distribution of 2n points): indicative "
-                        "only; the rule is exact for moments, not for percentiles") if method == "quadrature"
-                       else "of the draws (weighted inverse CDF, midpoint rule)",
-        "failed_draws": ("failed draws are NaN and left out of the summaries (weights renormalised; a quadrature "
-                         "rule with a missing node is no longer exact)") if (~ok).any() else "",
+        "percentiles": (
+            "from the weighted quadrature nodes (a discrete distribution of 2n points): indicative "
+            "only; the rule is exact for moments, not for percentiles"
+        )
+        if method == "quadrature"
+        else "of the draws (weighted inverse CDF, midpoint rule)",
+        "failed_draws": (
+            "failed draws are NaN and left out of the summaries (weights renormalised; a quadrature "
+            "rule with a missing node is no longer exact)"
+        )
+        if (~ok).any()
+        else "",
         "closure": model.closure.name,
     }
     base.attrs = {k: v for k, v in attrs.items() if v is not None}
@@ -671,6 +760,7 @@ def assemble(outcomes, tasks, dims, values, weights, sc, model, config, method) 
 
 def write(ds: xr.Dataset, path: str | Path) -> Path:
     from cge.io import write_netcdf
+
     return write_netcdf(ds, path)
 
 

@@ -2,7 +2,7 @@
 
 Three routes are supported, tried in this order:
 
-``newton``   cge's own Newton method (:mod:`cge.newton`): the model file is written once per model,
+``newton``   cge's own Newton method (:mod:`cge.solve.newton`): the model file is written once per model,
              residuals and Jacobian come from the AMPL Solver Library, and the factorised Jacobian
              is kept between solves, so a warm re-solve usually needs no new factorisation.  If it
              does not converge, the solve falls back to IPOPT (the next route available) from the
@@ -15,6 +15,7 @@ Three routes are supported, tried in this order:
 The model is a square system (as many equations as unknowns, a constant objective): Newton's
 method finds its root, and IPOPT its feasible point, which is the equilibrium.
 """
+
 from __future__ import annotations
 
 import math
@@ -26,8 +27,9 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.opt import TerminationCondition
 
-from . import newton
 from cge.errors import SolveError, SolverNotAvailable
+
+from . import newton
 
 INSTALL_HELP = (
     "No IPOPT solver is available to Pyomo. Install one with the project's set-up script:\n"
@@ -46,13 +48,13 @@ INSTALL_HELP = (
 #: failed solve is retried once with the exact Hessian.
 DEFAULT_OPTIONS = {
     "hessian_approximation": "limited-memory",
-    "sb": "yes",                     # no banner
+    "sb": "yes",  # no banner
     "tol": 1e-10,
     "constr_viol_tol": 1e-10,
     "acceptable_tol": 1e-8,
     "max_iter": 500,
     "mu_strategy": "adaptive",
-    "nlp_scaling_method": "none",    # equations are already divided by their benchmark values
+    "nlp_scaling_method": "none",  # equations are already divided by their benchmark values
     "bound_push": 1e-10,
     "bound_frac": 1e-10,
 }
@@ -75,6 +77,7 @@ def _cyipopt_ok() -> bool:
     try:
         import cyipopt  # noqa: F401
         from pyomo.contrib.pynumero.asl import AmplInterface
+
         return bool(AmplInterface.available())
     except Exception:
         return False
@@ -126,8 +129,14 @@ def max_residual(model: pyo.ConcreteModel):
     return worst, where
 
 
-def solve(model: pyo.ConcreteModel, solver: str | None = None, options: dict | None = None,
-          tee: bool = False, progress=None, note=None) -> SolveInfo:
+def solve(
+    model: pyo.ConcreteModel,
+    solver: str | None = None,
+    options: dict | None = None,
+    tee: bool = False,
+    progress=None,
+    note=None,
+) -> SolveInfo:
     """Solve the square system in place; raise :class:`SolveError` with a diagnosis on failure.
 
     ``progress(iteration, residual)`` is called at every iteration (newton and cyipopt routes);
@@ -146,6 +155,7 @@ def solve(model: pyo.ConcreteModel, solver: str | None = None, options: dict | N
     message = ""
     try:
         if name == "cyipopt":
+
             def callback(*args):
                 # cyipopt passes (alg_mod, iter_count, obj, inf_pr, inf_du, mu, ...) after the problem
                 vals = [a for a in args if isinstance(a, (int, float))]
@@ -157,11 +167,13 @@ def solve(model: pyo.ConcreteModel, solver: str | None = None, options: dict | N
 
             opt = pyo.SolverFactory("cyipopt")
             res, nlp = opt.solve(model, tee=tee, options=opts, return_nlp=True, intermediate_callback=callback)
-            if res.solver.termination_condition not in (TerminationCondition.optimal,) \
-                    and opts.get("hessian_approximation") != "exact" and "hessian_approximation" not in (options or {}):
-                opts = {**opts, "hessian_approximation": "exact"}       # the retry, with the exact Hessian
-                res, nlp = opt.solve(model, tee=tee, options=opts, return_nlp=True,
-                                     intermediate_callback=callback)
+            if (
+                res.solver.termination_condition not in (TerminationCondition.optimal,)
+                and opts.get("hessian_approximation") != "exact"
+                and "hessian_approximation" not in (options or {})
+            ):
+                opts = {**opts, "hessian_approximation": "exact"}  # the retry, with the exact Hessian
+                res, nlp = opt.solve(model, tee=tee, options=opts, return_nlp=True, intermediate_callback=callback)
             g = nlp.evaluate_constraints() - nlp.constraints_lb()
             k = int(np.argmax(np.abs(g))) if len(g) else 0
             resid = float(np.abs(g[k])) if len(g) else 0.0
@@ -176,24 +188,25 @@ def solve(model: pyo.ConcreteModel, solver: str | None = None, options: dict | N
             if len(res.solution) > 0:
                 model.solutions.load_from(res)
             resid, where = max_residual(model)
-            iterations = _iterations(res)
+            iterations = _iterations(res)  # type: ignore[assignment]
         message = str(res.solver.message)
     except Exception as exc:  # evaluation errors inside the solver
         raise SolveError(f"{name} failed while solving: {exc}") from None
     seconds = time.perf_counter() - start
     tc = res.solver.termination_condition
     status = str(tc)
-    ok_tc = tc in (TerminationCondition.optimal, TerminationCondition.locallyOptimal,
-                   TerminationCondition.feasible)
-    info = SolveInfo(name, status, iterations, seconds, resid, where, opts)
+    ok_tc = tc in (TerminationCondition.optimal, TerminationCondition.locallyOptimal, TerminationCondition.feasible)
+    info = SolveInfo(name, status, iterations, seconds, resid, where, opts)  # type: ignore[arg-type]
     if not ok_tc and resid > RESIDUAL_TOL:
         raise SolveError(
             f"{name} did not converge (termination: {status}; message: {message}) after {iterations} "
             f"iterations; the largest remaining residual is {resid:.3g} in {where}. Check the shock sizes, "
-            f"or solve in more steps (steps: N) or with more iterations (solver: {{max_iter: N}}).")
+            f"or solve in more steps (steps: N) or with more iterations (solver: {{max_iter: N}})."
+        )
     if resid > RESIDUAL_TOL:
-        raise SolveError(f"{name} stopped ({status}) with a residual of {resid:.3g} in {where} "
-                         f"(tolerance {RESIDUAL_TOL:g})")
+        raise SolveError(
+            f"{name} stopped ({status}) with a residual of {resid:.3g} in {where} (tolerance {RESIDUAL_TOL:g})"
+        )
     return info
 
 
@@ -212,21 +225,35 @@ def _solve_newton(model, options: dict, tee: bool, progress, note) -> SolveInfo:
     except newton.NewtonFailed as exc:
         fallback = [s for s in available() if s != "newton"]
         if not fallback:
-            raise SolveError(f"newton did not converge ({exc}) and no IPOPT is available to fall back on.\n"
-                             + INSTALL_HELP) from None
+            raise SolveError(
+                f"newton did not converge ({exc}) and no IPOPT is available to fall back on.\n" + INSTALL_HELP
+            ) from None
         if note is not None:
             note(f"newton did not converge ({exc}); falling back to {fallback[0]}")
         info = solve(model, fallback[0], options, tee, progress)
         info.status = f"{info.status} ({fallback[0]}, after newton: {exc})"
         info.seconds = time.perf_counter() - start
         return info
-    info = SolveInfo("newton", "converged", out["iterations"], time.perf_counter() - start, out["residual"],
-                     out["worst"], {"tol": tol, "max_iter": max_iter, "factorisations": out["factorisations"],
-                                    "factorise_seconds": round(out["factorise_seconds"], 4),
-                                    "read_seconds": round(out["read_seconds"], 4)})
+    info = SolveInfo(
+        "newton",
+        "converged",
+        out["iterations"],
+        time.perf_counter() - start,
+        out["residual"],
+        out["worst"],
+        {
+            "tol": tol,
+            "max_iter": max_iter,
+            "factorisations": out["factorisations"],
+            "factorise_seconds": round(out["factorise_seconds"], 4),
+            "read_seconds": round(out["read_seconds"], 4),
+        },
+    )
     if info.max_residual > RESIDUAL_TOL:
-        raise SolveError(f"newton stopped with a residual of {info.max_residual:.3g} in {info.worst_equation} "
-                         f"(tolerance {RESIDUAL_TOL:g})")
+        raise SolveError(
+            f"newton stopped with a residual of {info.max_residual:.3g} in {info.worst_equation} "
+            f"(tolerance {RESIDUAL_TOL:g})"
+        )
     return info
 
 
@@ -243,24 +270,29 @@ def versions(solver: str = "cyipopt") -> dict:
     out = {"pyomo": pyo.__version__ if hasattr(pyo, "__version__") else None}
     try:
         import pyomo.version
+
         out["pyomo"] = pyomo.version.version
     except Exception:
         pass
     if solver == "newton":
         import scipy
+
         out["scipy"] = scipy.__version__
         return out
     if solver == "ipopt":
         import subprocess
+
         try:
-            first = subprocess.run([shutil.which("ipopt") or "ipopt", "--version"], capture_output=True,
-                                   text=True, timeout=10).stdout.split("\n")[0]
+            first = subprocess.run(
+                [shutil.which("ipopt") or "ipopt", "--version"], capture_output=True, text=True, timeout=10
+            ).stdout.split("\n")[0]
             out["ipopt"] = first.split()[1] if first.startswith("Ipopt") else first
         except Exception:
             pass
         return out
     try:
         import cyipopt
+
         out["cyipopt"] = cyipopt.__version__
         out["ipopt"] = ".".join(str(x) for x in cyipopt.IPOPT_VERSION)
     except Exception:

@@ -5,7 +5,7 @@ The model is square (as many equations as unknowns), so its equilibrium is a roo
 This module solves it directly:
 
 * **The model file is written once per model.**  Pyomo writes an AMPL ``.nl`` file in which the
-  instruments are variables too (:func:`cge.model.instrument` makes them fixed variables; they are
+  instruments are variables too (:func:`cge.model.ces.instrument` makes them fixed variables; they are
   unfixed while the file is written).  A counterfactual only changes their values in ``x``: nothing
   is rewritten or rebuilt.  The residuals and the sparse Jacobian are evaluated by the AMPL Solver
   Library (ASL), through the small C reader in ``cge/_asl/cge_asl.c`` (first derivatives only).
@@ -21,11 +21,12 @@ This module solves it directly:
   timings, so a solve is reproducible bit for bit.
 * **Convergence** is declared when the largest residual is below ``tol`` (equations are divided by
   their benchmark values, so this is relative) and every unknown is within its bounds.  Anything
-  else raises :class:`NewtonFailed`; :func:`cge.solver.solve` then falls back to IPOPT.
+  else raises :class:`NewtonFailed`; :func:`cge.solve.solve` then falls back to IPOPT.
 
 Factorisations: LAPACK's dense LU (threaded, OpenBLAS) for systems of ``DENSE_FROM`` unknowns and
 more, where fill-in makes the sparse factors nearly dense anyway; SuperLU below that.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -94,14 +95,18 @@ def build_library(target: Path | None = None) -> Path:
     if cc is None:
         raise RuntimeError("no C compiler (gcc) to build cge's ASL reader: apt-get install gcc")
     if not Path(_ASL_INCLUDE, "asl.h").exists():
-        raise RuntimeError(f"the AMPL Solver Library headers are missing ({_ASL_INCLUDE}/asl.h): "
-                           f"apt-get install libamplsolver-dev")
+        raise RuntimeError(
+            f"the AMPL Solver Library headers are missing ({_ASL_INCLUDE}/asl.h): apt-get install libamplsolver-dev"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(fd)
     try:
-        out = subprocess.run([cc, "-O2", "-shared", "-fPIC", f"-I{_ASL_INCLUDE}", str(_SOURCE),
-                              "-lamplsolver", "-o", tmp], capture_output=True, text=True)
+        out = subprocess.run(
+            [cc, "-O2", "-shared", "-fPIC", f"-I{_ASL_INCLUDE}", str(_SOURCE), "-lamplsolver", "-o", tmp],
+            capture_output=True,
+            text=True,
+        )
         if out.returncode != 0:
             raise RuntimeError(f"building cge's ASL reader failed:\n{out.stderr.strip()}")
         os.replace(tmp, target)
@@ -166,8 +171,14 @@ class System:
             with open(path, "w") as fh:
                 # no presolve (it would eliminate unknowns from the file) and no scaling: the columns
                 # and rows of the file are then exactly the model's variables and equations
-                info = NLWriter().write(model, fh, symbolic_solver_labels=False, linear_presolve=False,
-                                        scale_model=False, skip_trivial_constraints=False)
+                info = NLWriter().write(
+                    model,
+                    fh,
+                    symbolic_solver_labels=False,
+                    linear_presolve=False,
+                    scale_model=False,
+                    skip_trivial_constraints=False,
+                )
             n = (ctypes.c_int * 3)()
             self._lib = library()
             self._handle = self._lib.cge_asl_open(path.encode(), n)
@@ -196,7 +207,7 @@ class System:
         rows, cols = np.zeros(nnz, np.int32), np.zeros(nnz, np.int32)
         self._lib.cge_asl_structure(self._handle, rows.ctypes.data, cols.ctypes.data)
         keep = self.is_unknown[cols]
-        column = np.cumsum(self.is_unknown) - 1          # full column -> unknown column
+        column = np.cumsum(self.is_unknown) - 1  # full column -> unknown column
         self._keep = np.flatnonzero(keep)
         self._rows, self._cols = rows[keep], column[cols[keep]]
         self._x = np.zeros(n_var)
@@ -245,10 +256,12 @@ class System:
     def factorise(self, x: np.ndarray):
         """Evaluate and factorise the Jacobian at x (kept in :attr:`lu`)."""
         t0 = time.perf_counter()
-        self.lu = None          # free the old factors before making new ones
+        self.lu = None  # free the old factors before making new ones
         if self.note is not None and self.n >= DENSE_FROM:
-            self.note(f"factorising the Jacobian ({self.n:,} unknowns, dense LU"
-                      f"{', single precision' if self.n >= SINGLE_FROM else ''}) ...")
+            self.note(
+                f"factorising the Jacobian ({self.n:,} unknowns, dense LU"
+                f"{', single precision' if self.n >= SINGLE_FROM else ''}) ..."
+            )
         jac = self.jacobian(x)
         if not np.all(np.isfinite(jac.data)):
             raise NewtonFailed("the Jacobian has non-finite entries at the current point")
@@ -263,8 +276,9 @@ class System:
                     dense = jac.astype(dtype).toarray(order="F")
                     del jac
                     lu = sla.lu_factor(dense, overwrite_a=True, check_finite=False)
-                    self.lu = lambda b, lu=lu, dt=dtype: sla.lu_solve(lu, b.astype(dt), check_finite=False
-                                                                      ).astype(np.float64)
+                    self.lu = lambda b, lu=lu, dt=dtype: sla.lu_solve(lu, b.astype(dt), check_finite=False).astype(  # type: ignore[assignment]
+                        np.float64
+                    )
                 else:
                     lu = spla.splu(jac, permc_spec="COLAMD")
                     self.lu = lu.solve
@@ -279,13 +293,15 @@ class System:
 def signature(model: pyo.ConcreteModel) -> tuple:
     """What the model file depends on: the active equations and the variables (a cheap check, made
     at every solve; cge never changes which variables are fixed)."""
-    return (sum(1 for _ in model.component_data_objects(pyo.Constraint, active=True)),
-            sum(len(c) for c in model.component_objects(pyo.Var)))
+    return (
+        sum(1 for _ in model.component_data_objects(pyo.Constraint, active=True)),
+        sum(len(c) for c in model.component_objects(pyo.Var)),
+    )
 
 
 #: model -> its System (weak keys: the file is freed with the model; clones and pickles of the
 #: Pyomo model do not carry it)
-_SYSTEMS: "weakref.WeakKeyDictionary[pyo.ConcreteModel, System]" = weakref.WeakKeyDictionary()
+_SYSTEMS: weakref.WeakKeyDictionary[pyo.ConcreteModel, System] = weakref.WeakKeyDictionary()
 
 
 def system_of(model: pyo.ConcreteModel, note=None) -> System:
@@ -335,7 +351,7 @@ def solve(model: pyo.ConcreteModel, tol: float = TOL, max_iter: int = 100, progr
         fresh = system.lu is None
         if fresh:
             system.factorise(x)
-        step = system.lu(-F)
+        step = system.lu(-F)  # type: ignore[misc]
         x_new, F_new, norm_new = _try(system, x, step, 1.0)
         if not fresh:
             # a chord step that overshoots (the kept factorisation is from another point): shorter
@@ -349,7 +365,7 @@ def solve(model: pyo.ConcreteModel, tol: float = TOL, max_iter: int = 100, progr
             # a fresh Jacobian from x (quadratic convergence from there)
             system.factorise(x)
             fresh = True
-            step = system.lu(-F)
+            step = system.lu(-F)  # type: ignore[misc]
             x_new, F_new, norm_new = _try(system, x, step, 1.0)
         if fresh and not (norm_new < norm):
             alpha = 1.0
@@ -357,8 +373,9 @@ def solve(model: pyo.ConcreteModel, tol: float = TOL, max_iter: int = 100, progr
                 alpha *= 0.5
                 x_new, F_new, norm_new = _try(system, x, step, alpha)
             if not (norm_new < norm):
-                raise NewtonFailed(f"no descent from a largest residual of {norm:.3g} "
-                                   f"(the Newton step fails even when shortened)")
+                raise NewtonFailed(
+                    f"no descent from a largest residual of {norm:.3g} (the Newton step fails even when shortened)"
+                )
         x, F, norm = x_new, F_new, norm_new
         if progress is not None:
             progress(iterations, norm)
@@ -375,13 +392,20 @@ def solve(model: pyo.ConcreteModel, tol: float = TOL, max_iter: int = 100, progr
     high = x > system.upper + 1e-9
     if np.any(low | high):
         k = int(np.flatnonzero(low | high)[0])
-        raise NewtonFailed(f"the root has {system.unknowns[k].name} = {x[k]:.6g}, outside its bounds "
-                           f"[{system.lower[k]:g}, {system.upper[k]:g}]")
+        raise NewtonFailed(
+            f"the root has {system.unknowns[k].name} = {x[k]:.6g}, outside its bounds "
+            f"[{system.lower[k]:g}, {system.upper[k]:g}]"
+        )
     system.store(x)
     worst = int(np.argmax(np.abs(F))) if F.size else 0
-    return {"iterations": iterations, "factorisations": system.factorisations - made0, "residual": norm,
-            "worst": system.names[worst] if F.size else "", "read_seconds": read,
-            "factorise_seconds": system.factorise_seconds - fact0}
+    return {
+        "iterations": iterations,
+        "factorisations": system.factorisations - made0,
+        "residual": norm,
+        "worst": system.names[worst] if F.size else "",
+        "read_seconds": read,
+        "factorise_seconds": system.factorise_seconds - fact0,
+    }
 
 
 def _refactorise(norm: float, norm_new: float, tol: float, n: int) -> bool:

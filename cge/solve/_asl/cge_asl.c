@@ -1,4 +1,4 @@
-/* A minimal reader of AMPL model files (.nl) for cge's Newton solver (cge/newton.py).
+/* A minimal reader of AMPL model files (.nl) for cge's Newton solver (cge/solve/newton.py).
  *
  * It exposes the residuals g(x) and the sparse Jacobian of the constraints, nothing else.  The
  * AMPL Solver Library's fg_read is used (first derivatives only): PyNumero's reader also sets up the

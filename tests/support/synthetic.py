@@ -4,6 +4,7 @@ Both section-2 identities hold by construction (to rounding):
   1. sum_j intermediate[i,j,r] + final_demand[i,r] = trade[i,r,r] + sum_{s!=r} trade[i,s,r]*(1+tariff[i,s,r])
   2. sum_s trade[j,r,s] = sum_i intermediate[i,j,r] + sum_f factor_income[f,j,r]
 """
+
 import numpy as np
 
 
@@ -22,16 +23,50 @@ def _balanced_offdiag(rng, n, scale=10.0, n_cycles=2):
     return t
 
 
-def _to_dataset(trade, tariff, intermediate, final_demand, factor_income,
-                esubd, esubm, esubva, mobility, regions, sectors, factors, population=None):
+def _to_dataset(
+    trade,
+    tariff,
+    intermediate,
+    final_demand,
+    factor_income,
+    esubd,
+    esubm,
+    esubva,
+    mobility,
+    regions,
+    sectors,
+    factors,
+    population=None,
+):
     from cge.dataset.schema import from_arrays
-    return from_arrays(regions=regions, sectors=sectors, factors=factors, trade=trade, tariff=tariff,
-                       intermediate=intermediate, final_demand=final_demand, factor_income=factor_income,
-                       esubd=esubd, esubm=esubm, esubva=esubva, mobility=mobility, population=population)
+
+    return from_arrays(
+        regions=regions,
+        sectors=sectors,
+        factors=factors,
+        trade=trade,
+        tariff=tariff,
+        intermediate=intermediate,
+        final_demand=final_demand,
+        factor_income=factor_income,
+        esubd=esubd,
+        esubm=esubm,
+        esubva=esubva,
+        mobility=mobility,
+        population=population,
+    )
 
 
-def make_dataset(n_regions=3, n_sectors=2, factors=(("labour", "mobile"), ("capital", "mobile")),
-                 seed=0, tariffs=True, balanced_trade=False, intermediates=True, population=True):
+def make_dataset(
+    n_regions=3,
+    n_sectors=2,
+    factors=(("labour", "mobile"), ("capital", "mobile")),
+    seed=0,
+    tariffs=True,
+    balanced_trade=False,
+    intermediates=True,
+    population=True,
+):
     """Random consistent benchmark with all flows strictly positive.
 
     balanced_trade=True makes every sector's off-diagonal trade matrix balanced (imports = exports
@@ -47,16 +82,17 @@ def make_dataset(n_regions=3, n_sectors=2, factors=(("labour", "mobile"), ("capi
 
     trade = np.empty((N, R, R))
     for i in range(N):
-        trade[i] = (_balanced_offdiag(rng, R, 10.0) if balanced_trade
-                    else rng.uniform(1.0, 20.0, (R, R)) * np.sqrt(np.outer(size, size)))
+        trade[i] = (
+            _balanced_offdiag(rng, R, 10.0)
+            if balanced_trade
+            else rng.uniform(1.0, 20.0, (R, R)) * np.sqrt(np.outer(size, size))
+        )
         trade[i][np.diag_indices(R)] = rng.uniform(60.0, 150.0, R) * size
     offdiag = ~np.eye(R, dtype=bool)
-    tariff = np.where(offdiag[None], rng.uniform(0.0, 0.25, (N, R, R)), 0.0) if tariffs \
-        else np.zeros((N, R, R))
+    tariff = np.where(offdiag[None], rng.uniform(0.0, 0.25, (N, R, R)), 0.0) if tariffs else np.zeros((N, R, R))
 
     # composite supply and output
-    A0 = np.einsum("irr->ir", trade) + np.einsum("isr,isr->ir", np.where(offdiag[None], trade, 0.0),
-                                                  1.0 + tariff)
+    A0 = np.einsum("irr->ir", trade) + np.einsum("isr,isr->ir", np.where(offdiag[None], trade, 0.0), 1.0 + tariff)
     Y0 = trade.sum(axis=2)  # (j, r): sum over dest
 
     if intermediates:
@@ -78,8 +114,9 @@ def make_dataset(n_regions=3, n_sectors=2, factors=(("labour", "mobile"), ("capi
     esubm = 2.0 * esubd
     esubva = rng.uniform(0.3, 1.5, N)
     pop = rng.uniform(1.0, 100.0, R) if population else None
-    return _to_dataset(trade, tariff, inter, final_demand, factor_income, esubd, esubm, esubva,
-                       mobility, regions, sectors, fnames, pop)
+    return _to_dataset(
+        trade, tariff, inter, final_demand, factor_income, esubd, esubm, esubva, mobility, regions, sectors, fnames, pop
+    )
 
 
 def make_acr_dataset(n_regions=3, sigma=4.0, seed=0):
@@ -93,17 +130,30 @@ def make_acr_dataset(n_regions=3, sigma=4.0, seed=0):
     trade = t[None]
     Y0 = trade.sum(axis=2)
     final_demand = trade.sum(axis=1)
-    return _to_dataset(trade, np.zeros((1, R, R)), np.zeros((1, 1, R)), final_demand, Y0[None],
-                       [sigma], [sigma], [1.0], ["mobile"], regions, ["S1"], ["labour"],
-                       rng.uniform(1.0, 100.0, R))
+    return _to_dataset(
+        trade,
+        np.zeros((1, R, R)),
+        np.zeros((1, 1, R)),
+        final_demand,
+        Y0[None],
+        [sigma],
+        [sigma],
+        [1.0],
+        ["mobile"],
+        regions,
+        ["S1"],
+        ["labour"],
+        rng.uniform(1.0, 100.0, R),
+    )
 
 
 def dataset_variants():
     """The synthetic benchmarks the reference implementations are checked on, by name."""
     return {
         "default": make_dataset(),
-        "4x3_specific": make_dataset(4, 3, (("labour", "mobile"), ("capital", "specific"),
-                                            ("land", "specific")), seed=1),
+        "4x3_specific": make_dataset(
+            4, 3, (("labour", "mobile"), ("capital", "specific"), ("land", "specific")), seed=1
+        ),
         "no_intermediates_no_tariffs": make_dataset(3, 2, seed=2, tariffs=False, intermediates=False),
         "balanced": make_dataset(3, 3, seed=3, balanced_trade=True),
     }

@@ -25,7 +25,7 @@ Equations (scaled by benchmark size, so `max_residual` is relative):
 import numpy as np
 from scipy.optimize import root
 
-from reference_model import _arrays as core_arrays
+from tests.support.reference_model import _arrays as core_arrays
 
 
 def ces(theta, p, sigma, axis):
