@@ -16,9 +16,13 @@ from cge.model.benchmark import benchmark
 from cge.scenario.scenario import Instruments
 
 RAW = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "china_provinces"
-pytestmark = pytest.mark.skipif(
-    not (RAW / "vom.csv").is_file(), reason=f"raw China provinces data not found at {RAW} (it is not in the repository)"
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not (RAW / "vom.csv").is_file(),
+        reason=f"raw China provinces data not found at {RAW} (it is not in the repository)",
+    ),
+]
 
 WORLD = ["EUR", "APD", "ASI", "NAM", "CAA", "ROW"]
 

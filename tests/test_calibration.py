@@ -9,6 +9,9 @@ import pytest
 
 import cge
 
+#: solves many models or builds datasets: left out of the quick selection (-m 'not slow')
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT.parent / "shared" / "data"
 need_raw = pytest.mark.skipif(

@@ -10,6 +10,9 @@ from cge.dataset import build_dataset, build_from_iosystem, cli_build, load_reci
 from cge.dataset.recipe import RecipeError
 from cge.dataset.schema import builtin_names, check_dataset, identity_gaps, load_dataset
 
+#: solves many models or builds datasets: left out of the quick selection (-m 'not slow')
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT.parent / "shared" / "data"
 HAVE_WIOD = (RAW / "wiod2013" / "wiot_2011_flows.csv.gz").exists() and (

@@ -13,6 +13,9 @@ import yaml
 import cge
 from tests.support.synthetic import make_dataset
 
+#: solves many models or builds datasets: left out of the quick selection (-m 'not slow')
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 INTERFACE_VARS = [
     "ev",

@@ -19,6 +19,9 @@ from cge.solve import max_residual
 from tests.support.reference_ext import add_taxes, solve_reference_ext
 from tests.support.synthetic import make_acr_dataset, make_dataset
 
+#: solves many models or builds datasets: left out of the quick selection (-m 'not slow')
+pytestmark = pytest.mark.slow
+
 FACTORS = (("labour", "mobile"), ("capital", "specific"))
 #: one option of each kind at a non-neutral value
 EACH = {

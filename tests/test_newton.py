@@ -12,10 +12,13 @@ from cge.scenario.scenario import Instruments
 from cge.solve import newton
 from tests.support.synthetic import make_dataset
 
-pytestmark = pytest.mark.skipif(
-    not newton.available(),
-    reason="cge's ASL reader cannot be built here (needs gcc and libamplsolver-dev: bash scripts/setup.sh)",
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not newton.available(),
+        reason="cge's ASL reader cannot be built here (needs gcc and libamplsolver-dev: bash scripts/setup.sh)",
+    ),
+]
 
 SCENARIO = "scenarios/east-asia-fta.yaml"
 

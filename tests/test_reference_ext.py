@@ -392,7 +392,7 @@ def test_zero_cells_with_extensions():
     ds["intermediate"][:, 1, 2] = 0.0
     ds["intermediate"][1, :, 2] *= 0.1
     ds["factor_income"][1, 2, 1] = 0.0
-    from test_reference_model import _rebalance
+    from tests.test_reference_model import _rebalance
     ds = add_taxes(_rebalance(ds), output_rate=0.1, export_rate=0.1, seed=2)
     r0 = solve_reference_ext(ds, **EXT)
     assert r0["max_residual"] < 1e-10

@@ -10,6 +10,9 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+#: solves many models or builds datasets: left out of the quick selection (-m 'not slow')
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -17,6 +17,9 @@ from cge.errors import InputError
 from cge.sensitivity import CHEBYSHEV_K, Dimension, draw_values, sensitivity, stroud3, weighted_stats
 from tests.support.synthetic import make_dataset
 
+#: solves many models or builds datasets: left out of the quick selection (-m 'not slow')
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -12,6 +12,9 @@ import cge
 from cge.model.benchmark import benchmark
 from tests.support.synthetic import make_dataset
 
+#: solves every stage on the default data, many through the command line: not in the quick selection
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 MEMBERS = ["R1", "R2", "R3"]
 

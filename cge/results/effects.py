@@ -26,8 +26,10 @@ and ``dEV = INC0 dU = dW / PU``.  Integrating from the benchmark to the scenario
 The first-order version most of the literature publishes is one discrete step at benchmark
 weights: benchmark tariffs times the change in flows, benchmark trade times the change in prices.
 """
+
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -35,8 +37,13 @@ import xarray as xr
 
 from cge.scenario.stages import gdp0
 
-DECOMPOSITION = ("welfare_allocative_members", "welfare_allocative_nonmembers", "welfare_terms_of_trade",
-                 "welfare_endowment", "welfare_revenue_transfer")
+DECOMPOSITION = (
+    "welfare_allocative_members",
+    "welfare_allocative_nonmembers",
+    "welfare_terms_of_trade",
+    "welfare_endowment",
+    "welfare_revenue_transfer",
+)
 #: parts added by the extensions (docs/extensions.md section 6), only where a model has them
 EXTENSION_PARTS = ("welfare_allocative_output_tax", "welfare_allocative_export_tax", "welfare_trade_balance")
 
@@ -47,8 +54,8 @@ def trade_effects(dX: np.ndarray, member: np.ndarray):
     member = np.asarray(member, bool)
     n = dX.shape[1]
     off = ~np.eye(n, dtype=bool)
-    partners = member[:, None] & member[None, :] & off           # (s, r): s a partner of member r
-    outsiders = (~member)[:, None] & member[None, :]              # (s, r): s a non-member, r a member
+    partners = member[:, None] & member[None, :] & off  # (s, r): s a partner of member r
+    outsiders = (~member)[:, None] & member[None, :]  # (s, r): s a non-member, r a member
     dIN = (dX * partners[None]).sum(axis=1)
     dOUT = (dX * outsiders[None]).sum(axis=1)
     TD = np.minimum(np.maximum(-dOUT, 0.0), np.maximum(dIN, 0.0))
@@ -77,11 +84,20 @@ def _state(ds: xr.Dataset) -> dict:
     fob = np.where(off, PE[:, :, None] * (1.0 + te), 0.0)
     Y0 = ds["trade"].values.sum(axis=2)
     return {
-        "PY": PY, "PE": PE, "X": X, "tau": tau, "t": t, "te": te, "fob": fob, "cif": fob * tau,
+        "PY": PY,
+        "PE": PE,
+        "X": X,
+        "tau": tau,
+        "t": t,
+        "te": te,
+        "fob": fob,
+        "cif": fob * tau,
         "Q": np.nan_to_num(ds["output"].values) * Y0,
         "to_wedge": np.where(Y0 > 0, to / (1.0 + to), 0.0) * PY,
-        "W": np.nan_to_num(ds["factor_price_sector"].values), "E": ds["endowment"].values,
-        "Wr": np.nan_to_num(ds["factor_price"].values), "NF": ds["factor_flow"].values,
+        "W": np.nan_to_num(ds["factor_price_sector"].values),
+        "E": ds["endowment"].values,
+        "Wr": np.nan_to_num(ds["factor_price"].values),
+        "NF": ds["factor_flow"].values,
         "WU": np.nan_to_num(ds["union_factor_price"].values),
         "PU": ds["utility_price"].values,
         "transfer": ds["tariff_revenue_received"].values - ds["tariff_revenue"].values,
@@ -91,21 +107,27 @@ def _state(ds: xr.Dataset) -> dict:
 
 def _parts(a: dict, b: dict, wa: float, wb: float, member: np.ndarray, parts: tuple) -> dict:
     """Money-metric parts of one step a -> b, each weighted by (wa, wb) at its ends (trapezoid)."""
-    mid = lambda k: 0.5 * (a[k] + b[k])  # noqa: E731
-    wedge = 0.5 * (a["t"] * a["cif"] + b["t"] * b["cif"])          # tariff per delivered unit
+    mid = lambda k: 0.5 * (a[k] + b[k])
+    wedge = 0.5 * (a["t"] * a["cif"] + b["t"] * b["cif"])  # tariff per delivered unit
     dX = b["X"] - a["X"]
     from_member = np.asarray(member, bool)[None, :, None]
-    q_out = mid_prod(a["tau"], a["X"], b["tau"], b["X"])             # quantity leaving s, (i, s, d)
-    exports = (q_out * (b["fob"] - a["fob"])).sum(axis=(0, 2))       # sum_i,d tau X d(fob), by s
-    imports = (mid("X") * (b["cif"] - a["cif"])).sum(axis=(0, 1))   # sum_i,s X d(cif), by r
-    gap = mid("Wr") - mid("WU")[:, None]          # host price less union price of a pooled factor
-    endow = ((mid("W") * (b["E"] - a["E"])).sum(axis=(0, 1)) + (gap * (b["NF"] - a["NF"])).sum(axis=0)
-             - (mid("NF") * (b["WU"] - a["WU"])[:, None]).sum(axis=0))
+    q_out = mid_prod(a["tau"], a["X"], b["tau"], b["X"])  # quantity leaving s, (i, s, d)
+    exports = (q_out * (b["fob"] - a["fob"])).sum(axis=(0, 2))  # sum_i,d tau X d(fob), by s
+    imports = (mid("X") * (b["cif"] - a["cif"])).sum(axis=(0, 1))  # sum_i,s X d(cif), by r
+    gap = mid("Wr") - mid("WU")[:, None]  # host price less union price of a pooled factor
+    endow = (
+        (mid("W") * (b["E"] - a["E"])).sum(axis=(0, 1))
+        + (gap * (b["NF"] - a["NF"])).sum(axis=0)
+        - (mid("NF") * (b["WU"] - a["WU"])[:, None]).sum(axis=0)
+    )
     w = 0.5 * (wa + wb)
-    out = {"welfare_allocative_members": (wedge * dX * from_member).sum(axis=(0, 1)),
-           "welfare_allocative_nonmembers": (wedge * dX * ~from_member).sum(axis=(0, 1)),
-           "welfare_terms_of_trade": exports - imports, "welfare_endowment": endow,
-           "welfare_revenue_transfer": b["transfer"] - a["transfer"]}
+    out = {
+        "welfare_allocative_members": (wedge * dX * from_member).sum(axis=(0, 1)),
+        "welfare_allocative_nonmembers": (wedge * dX * ~from_member).sum(axis=(0, 1)),
+        "welfare_terms_of_trade": exports - imports,
+        "welfare_endowment": endow,
+        "welfare_revenue_transfer": b["transfer"] - a["transfer"],
+    }
     if "welfare_allocative_output_tax" in parts:
         out["welfare_allocative_output_tax"] = (mid("to_wedge") * (b["Q"] - a["Q"])).sum(axis=0)
     if "welfare_allocative_export_tax" in parts:
@@ -122,7 +144,7 @@ def mid_prod(p_a, q_a, p_b, q_b):
 
 def _trapezoid(states: list[dict], member: np.ndarray, parts: tuple) -> dict:
     total = {k: np.zeros(len(states[0]["PU"])) for k in parts}
-    for a, b in zip(states[:-1], states[1:]):
+    for a, b in itertools.pairwise(states):
         step = _parts(a, b, 1.0 / a["PU"], 1.0 / b["PU"], member, parts)
         for k in parts:
             total[k] += step[k]
@@ -169,8 +191,8 @@ def first_order(bench: xr.Dataset, final: xr.Dataset, member: np.ndarray) -> dic
         "welfare_first_order_allocative_nonmembers": (w0 * dX * ~from_member).sum(axis=(0, 1)),
         "welfare_first_order_terms_of_trade": tot,
         "welfare_first_order_endowment": (a["W"] * (b["E"] - a["E"])).sum(axis=(0, 1))
-                                         + ((a["Wr"] - a["WU"][:, None]) * (b["NF"] - a["NF"])).sum(axis=0)
-                                         - (a["NF"] * (b["WU"] - a["WU"])[:, None]).sum(axis=0),
+        + ((a["Wr"] - a["WU"][:, None]) * (b["NF"] - a["NF"])).sum(axis=0)
+        - (a["NF"] * (b["WU"] - a["WU"])[:, None]).sum(axis=0),
         "welfare_first_order_revenue_transfer": b["transfer"] - a["transfer"],
     }
 
@@ -200,7 +222,7 @@ def member_mean_offdiag(K: np.ndarray, member: np.ndarray) -> float:
     m = np.flatnonzero(member)
     if len(m) < 2:
         return float("nan")
-    vals = [K[a, b] for x, a in enumerate(m) for b in m[x + 1:]]
+    vals = [K[a, b] for x, a in enumerate(m) for b in m[x + 1 :]]
     return float(np.mean(vals))
 
 
@@ -210,8 +232,14 @@ def coefficient_of_variation(x: np.ndarray) -> float:
 
 
 # ----------------------------------------------------------------- all effects into the results
-def add_effects(ds: xr.Dataset, bench_ds: xr.Dataset, path: list[xr.Dataset] | None, member: np.ndarray,
-                bench, trade_balance: str = "numeraire") -> xr.Dataset:
+def add_effects(
+    ds: xr.Dataset,
+    bench_ds: xr.Dataset,
+    path: list[xr.Dataset] | None,
+    member: np.ndarray,
+    bench,
+    trade_balance: str = "numeraire",
+) -> xr.Dataset:
     """The results Dataset with every effect of MODEL.md section 8 added under INTERFACE.md's names."""
     member = np.asarray(member, bool)
     R, S = ("region",), ("sector", "region")
@@ -221,38 +249,62 @@ def add_effects(ds: xr.Dataset, bench_ds: xr.Dataset, path: list[xr.Dataset] | N
     note = "(NaN for non-members)"
     out["trade_creation"] = (S, TC, {"long_name": f"trade creation TC {note}", "units": "benchmark currency units"})
     out["trade_diversion"] = (S, TD, {"long_name": f"trade diversion TD {note}", "units": "benchmark currency units"})
-    out["external_trade_creation"] = (S, ETC, {"long_name": f"external trade creation ETC {note}",
-                                               "units": "benchmark currency units"})
+    out["external_trade_creation"] = (
+        S,
+        ETC,
+        {"long_name": f"external trade creation ETC {note}", "units": "benchmark currency units"},
+    )
     for v in ("trade_creation", "trade_diversion", "external_trade_creation"):
-        out[f"{v}_union"] = (("sector",), np.nansum(out[v][1], axis=1) if member.any()
-                             else np.full(ds.sizes["sector"], np.nan),
-                             {"long_name": f"{v.replace('_', ' ')}, sum over union members"})
+        out[f"{v}_union"] = (
+            ("sector",),
+            np.nansum(out[v][1], axis=1) if member.any() else np.full(ds.sizes["sector"], np.nan),
+            {"long_name": f"{v.replace('_', ' ')}, sum over union members"},
+        )
 
     ev = ds["ev"].values
     if path is not None:
         parts = decompose(path, member, decomposition_parts(ds, trade_balance))
-        long = {"welfare_allocative_members": "allocative efficiency on imports from union members",
-                "welfare_allocative_nonmembers": "allocative efficiency on imports from non-members",
-                "welfare_terms_of_trade": "terms of trade (export price x exports - import price x imports)",
-                "welfare_endowment": "endowment changes and factor movement (common market)",
-                "welfare_revenue_transfer": "tariff revenue received less collected (customs-union pooling)",
-                "welfare_allocative_output_tax": "allocative efficiency, output tax wedge x change in output",
-                "welfare_allocative_export_tax": "allocative efficiency, export tax wedge x change in exports",
-                "welfare_trade_balance": "change in the trade deficit (world-income closure)"}
+        long = {
+            "welfare_allocative_members": "allocative efficiency on imports from union members",
+            "welfare_allocative_nonmembers": "allocative efficiency on imports from non-members",
+            "welfare_terms_of_trade": "terms of trade (export price x exports - import price x imports)",
+            "welfare_endowment": "endowment changes and factor movement (common market)",
+            "welfare_revenue_transfer": "tariff revenue received less collected (customs-union pooling)",
+            "welfare_allocative_output_tax": "allocative efficiency, output tax wedge x change in output",
+            "welfare_allocative_export_tax": "allocative efficiency, export tax wedge x change in exports",
+            "welfare_trade_balance": "change in the trade deficit (world-income closure)",
+        }
         for k, v in parts.items():
-            out[k] = (R, v, {"long_name": long[k] + f", integrated along the path in {len(path) - 1} step(s)",
-                             "units": "EV units (benchmark currency)"})
+            out[k] = (
+                R,
+                v,
+                {
+                    "long_name": long[k] + f", integrated along the path in {len(path) - 1} step(s)",
+                    "units": "EV units (benchmark currency)",
+                },
+            )
         resid = ev - sum(parts.values())
         out["welfare_decomposition_residual"] = (R, resid, {"long_name": "EV minus the sum of the decomposition"})
     for k, v in first_order(bench_ds, ds, member).items():
-        out[k] = (R, v, {"long_name": "FIRST-ORDER, ONE DISCRETE STEP at benchmark weights (the figure much "
-                                      "of the literature publishes): " + k.replace("welfare_first_order_", ""),
-                         "units": "benchmark currency units"})
-    out["welfare_first_order_total"] = (R, sum(v[1] for k, v in out.items()
-                                               if k.startswith("welfare_first_order_")),
-                                        {"long_name": "sum of the first-order one-step parts"})
-    out["terms_of_trade"] = (R, terms_of_trade(bench_ds, ds),
-                             {"long_name": "terms of trade: export over import price index (Laspeyres), 1 = benchmark"})
+        out[k] = (
+            R,
+            v,
+            {
+                "long_name": "FIRST-ORDER, ONE DISCRETE STEP at benchmark weights (the figure much "
+                "of the literature publishes): " + k.replace("welfare_first_order_", ""),
+                "units": "benchmark currency units",
+            },
+        )
+    out["welfare_first_order_total"] = (
+        R,
+        sum(v[1] for k, v in out.items() if k.startswith("welfare_first_order_")),
+        {"long_name": "sum of the first-order one-step parts"},
+    )
+    out["terms_of_trade"] = (
+        R,
+        terms_of_trade(bench_ds, ds),
+        {"long_name": "terms of trade: export over import price index (Laspeyres), 1 = benchmark"},
+    )
     # real GDP at benchmark prices: value added volume plus taxes at benchmark rates on their bases
     # (tariffs on import volumes; with the tax extension, output and export taxes too)
     n = ds.sizes["region"]
@@ -263,29 +315,53 @@ def add_effects(ds: xr.Dataset, bench_ds: xr.Dataset, path: list[xr.Dataset] | N
     taxes = (t0 * (1.0 + bench.te0) * X1).sum(axis=(0, 1))
     if bench.has_taxes or "output_tax_rate" in ds:
         taxes = taxes + (bench.to0 * bench.COST0 * Y).sum(axis=0) + (bench.te0 * X1).sum(axis=(0, 2))
-    out["real_gdp"] = (R, (bench.VA0 * Y).sum(axis=0) + taxes,
-                       {"long_name": "real GDP at benchmark prices (value added volume + taxes at benchmark rates)",
-                        "units": "benchmark currency units"})
+    out["real_gdp"] = (
+        R,
+        (bench.VA0 * Y).sum(axis=0) + taxes,
+        {
+            "long_name": "real GDP at benchmark prices (value added volume + taxes at benchmark rates)",
+            "units": "benchmark currency units",
+        },
+    )
     out["gdp0"] = (R, gdp0(bench), {"long_name": "benchmark GDP"})
-    out["output_value"] = (S, np.nan_to_num(ds["price"].values) * Y * bench.Y0,
-                           {"long_name": "output value PY * Y * Y0", "units": "currency units"})
+    out["output_value"] = (
+        S,
+        np.nan_to_num(ds["price"].values) * Y * bench.Y0,
+        {"long_name": "output value PY * Y * Y0", "units": "currency units"},
+    )
     K0 = krugman_index(bench.Y0)
-    K1 = krugman_index(bench.Y0 * Y)              # output volumes at benchmark prices
+    K1 = krugman_index(bench.Y0 * Y)  # output volumes at benchmark prices
     dims = ("region", "partner")
     out["krugman_index0"] = (dims, K0, {"long_name": "Krugman specialisation index, benchmark"})
-    out["krugman_index"] = (dims, K1, {"long_name": "Krugman specialisation index, scenario (output at benchmark prices)"})
-    out["krugman_index_members0"] = ((), member_mean_offdiag(K0, member),
-                                     {"long_name": "mean Krugman index over pairs of union members, benchmark"})
-    out["krugman_index_members"] = ((), member_mean_offdiag(K1, member),
-                                    {"long_name": "mean Krugman index over pairs of union members, scenario"})
+    out["krugman_index"] = (
+        dims,
+        K1,
+        {"long_name": "Krugman specialisation index, scenario (output at benchmark prices)"},
+    )
+    out["krugman_index_members0"] = (
+        (),
+        member_mean_offdiag(K0, member),
+        {"long_name": "mean Krugman index over pairs of union members, benchmark"},
+    )
+    out["krugman_index_members"] = (
+        (),
+        member_mean_offdiag(K1, member),
+        {"long_name": "mean Krugman index over pairs of union members, scenario"},
+    )
     if bench.population is not None:
         pop = bench.population
         pc0 = bench.INC0 / pop
-        pc1 = bench.INC0 * ds["utility"].values / pop     # real income (money metric at benchmark prices)
+        pc1 = bench.INC0 * ds["utility"].values / pop  # real income (money metric at benchmark prices)
         out["income_per_capita0"] = (R, pc0, {"long_name": "benchmark income per capita"})
         out["income_per_capita"] = (R, pc1, {"long_name": "real income per capita, INC0 * U / population"})
-        out["income_per_capita_cv_members0"] = ((), coefficient_of_variation(pc0[member]),
-                                                {"long_name": "coefficient of variation of per-capita income among members, benchmark"})
-        out["income_per_capita_cv_members"] = ((), coefficient_of_variation(pc1[member]),
-                                               {"long_name": "coefficient of variation of per-capita income among members, scenario"})
+        out["income_per_capita_cv_members0"] = (
+            (),
+            coefficient_of_variation(pc0[member]),
+            {"long_name": "coefficient of variation of per-capita income among members, benchmark"},
+        )
+        out["income_per_capita_cv_members"] = (
+            (),
+            coefficient_of_variation(pc1[member]),
+            {"long_name": "coefficient of variation of per-capita income among members, scenario"},
+        )
     return ds.assign_coords(partner=("partner", ds["region"].values)).assign(out)

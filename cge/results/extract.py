@@ -1,8 +1,8 @@
 """Solutions as xarray Datasets (INTERFACE.md "Results"), written atomically to netCDF."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import xarray as xr
@@ -26,13 +26,21 @@ class Closure:
     dropped_equation: str
 
     @classmethod
-    def from_options(cls, options, dropped_equation: str) -> "Closure":
-        return cls(name=options.closure_name(), trade_balance=options.trade_balance_text(),
-                   numeraire=options.numeraire_text(), dropped_equation=dropped_equation)
+    def from_options(cls, options, dropped_equation: str) -> Closure:
+        return cls(
+            name=options.closure_name(),
+            trade_balance=options.trade_balance_text(),
+            numeraire=options.numeraire_text(),
+            dropped_equation=dropped_equation,
+        )
 
     def attrs(self) -> dict:
-        return {"closure": self.name, "closure_trade_balance": self.trade_balance,
-                "closure_numeraire": self.numeraire, "closure_dropped_equation": self.dropped_equation}
+        return {
+            "closure": self.name,
+            "closure_trade_balance": self.trade_balance,
+            "closure_numeraire": self.numeraire,
+            "closure_dropped_equation": self.dropped_equation,
+        }
 
 
 def solution(core) -> dict[str, np.ndarray]:
@@ -46,11 +54,16 @@ def solution(core) -> dict[str, np.ndarray]:
     def values(var):
         return ((k, v.value) for k, v in var.items())
 
-    out = {"PY": grid(values(m.PY), dims["YR"]), "Y": grid(values(m.Y), dims["YR"]),
-           "PM": grid(values(m.PM), dims["MR"]), "inc": grid(values(m.inc), ("region",)),
-           "W": grid(((k, (m.Wm[k[0], k[2]] if sets.mobile[k[0]] else m.Ws[k]).value) for k in sets.FU), dims["FU"]),
-           "NF": grid(values(m.NF), dims["FM"], fill=0.0), "WU": grid(values(m.WU), ("factor",)),
-           "Wm": grid(values(m.Wm), dims["FM"])}
+    out = {
+        "PY": grid(values(m.PY), dims["YR"]),
+        "Y": grid(values(m.Y), dims["YR"]),
+        "PM": grid(values(m.PM), dims["MR"]),
+        "inc": grid(values(m.inc), ("region",)),
+        "W": grid(((k, (m.Wm[k[0], k[2]] if sets.mobile[k[0]] else m.Ws[k]).value) for k in sets.FU), dims["FU"]),
+        "NF": grid(values(m.NF), dims["FM"], fill=0.0),
+        "WU": grid(values(m.WU), ("factor",)),
+        "Wm": grid(values(m.Wm), dims["FM"]),
+    }
     out["PD"] = out["PE"] = None
     if sets.CET:  # extension: the CET's domestic and export prices (PY elsewhere)
         out["PD"], out["PE"] = out["PY"].copy(), out["PY"].copy()
@@ -78,7 +91,7 @@ def extract(core, ins, member: np.ndarray | None = None) -> xr.Dataset:
     PU, FD, rev, rev_recv = acc.PU, acc.FD, acc.tariff_revenue, acc.revenue_received
     # factor price by region: a mobile factor's W; a specific factor's benchmark-weighted average
     w_reg = sol["Wm"].copy()
-    for k, f in enumerate(F):
+    for k in range(len(F)):
         if b.mobility[k] == "specific":
             wts = b.F0[k]
             num = np.nansum(np.where(wts > 0, W[k] * wts, 0.0), axis=0)
@@ -105,49 +118,99 @@ def extract(core, ins, member: np.ndarray | None = None) -> xr.Dataset:
             "composite_price": (SR, PA, {"long_name": "Armington composite price PA"}),
             "import_price": (SR, PM, {"long_name": "import price index PM"}),
             "value_added_price": (SR, PVA, {"long_name": "value-added price PVA"}),
-            "trade_quantity": (SSD, tq, {"long_name": "delivered volume at benchmark prices (diagonal: domestic sales)",
-                                         "units": "benchmark currency units"}),
-            "trade": (SSD, b.trade, {"long_name": "benchmark trade (the benchmark of trade_quantity)",
-                                     "units": "currency units"}),
-            "factor_price": (FR, w_reg, {"long_name": "factor price W (a specific factor: benchmark-weighted "
-                                                      "average over sectors)"}),
-            "factor_price_sector": (("factor", "sector", "region"), W,
-                                    {"long_name": "factor price W by using sector"}),
-            "factor_use": (("factor", "sector", "region"), FD,
-                           {"long_name": "factor demand FD", "units": "benchmark currency units"}),
-            "endowment": (("factor", "sector", "region"), b.F0 * ins.endowment,
-                          {"long_name": "factor endowment (a mobile factor's endowment is the sum over sectors)",
-                           "units": "benchmark currency units"}),
-            "union_factor_price": (("factor",), WU, {"long_name": "union-wide price WU of a factor pooled in a "
-                                                                  "common market (1 where not pooled; NaN: not mobile)"}),
-            "factor_flow": (FR, NF, {"long_name": "net inflow of a factor pooled in a common market",
-                                     "units": "benchmark currency units"}),
+            "trade_quantity": (
+                SSD,
+                tq,
+                {
+                    "long_name": "delivered volume at benchmark prices (diagonal: domestic sales)",
+                    "units": "benchmark currency units",
+                },
+            ),
+            "trade": (
+                SSD,
+                b.trade,
+                {"long_name": "benchmark trade (the benchmark of trade_quantity)", "units": "currency units"},
+            ),
+            "factor_price": (
+                FR,
+                w_reg,
+                {"long_name": "factor price W (a specific factor: benchmark-weighted average over sectors)"},
+            ),
+            "factor_price_sector": (("factor", "sector", "region"), W, {"long_name": "factor price W by using sector"}),
+            "factor_use": (
+                ("factor", "sector", "region"),
+                FD,
+                {"long_name": "factor demand FD", "units": "benchmark currency units"},
+            ),
+            "endowment": (
+                ("factor", "sector", "region"),
+                b.F0 * ins.endowment,
+                {
+                    "long_name": "factor endowment (a mobile factor's endowment is the sum over sectors)",
+                    "units": "benchmark currency units",
+                },
+            ),
+            "union_factor_price": (
+                ("factor",),
+                WU,
+                {
+                    "long_name": "union-wide price WU of a factor pooled in a "
+                    "common market (1 where not pooled; NaN: not mobile)"
+                },
+            ),
+            "factor_flow": (
+                FR,
+                NF,
+                {"long_name": "net inflow of a factor pooled in a common market", "units": "benchmark currency units"},
+            ),
             "tariff_revenue": (("region",), rev, {"long_name": "tariff revenue collected", "units": "currency units"}),
-            "tariff_revenue_received": (("region",), rev_recv,
-                                        {"long_name": "tariff revenue received after union revenue sharing",
-                                         "units": "currency units"}),
+            "tariff_revenue_received": (
+                ("region",),
+                rev_recv,
+                {"long_name": "tariff revenue received after union revenue sharing", "units": "currency units"},
+            ),
             "tariff_rate": (SSD, ins.tariff, {"long_name": "scenario tariff rate t"}),
             "trade_cost": (SSD, ins.tau, {"long_name": "scenario iceberg trade-cost factor tau"}),
-            "walras_residual": ((), walras, {"long_name": "residual of the dropped market-clearing equation "
-                                                          "(excess supply x price)", "units": "currency units"}),
-            "trade_deficit": (("region",), deficit, {"long_name": "trade deficit term of income (imports less "
-                                                                  "exports at fob prices, as the closure fixes it)",
-                                                     "units": "currency units"}),
+            "walras_residual": (
+                (),
+                walras,
+                {
+                    "long_name": "residual of the dropped market-clearing equation (excess supply x price)",
+                    "units": "currency units",
+                },
+            ),
+            "trade_deficit": (
+                ("region",),
+                deficit,
+                {
+                    "long_name": "trade deficit term of income (imports less "
+                    "exports at fob prices, as the closure fixes it)",
+                    "units": "currency units",
+                },
+            ),
         },
         coords=coords,
     )
     if PD is not None:
         ds["domestic_price"] = (SR, PD, {"long_name": "price of domestic sales PD (CET extension; PY elsewhere)"})
-        ds["export_price"] = (SR, PE, {"long_name": "price of exports PE before export taxes (CET extension; "
-                                                    "PY elsewhere)"})
+        ds["export_price"] = (
+            SR,
+            PE,
+            {"long_name": "price of exports PE before export taxes (CET extension; PY elsewhere)"},
+        )
     if core.options.taxes:
         ds["output_tax_rate"] = (SR, ins.output_tax, {"long_name": "scenario output tax rate"})
         ds["export_tax_rate"] = (SSD, ins.export_tax, {"long_name": "scenario export tax rate, levied by the source"})
-        ds["output_tax_revenue"] = (("region",), acc.output_tax_revenue,
-                                    {"long_name": "output tax revenue", "units": "currency units"})
-        ds["export_tax_revenue"] = (("region",), acc.export_tax_revenue,
-                                    {"long_name": "export tax revenue, collected by the exporter",
-                                     "units": "currency units"})
+        ds["output_tax_revenue"] = (
+            ("region",),
+            acc.output_tax_revenue,
+            {"long_name": "output tax revenue", "units": "currency units"},
+        )
+        ds["export_tax_revenue"] = (
+            ("region",),
+            acc.export_tax_revenue,
+            {"long_name": "export tax revenue, collected by the exporter", "units": "currency units"},
+        )
     if member is not None:
         ds = ds.assign_coords(member=("region", member.astype(bool)))
     return ds

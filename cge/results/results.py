@@ -33,7 +33,6 @@ class Results:
         return summary_table(self.dataset)
 
 
-
 @dataclass
 class Comparison:
     """Several scenarios (or the stages of a ladder) solved on one built model, in order."""
@@ -109,6 +108,8 @@ def summary_table(ds: xr.Dataset) -> str:
         label = ds.attrs.get("union", "union").split(":")[0] if group == "union" else group
         tot = group_sum(ev, mask, skipna=False)
         lines.append(f"{label:<17}{group_ev_pct(ev, inc0, mask):>10.4f}{tot:>16.2f}")
-    lines.append(f"walras residual {float(ds['walras_residual']):.3g} "
-                 f"({ds.attrs.get('walras_residual_relative', float('nan')):.2g} of world income)")
+    lines.append(
+        f"walras residual {float(ds['walras_residual']):.3g} "
+        f"({ds.attrs.get('walras_residual_relative', float('nan')):.2g} of world income)"
+    )
     return "\n".join(lines)
