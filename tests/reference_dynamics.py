@@ -19,10 +19,11 @@ numeraire. `walras_residual` is the dropped bundle market times PY (value units)
 """
 from __future__ import annotations
 
-import numpy as np
-from scipy.optimize import root
+import itertools
 
+import numpy as np
 from reference_ext import _arrays, ces
+from scipy.optimize import root
 
 KINDS = {"none": 0, "krugman": 1, "melitz": 2}
 
@@ -61,7 +62,7 @@ def setup(ds, *, scale_economies=None, firm_elasticity=None, pareto_shape=None, 
     trade, inter, final, F0 = a["trade"], a["inter"], a["final"], a["F0"]
     N, R, _ = trade.shape
     nF = F0.shape[0]
-    sectors, regions, factors = a["sectors"], a["regions"], a["factors"]
+    sectors, factors = a["sectors"], a["factors"]
     off = ~np.eye(R, dtype=bool)[None]
 
     kind_names = _by_sector(scale_economies, sectors, ["none"] * N, "scale_economies")
@@ -96,8 +97,8 @@ def setup(ds, *, scale_economies=None, firm_elasticity=None, pareto_shape=None, 
     mobile = a["mobile"]
 
     # ---- capital (section 4) ----
-    cap = dict(closure="fixed", depreciation=0.05, rate_of_return=0.05, international="none",
-               factor="capital", stock=None)
+    cap = {"closure": "fixed", "depreciation": 0.05, "rate_of_return": 0.05, "international": "none",
+               "factor": "capital", "stock": None}
     cap.update(capital or {})
     if cap["closure"] not in ("fixed", "steady_state"):
         raise ValueError(f"capital.closure must be fixed or steady_state (got {cap['closure']!r})")
@@ -132,16 +133,16 @@ def setup(ds, *, scale_economies=None, firm_elasticity=None, pareto_shape=None, 
             omega[:, member] = w[:, None]
         elif intl != "none":
             raise ValueError(f"capital.international must be none, union or world (got {intl!r})")
-    return dict(
-        a=a, N=N, R=R, nF=nF, off=off, t0=t0, PG0=1.0 + t0, Y0=Y0, D0=D0, X0=X0, M0=M0, A0=A0,
-        VA0=VA0, INC0=INC0, B=X0.sum(axis=(0, 1)) - X0.sum(axis=(0, 2)), trade=trade, inter=inter,
-        F0=F0, Fm=Fm, thD=np.where(A0 > 0, _div(D0, A0), 1.0), thM=_div(X0 * (1.0 + t0), M0[:, None, :]),
-        thF=_div(F0, VA0[None]), beta=_div(final, INC0[None]), yv=yv, sc=sc, mz=mz, routes=routes,
-        kind=kind, sig=sig, shape=shape, mv=mobile[:, None] & (Fm > 0),
-        spv=~mobile[:, None, None] & (F0 > 0), mobile=mobile, steady=steady, kf=kf, kcells=kcells,
-        K0v=K0v, I0c=I0c, I0=I0c.sum(axis=0), omega=omega, member=member, trade_balance=trade_balance,
-        capital=cap,
-    )
+    return {
+        "a": a, "N": N, "R": R, "nF": nF, "off": off, "t0": t0, "PG0": 1.0 + t0, "Y0": Y0, "D0": D0, "X0": X0, "M0": M0, "A0": A0,
+        "VA0": VA0, "INC0": INC0, "B": X0.sum(axis=(0, 1)) - X0.sum(axis=(0, 2)), "trade": trade, "inter": inter,
+        "F0": F0, "Fm": Fm, "thD": np.where(A0 > 0, _div(D0, A0), 1.0), "thM": _div(X0 * (1.0 + t0), M0[:, None, :]),
+        "thF": _div(F0, VA0[None]), "beta": _div(final, INC0[None]), "yv": yv, "sc": sc, "mz": mz, "routes": routes,
+        "kind": kind, "sig": sig, "shape": shape, "mv": mobile[:, None] & (Fm > 0),
+        "spv": ~mobile[:, None, None] & (F0 > 0), "mobile": mobile, "steady": steady, "kf": kf, "kcells": kcells,
+        "K0v": K0v, "I0c": I0c, "I0": I0c.sum(axis=0), "omega": omega, "member": member, "trade_balance": trade_balance,
+        "capital": cap,
+    }
 
 
 # ------------------------------------------------------------------------------ equations
@@ -276,11 +277,11 @@ def make_model(s, t, tau, endow, pnum):
             FM[fm_mask] / Fm[fm_mask], FS[fs_mask] / F0[fs_mask], kres, rent, INCeq / INC0, [NUM / pnum]])
         Cons = INC - Inv
         gdp = (W * FD).sum(axis=(0, 1)) + tariff_rev
-        o = dict(PY=PY, Y=Y, N=Nf, NR=NR, W=W, Wm=Wm, K=K, INC=INC, V=V, lnPHI=lnPHI, lnN_route=lnN_route,
-                 PG=PG, Pimp=Pimp, Pdom=Pdom, PM=PM, PA=PA, PVA=PVA, PU=PU, PI=PI, F=F, A=A, D=D, M=M, X=X,
-                 x=x, ship=ship, Rev=Rev, FD=FD, E_mob=E_mob, E_spec=E_spec, n_c=n_c, NFI=NFI, GNFI=GNFI,
-                 Inv=Inv, Cons=Cons, tariff_rev=tariff_rev, factor_inc=factor_inc, Bterm=Bterm, gdp=gdp,
-                 gnp=gdp + GNFI, walras=PY[drop] * MC[drop], out_q=out_q)
+        o = {"PY": PY, "Y": Y, "N": Nf, "NR": NR, "W": W, "Wm": Wm, "K": K, "INC": INC, "V": V, "lnPHI": lnPHI, "lnN_route": lnN_route,
+                 "PG": PG, "Pimp": Pimp, "Pdom": Pdom, "PM": PM, "PA": PA, "PVA": PVA, "PU": PU, "PI": PI, "F": F, "A": A, "D": D, "M": M, "X": X,
+                 "x": x, "ship": ship, "Rev": Rev, "FD": FD, "E_mob": E_mob, "E_spec": E_spec, "n_c": n_c, "NFI": NFI, "GNFI": GNFI,
+                 "Inv": Inv, "Cons": Cons, "tariff_rev": tariff_rev, "factor_inc": factor_inc, "Bterm": Bterm, "gdp": gdp,
+                 "gnp": gdp + GNFI, "walras": PY[drop] * MC[drop], "out_q": out_q}
         return resid, o
 
     return model, sizes
@@ -330,7 +331,7 @@ def solve_dynamics(ds, *, scale_economies=None, firm_elasticity=None, pareto_sha
     xb = np.concatenate([np.full(sizes[0], lp), np.zeros(sum(sizes[1:4])), np.full(sizes[4] + sizes[5], lp),
                          np.zeros(sizes[6]), np.full(s["R"], lp)])
     model, _ = make_model(s, *_instruments(s, tariff, tau, endowment, lam), pnum)
-    f = lambda z: model(z)[0]  # noqa: E731
+    f = lambda z: model(z)[0]
     x, ok = _solve(f, xb if x0 is None else x0, tol)
     if not ok:  # continuation along the shock path
         for n in (4, 16):
@@ -359,20 +360,20 @@ def _report(s, o, resid, x, ok):
         U = o["INC"] / (INC0 * o["PU"])
     K = np.where(s["kcells"], o["K"], nan)
     max_res = float(np.max(np.abs(resid)))
-    return dict(
-        PY=np.where(yv, o["PY"], nan), Y=np.where(yv, o["Y"], nan), firms=np.where(sc, o["N"], nan),
-        firms_route=np.where(s["routes"], o["NR"], nan), productivity=np.where(s["routes"], np.exp(o["lnPHI"]), nan),
-        output_per_firm=np.where(sc, o["Y"] / o["N"], nan), firm_output_per_firm=np.where(sc, o["out_q"] / (o["N"] * s["Y0"]), nan),
-        variety_factor=o["V"], W=np.where(s["mv"], o["Wm"], nan), Wspec=np.where(s["spv"], o["W"], nan),
-        PA=o["PA"], PM=o["PM"], PVA=o["PVA"], PU=o["PU"], PI=o["PI"], INC=o["INC"], U=U, EV=Cons0 * (U - 1.0),
-        EV_pct=100.0 * (U - 1.0), X=o["X"], x=o["x"], ship=o["ship"], revenue=o["Rev"], D=o["D"], F=o["F"],
-        FD=o["FD"], tariff_revenue=o["tariff_rev"], factor_income=o["factor_inc"], B_term=o["Bterm"],
-        capital_index=K, capital_stock=np.nansum(K * s["K0v"][None] * _div(s["I0c"], s["I0"][None]), axis=0)
+    return {
+        "PY": np.where(yv, o["PY"], nan), "Y": np.where(yv, o["Y"], nan), "firms": np.where(sc, o["N"], nan),
+        "firms_route": np.where(s["routes"], o["NR"], nan), "productivity": np.where(s["routes"], np.exp(o["lnPHI"]), nan),
+        "output_per_firm": np.where(sc, o["Y"] / o["N"], nan), "firm_output_per_firm": np.where(sc, o["out_q"] / (o["N"] * s["Y0"]), nan),
+        "variety_factor": o["V"], "W": np.where(s["mv"], o["Wm"], nan), "Wspec": np.where(s["spv"], o["W"], nan),
+        "PA": o["PA"], "PM": o["PM"], "PVA": o["PVA"], "PU": o["PU"], "PI": o["PI"], "INC": o["INC"], "U": U, "EV": Cons0 * (U - 1.0),
+        "EV_pct": 100.0 * (U - 1.0), "domestic_share": _div(o["Pdom"] * o["D"], o["PA"] * o["A"]), "X": o["X"], "x": o["x"], "ship": o["ship"], "revenue": o["Rev"], "D": o["D"], "F": o["F"],
+        "FD": o["FD"], "tariff_revenue": o["tariff_rev"], "factor_income": o["factor_inc"], "B_term": o["Bterm"],
+        "capital_index": K, "capital_stock": np.nansum(K * s["K0v"][None] * _div(s["I0c"], s["I0"][None]), axis=0)
         if s["steady"] else np.full(R, nan),
-        investment=o["Inv"], consumption=o["Cons"], consumption0=Cons0, net_capital_income=o["NFI"],
-        gdp=o["gdp"], gnp=o["gnp"], walras_residual=float(o["walras"]), max_residual=max_res,
-        success=bool(ok and max_res < 1e-9), INC0=INC0, B=s["B"], x_solution=x, _o=o,
-    )
+        "investment": o["Inv"], "consumption": o["Cons"], "consumption0": Cons0, "net_capital_income": o["NFI"],
+        "gdp": o["gdp"], "gnp": o["gnp"], "walras_residual": float(o["walras"]), "max_residual": max_res,
+        "success": bool(ok and max_res < 1e-9), "INC0": INC0, "B": s["B"], "x_solution": x, "_o": o,
+    }
 
 
 # ------------------------------------------------------------------------------ decomposition (section 5)
@@ -390,14 +391,14 @@ def _state(s, r, t, tau):
     if s["steady"]:                       # the capital stock's change is section 5's capital parts
         Emob, Esp = Emob.copy(), Esp.copy()
         (Emob if s["mobile"][s["kf"]] else Esp)[s["kf"]] = 0.0
-    return dict(t=np.where(off, t, 0.0), cif=np.where(off, o["PY"][:, :, None] * tau, 0.0), PY=o["PY"],
-                x=np.where(off, o["x"], 0.0), q_out=np.where(off, tau * o["x"], 0.0), S=S,
-                lnN=np.where(s["sc"][:, :, None] | s["routes"], o["lnN_route"], 0.0), lnPHI=o["lnPHI"],
-                Wm=o["Wm"] * s["mv"], Emob=Emob, Wsp=o["W"] * s["spv"], Esp=Esp, K=o["K"], n=o["n_c"], Bterm=o["Bterm"], PU=o["PU"])
+    return {"t": np.where(off, t, 0.0), "cif": np.where(off, o["PY"][:, :, None] * tau, 0.0), "PY": o["PY"],
+                "x": np.where(off, o["x"], 0.0), "q_out": np.where(off, tau * o["x"], 0.0), "S": S,
+                "lnN": np.where(s["sc"][:, :, None] | s["routes"], o["lnN_route"], 0.0), "lnPHI": o["lnPHI"],
+                "Wm": o["Wm"] * s["mv"], "Emob": Emob, "Wsp": o["W"] * s["spv"], "Esp": Esp, "K": o["K"], "n": o["n_c"], "Bterm": o["Bterm"], "PU": o["PU"]}
 
 
 def _step(s, a, b):
-    mid = lambda k: 0.5 * (a[k] + b[k])  # noqa: E731
+    mid = lambda k: 0.5 * (a[k] + b[k])
     member = s["member"][None, :, None]
     wedge = 0.5 * (a["t"] * a["cif"] + b["t"] * b["cif"])
     dx = b["x"] - a["x"]
@@ -433,7 +434,7 @@ def decompose_path(ds, n=8, *, tariff=None, tau=None, endowment=None, pnum=1.0, 
 
     def trapezoid(sts):
         tot = {k: np.zeros(s["R"]) for k in PARTS}
-        for a, b in zip(sts[:-1], sts[1:]):
+        for a, b in itertools.pairwise(sts):
             w = 0.5 * (1.0 / a["PU"] + 1.0 / b["PU"])
             for k, v in _step(s, a, b).items():
                 tot[k] += w * v
