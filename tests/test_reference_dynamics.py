@@ -1,20 +1,25 @@
-"""Tests of the independent reference of docs/dynamics.md (tests/reference_dynamics.py) itself.
+"""Tests of the independent reference of docs/dynamics.md (tests/support/reference_dynamics.py) itself.
 
 These are issue 14's analytic tests, run on the reference; the same cases, run on the package,
 check its implementation. Each one can fail: they compare against the core reference, closed-form
 results (Armington, Arkolakis-Costinot-Rodriguez-Clare, the closed Krugman economy, the steady
 state of a homogeneous economy) and accounting identities the reference does not impose directly.
 """
+
 import numpy as np
 import pytest
-from reference_dynamics import PARTS, decompose_path, solve_dynamics
-from reference_model import solve_reference
-from synthetic import _to_dataset, dataset_variants, make_acr_dataset, make_dataset
+
+from tests.support.reference_dynamics import PARTS, decompose_path, solve_dynamics
+from tests.support.reference_model import solve_reference
+from tests.support.synthetic import _to_dataset, dataset_variants, make_acr_dataset, make_dataset
 
 CORE_KEYS = ("PY", "Y", "W", "Wspec", "PA", "PM", "PVA", "PU", "INC", "U", "EV", "C", "FD", "tariff_revenue")
 SPEC2 = (("labour", "mobile"), ("capital", "specific"))
-KRUGMAN_MELITZ = {"scale_economies": {"S1": "krugman", "S2": "melitz"}, "firm_elasticity": {"S2": 4.0},
-                      "pareto_shape": {"S2": 4.6}}
+KRUGMAN_MELITZ = {
+    "scale_economies": {"S1": "krugman", "S2": "melitz"},
+    "firm_elasticity": {"S2": 4.0},
+    "pareto_shape": {"S2": 4.6},
+}
 STEADY = {"capital": {"closure": "steady_state", "depreciation": 0.05, "rate_of_return": 0.05}}
 OPTION_SETS = {
     "krugman": {"scale_economies": "krugman"},
@@ -23,10 +28,17 @@ OPTION_SETS = {
     "steady_none": STEADY,
     "steady_world": {"capital": dict(STEADY["capital"], international="world")},
     "steady_union": {"capital": dict(STEADY["capital"], international="union"), "members": [True, True, False]},
-    "steady_world_specific": {"capital": dict(STEADY["capital"], international="world"),
-                                  "scale_economies": {"S1": "melitz"}, "pareto_shape": {"S1": 9.0}},
-    "all": dict(KRUGMAN_MELITZ, capital=dict(STEADY["capital"], international="union"),
-                members=[True, True, False], trade_balance="world_income"),
+    "steady_world_specific": {
+        "capital": dict(STEADY["capital"], international="world"),
+        "scale_economies": {"S1": "melitz"},
+        "pareto_shape": {"S1": 9.0},
+    },
+    "all": dict(
+        KRUGMAN_MELITZ,
+        capital=dict(STEADY["capital"], international="union"),
+        members=[True, True, False],
+        trade_balance="world_income",
+    ),
 }
 
 
@@ -45,12 +57,27 @@ def _close(a, b, rtol, atol=0.0):
 
 def _one_region(L=1.0, sigma=4.0, capital_share=None):
     """A closed economy: one region, one sector, no intermediates, labour (and capital) only."""
-    fi = np.array([[[100.0 * L]]]) if capital_share is None else \
-        np.array([[[100.0 * (1 - capital_share)]], [[100.0 * capital_share]]])
+    fi = (
+        np.array([[[100.0 * L]]])
+        if capital_share is None
+        else np.array([[[100.0 * (1 - capital_share)]], [[100.0 * capital_share]]])
+    )
     factors = ["labour"] if capital_share is None else ["labour", "capital"]
     Y0 = fi.sum()
-    return _to_dataset(np.array([[[Y0]]]), np.zeros((1, 1, 1)), np.zeros((1, 1, 1)), np.array([[Y0]]), fi,
-                       [sigma], [sigma], [1.0], ["mobile"] * len(factors), ["R1"], ["S1"], factors)
+    return _to_dataset(
+        np.array([[[Y0]]]),
+        np.zeros((1, 1, 1)),
+        np.zeros((1, 1, 1)),
+        np.array([[Y0]]),
+        fi,
+        [sigma],
+        [sigma],
+        [1.0],
+        ["mobile"] * len(factors),
+        ["R1"],
+        ["S1"],
+        factors,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -60,8 +87,11 @@ def _one_region(L=1.0, sigma=4.0, capital_share=None):
 def test_neutral_options_equal_core(name):
     ds = dataset_variants()[name]
     rng = np.random.default_rng(1)
-    kw = {"tariff": _tariff_shock(ds), "tau": rng.uniform(0.85, 1.15, ds.trade.shape),
-              "endowment": rng.uniform(0.9, 1.1, (ds.sizes["factor"], ds.sizes["region"]))}
+    kw = {
+        "tariff": _tariff_shock(ds),
+        "tau": rng.uniform(0.85, 1.15, ds.trade.shape),
+        "endowment": rng.uniform(0.9, 1.1, (ds.sizes["factor"], ds.sizes["region"])),
+    }
     core = solve_reference(ds, **kw)
     explicit = {"scale_economies": "none", "capital": {"closure": "fixed", "international": "world"}}
     for dyn in (solve_dynamics(ds, **kw), solve_dynamics(ds, **explicit, **kw)):
@@ -172,8 +202,9 @@ def test_closed_economy_scale(kind):
     sigma = 4.0
     ds = _one_region(sigma=sigma)
     for x in (0.1, 0.5, -0.3):
-        r = solve_dynamics(ds, scale_economies=kind, pareto_shape=5.0 if kind == "melitz" else None,
-                           endowment=[[1.0 + x]])
+        r = solve_dynamics(
+            ds, scale_economies=kind, pareto_shape=5.0 if kind == "melitz" else None, endowment=[[1.0 + x]]
+        )
         assert r["success"]
         assert np.allclose(r["U"] / (1.0 + x), (1.0 + x) ** (1.0 / (sigma - 1.0)), rtol=1e-10)
         assert np.allclose(r["firms"], 1.0 + x, rtol=1e-10)
@@ -216,7 +247,7 @@ def test_steady_state_one_sector_output():
     steady = solve_dynamics(ds, endowment=E, trade_balance="world_income", capital={"closure": "steady_state"})
     assert np.allclose(fixed["Y"][0], (1 + x) ** (1 - alpha), rtol=1e-10)
     assert np.allclose(steady["Y"][0], 1 + x, rtol=1e-10)
-    closed = _one_region(capital_share=0.3)   # a closed economy: no balanced-growth assumption needed
+    closed = _one_region(capital_share=0.3)  # a closed economy: no balanced-growth assumption needed
     c = solve_dynamics(closed, endowment=[[1 + x], [1.0]], capital={"closure": "steady_state"})
     assert np.allclose(c["Y"], 1 + x, rtol=1e-10) and np.allclose(c["EV_pct"], 100 * x, rtol=1e-9)
 
@@ -239,14 +270,19 @@ def test_ownership_accounts(intl):
     GNP differs from GDP exactly by the gross capital income across borders."""
     ds = make_dataset(3, 3, seed=11)
     cap = {"closure": "steady_state", "international": intl}
-    r = solve_dynamics(ds, capital=cap, members=[True, True, False], tariff=_tariff_shock(ds),
-                       **dict(KRUGMAN_MELITZ, scale_economies={"S1": "krugman"}))
+    r = solve_dynamics(
+        ds,
+        capital=cap,
+        members=[True, True, False],
+        tariff=_tariff_shock(ds),
+        **dict(KRUGMAN_MELITZ, scale_economies={"S1": "krugman"}),
+    )
     assert r["success"] and abs(r["walras_residual"]) < 1e-8 * r["INC"].sum()
     assert abs(r["gnp"].sum() - r["gdp"].sum()) < 1e-10 * r["gdp"].sum()
     assert abs(r["net_capital_income"].sum()) < 1e-10 * r["gdp"].sum()
     off = ~np.eye(3, dtype=bool)[None]
     rev = r["revenue"] * off
-    deficit = rev.sum(axis=(0, 1)) - rev.sum(axis=(0, 2))       # imports - exports, pre-tariff
+    deficit = rev.sum(axis=(0, 1)) - rev.sum(axis=(0, 2))  # imports - exports, pre-tariff
     assert np.allclose(deficit, r["B_term"] + r["net_capital_income"], atol=1e-8 * r["INC"].sum())
     # income = consumption + investment, and consumption is what welfare counts
     assert np.allclose(r["INC"], r["consumption"] + r["investment"], rtol=1e-12)
@@ -254,7 +290,7 @@ def test_ownership_accounts(intl):
         assert np.allclose(r["gnp"], r["gdp"], rtol=1e-12)
     else:
         assert np.max(np.abs(r["gnp"] - r["gdp"])) > 1e-4
-        if intl == "union":   # the non-member neither owns nor hosts union capital
+        if intl == "union":  # the non-member neither owns nor hosts union capital
             assert abs(r["gnp"][2] - r["gdp"][2]) < 1e-10 * r["gdp"][2]
 
 
@@ -267,8 +303,14 @@ def test_decomposition_adds_up(case):
     rng = np.random.default_rng(12)
     opts = dict(OPTION_SETS[case])
     opts.setdefault("members", [True, True, False])
-    parts, r = decompose_path(ds, n=8, tariff=_tariff_shock(ds), tau=rng.uniform(0.9, 1.05, ds.trade.shape),
-                              endowment=np.array([[1.05, 0.97, 1.0], [1.0, 1.0, 1.0]]), **opts)
+    parts, r = decompose_path(
+        ds,
+        n=8,
+        tariff=_tariff_shock(ds),
+        tau=rng.uniform(0.9, 1.05, ds.trade.shape),
+        endowment=np.array([[1.05, 0.97, 1.0], [1.0, 1.0, 1.0]]),
+        **opts,
+    )
     total = sum(parts[k] for k in PARTS)
     assert np.all(np.abs(total - r["EV"]) < np.maximum(1e-4 * np.abs(r["EV"]), 1e-6 * r["INC0"]))
     scale = "scale_economies" in opts
@@ -283,16 +325,19 @@ def test_decomposition_adds_up(case):
 # ---------------------------------------------------------------------------------------------
 # bad options
 # ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("kw, msg", [
-    ({"scale_economies": "melitz", "firm_elasticity": 4.0, "pareto_shape": 2.9}, "pareto_shape"),
-    ({"scale_economies": "krugman", "firm_elasticity": 1.0}, "firm_elasticity"),
-    ({"scale_economies": {"XX": "krugman"}}, "unknown sector"),
-    ({"scale_economies": "ricardo"}, "unknown kind"),
-    ({"capital": {"closure": "steady_state", "depreciation": 1.2}}, "depreciation"),
-    ({"capital": {"closure": "steady_state", "international": "mars"}}, "international"),
-    ({"capital": {"closure": "steady_state", "factor": "land"}}, "capital.factor"),
-    ({"capital": {"closure": "steady_state"}, "endowment": [[1.0] * 3, [1.1] * 3]}, "endowment shock to capital"),
-])
+@pytest.mark.parametrize(
+    "kw, msg",
+    [
+        ({"scale_economies": "melitz", "firm_elasticity": 4.0, "pareto_shape": 2.9}, "pareto_shape"),
+        ({"scale_economies": "krugman", "firm_elasticity": 1.0}, "firm_elasticity"),
+        ({"scale_economies": {"XX": "krugman"}}, "unknown sector"),
+        ({"scale_economies": "ricardo"}, "unknown kind"),
+        ({"capital": {"closure": "steady_state", "depreciation": 1.2}}, "depreciation"),
+        ({"capital": {"closure": "steady_state", "international": "mars"}}, "international"),
+        ({"capital": {"closure": "steady_state", "factor": "land"}}, "capital.factor"),
+        ({"capital": {"closure": "steady_state"}, "endowment": [[1.0] * 3, [1.1] * 3]}, "endowment shock to capital"),
+    ],
+)
 def test_bad_options_refused(kw, msg):
     with pytest.raises(ValueError, match=msg):
         solve_dynamics(make_dataset(3, 2, seed=0), **kw)
