@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import click
-import numpy as np
 
 from cge.errors import CGEError
 
@@ -200,6 +199,8 @@ def sensitivity(
     click.echo(table.to_string(float_format=lambda v: f"{v:.4f}"))
     click.echo("95% interval: mean -+ 4.47 sd (Chebyshev)")
     if ds.attrs["n_failed"]:
+        import numpy as np
+
         for k in np.flatnonzero(ds["status"].values != "ok")[:5]:
             click.echo(f"draw {k} failed: {ds['message'].values[k]}", err=True)
     click.echo(f"results written to {path}")
@@ -268,6 +269,8 @@ def build_dataset(recipe, out, report, quiet):
 @click.argument("name_or_path")
 def validate(name_or_path):
     """Check a dataset against MODEL.md's identities; exit 2 and name the cells if it fails."""
+    import numpy as np
+
     from cge.dataset.schema import check_dataset, identity_gaps, load_dataset
     from cge.errors import DataError
 

@@ -11,11 +11,33 @@ split, elasticities, population and the balancing method.  See calibration/READM
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from cge.errors import InputError
 
-from .build import BuildReport, build_dataset, build_from_iosystem
-from .recipe import Recipe, RecipeError, load_recipe
+if TYPE_CHECKING:
+    from .build import BuildReport, build_dataset, build_from_iosystem
+    from .recipe import Recipe, RecipeError, load_recipe
+
+# Loaded on first use, so that ``cge.dataset.schema`` (``cge datasets``, ``cge validate``) does not pull
+# in pandas and the table readers.
+_LAZY = {
+    "BuildReport": "build",
+    "build_dataset": "build",
+    "build_from_iosystem": "build",
+    "Recipe": "recipe",
+    "RecipeError": "recipe",
+    "load_recipe": "recipe",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "BuildReport",
@@ -42,6 +64,8 @@ def cli_build(recipe: str | Path, out: str | Path, report: str | Path | None = N
         raise InputError(f"--out {out}: the output file must end in .nc")
     if out.is_dir():
         raise InputError(f"--out {out}: is a folder; give a file name ending in .nc")
+    from .build import build_dataset
+
     ds, rep = build_dataset(recipe, out)
     if report is not None:
         from cge.io import write_text

@@ -1,0 +1,41 @@
+"""The command line answers at once: ``import cge`` and ``cge --help`` load no numerical library (issue 15.3).
+
+Checked in a fresh interpreter by the set of loaded modules, not by timing (timings live in bench/).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("numpy", "pandas", "xarray", "pyomo", "scipy", "dask", "matplotlib")
+
+
+def loaded_after(code: str) -> set[str]:
+    probe = f"{code}\nimport sys\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import cge",
+        "import cge.cli",
+        "import cge.dataset",
+        "from click.testing import CliRunner\nfrom cge.cli import cli\n"
+        "assert CliRunner().invoke(cli, ['--help']).exit_code == 0",
+    ],
+)
+def test_no_numerical_library_loaded(code: str) -> None:
+    assert loaded_after(code) == set()
+
+
+def test_lazy_names_still_resolve() -> None:
+    import cge.dataset
+
+    assert callable(cge.dataset.build_dataset)
+    with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
+        cge.dataset.nonexistent  # noqa: B018
