@@ -39,3 +39,20 @@ def test_lazy_names_still_resolve() -> None:
     assert callable(cge.dataset.build_dataset)
     with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
         cge.dataset.nonexistent  # noqa: B018
+
+
+def test_cge_datasets_reads_headers_without_xarray() -> None:
+    code = (
+        "from click.testing import CliRunner\nfrom cge.cli import cli\n"
+        "assert CliRunner().invoke(cli, ['datasets']).exit_code == 0"
+    )
+    assert "xarray" not in loaded_after(code)
+
+
+def test_catalogue_matches_the_full_load() -> None:
+    from cge.dataset.catalogue import DATASET_DIR, builtin_names, describe_file
+    from cge.dataset.schema import describe, load_dataset
+
+    assert builtin_names(), "no built-in datasets installed"
+    for name in builtin_names():
+        assert describe_file(DATASET_DIR / f"{name}.nc") == describe(load_dataset(name, validate=False)), name

@@ -13,10 +13,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from cge.dataset.catalogue import DATASET_DIR, builtin_names
 from cge.errors import DataError, nearest
 from cge.io import sha256
-
-DATASET_DIR = Path(__file__).parent / "builtin"
 
 #: variable -> dimensions, as MODEL.md section 2 names them
 SCHEMA: dict[str, tuple[str, ...]] = {
@@ -112,10 +111,6 @@ def from_arrays(
 
 
 # --------------------------------------------------------------------------- catalogue
-def builtin_names() -> list[str]:
-    return sorted(p.stem for p in DATASET_DIR.glob("*.nc"))
-
-
 def builtin_path(name: str) -> Path:
     return DATASET_DIR / f"{name}.nc"
 
