@@ -235,14 +235,14 @@ def _print_comparison(comp, folder: Path) -> None:
 @cli.command()
 def datasets():
     """List the built-in benchmark datasets."""
-    from cge.dataset.catalogue import DATASET_DIR, builtin_names, describe_file
+    from cge.dataset.catalogue import builtin_names, builtin_path, describe_file
 
     names = builtin_names()
     if not names:
         click.echo("no built-in datasets are installed")
         return
     for name in names:
-        d = describe_file(DATASET_DIR / f"{name}.nc")
+        d = describe_file(builtin_path(name))
         click.echo(f"{name}")
         click.echo(f"  year     {d['year']}  ({d['units']})")
         click.echo(f"  regions  {len(d['regions'])}: {' '.join(d['regions'])}")

@@ -50,9 +50,9 @@ def test_cge_datasets_reads_headers_without_xarray() -> None:
 
 
 def test_catalogue_matches_the_full_load() -> None:
-    from cge.dataset.catalogue import DATASET_DIR, builtin_names, describe_file
+    from cge.dataset.catalogue import builtin_names, builtin_path, describe_file
     from cge.dataset.schema import describe, load_dataset
 
     assert builtin_names(), "no built-in datasets installed"
     for name in builtin_names():
-        assert describe_file(DATASET_DIR / f"{name}.nc") == describe(load_dataset(name, validate=False)), name
+        assert describe_file(builtin_path(name)) == describe(load_dataset(name, validate=False)), name

@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from .build import BuildReport, build_dataset, build_from_iosystem
     from .recipe import Recipe, RecipeError, load_recipe
 
-# Loaded on first use, so that ``cge.dataset.schema`` (``cge datasets``, ``cge validate``) does not pull
-# in pandas and the table readers.
+# Loaded on first use, so that importing a submodule (``cge.dataset.catalogue`` for ``cge datasets``,
+# ``cge.dataset.schema``) does not also load the table readers and the balancing code.
 _LAZY = {
     "BuildReport": "build",
     "build_dataset": "build",

@@ -6,29 +6,43 @@ only each file's attributes and label variables, which netCDF4 reads directly.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 DATASET_DIR = Path(__file__).parent / "builtin"
+
+#: the label variables a description reads
+LABELS = ("region", "sector", "factor", "mobility")
 
 
 def builtin_names() -> list[str]:
     return sorted(p.stem for p in DATASET_DIR.glob("*.nc"))
 
 
-def describe_file(path: str | Path) -> dict:
-    """The same description as :func:`cge.dataset.schema.describe`, from a benchmark file's header."""
-    import netCDF4
+def builtin_path(name: str) -> Path:
+    return DATASET_DIR / f"{name}.nc"
 
-    with netCDF4.Dataset(path) as nc:
-        attrs = {k: nc.getncattr(k) for k in nc.ncattrs()}
-        labels = {v: [str(x) for x in nc[v][:]] for v in ("region", "sector", "factor", "mobility")}
+
+def description(attrs: Mapping[str, Any], labels: Mapping[str, Iterable[Any]]) -> dict:
+    """What ``cge datasets`` prints of one dataset, from its attributes and label variables."""
     return {
         "name": attrs.get("name", "?"),
-        "regions": labels["region"],
-        "sectors": labels["sector"],
+        "regions": [str(r) for r in labels["region"]],
+        "sectors": [str(s) for s in labels["sector"]],
         "factors": [f"{f} ({m})" for f, m in zip(labels["factor"], labels["mobility"])],
         "year": attrs.get("year", "?"),
         "source": attrs.get("source", "?"),
         "units": attrs.get("units", "?"),
         "licence": attrs.get("licence_note", ""),
     }
+
+
+def describe_file(path: str | Path) -> dict:
+    """The :func:`description` of a benchmark file, read from its header with netCDF4."""
+    import netCDF4
+
+    with netCDF4.Dataset(path) as nc:
+        attrs = {k: nc.getncattr(k) for k in nc.ncattrs()}
+        labels = {v: [str(x) for x in nc[v][:]] for v in LABELS}
+    return description(attrs, labels)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from cge.dataset.catalogue import DATASET_DIR, builtin_names
+from cge.dataset.catalogue import LABELS, builtin_names, builtin_path, description
 from cge.errors import DataError, nearest
 from cge.io import sha256
 
@@ -111,10 +111,6 @@ def from_arrays(
 
 
 # --------------------------------------------------------------------------- catalogue
-def builtin_path(name: str) -> Path:
-    return DATASET_DIR / f"{name}.nc"
-
-
 def resolve(name_or_path: str | Path) -> Path:
     """The file behind a built-in name or a path; a clear error if there is none."""
     text = str(name_or_path)
@@ -342,13 +338,4 @@ def trade_balance(ds: xr.Dataset) -> np.ndarray:
 
 def describe(ds: xr.Dataset) -> dict:
     """A short description for ``cge datasets``."""
-    return {
-        "name": ds.attrs.get("name", "?"),
-        "regions": [str(r) for r in ds["region"].values],
-        "sectors": [str(s) for s in ds["sector"].values],
-        "factors": [f"{f} ({m})" for f, m in zip(ds["factor"].values, ds["mobility"].values.astype(str))],
-        "year": ds.attrs.get("year", "?"),
-        "source": ds.attrs.get("source", "?"),
-        "units": ds.attrs.get("units", "?"),
-        "licence": ds.attrs.get("licence_note", ""),
-    }
+    return description(ds.attrs, {v: ds[v].values.astype(str) for v in LABELS})
