@@ -62,7 +62,7 @@ def run(scenario, data, out, solver, quiet, steps, make_report):
         _print_comparison(compare_([sc], data=data, solver=solver, verbose=not quiet, steps=steps), folder)
     else:
         res = run_(sc, data=data, solver=solver, verbose=not quiet, steps=steps)
-        path = res.to_netcdf(folder / "results.nc")
+        path = res.write(folder)
         click.echo(f"scenario {sc.name} on dataset {res.dataset.attrs.get('dataset')}")
         click.echo(res.summary())
         click.echo(f"results written to {path}")
@@ -118,7 +118,11 @@ def compare(scenarios, data, out, solver, quiet, steps, make_report):
     help="relative spread: uniform/triangular half-width, normal sd, as a share of the value",
 )
 @click.option(
-    "--distribution", type=click.Choice(["uniform", "triangular", "normal"]), default="uniform", show_default=True
+    "--distribution",
+    type=click.Choice(["uniform", "triangular", "normal"]),
+    default="uniform",
+    show_default=True,
+    help="distribution of each uncertain parameter around its value",
 )
 @click.option(
     "--parameters",
@@ -146,7 +150,7 @@ def compare(scenarios, data, out, solver, quiet, steps, make_report):
     show_default=True,
     help="solves from the benchmark per draw (the decomposition path)",
 )
-@click.option("--solver", default="auto", show_default=True)
+@click.option("--solver", default="auto", show_default=True, help="newton, cyipopt, ipopt or auto")
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar or messages")
 @click.option("--report", "make_report", is_flag=True, help="also write the report (HTML, CSV, LaTeX)")
 def sensitivity(
@@ -257,12 +261,22 @@ def datasets():
 @click.argument("recipe", type=click.Path(dir_okay=False))
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="output .nc file")
 @click.option("--report", type=click.Path(dir_okay=False), help="CSV of balancing adjustments (cell, before, after)")
-@click.option("--quiet", "-q", is_flag=True)
+@click.option("--quiet", "-q", is_flag=True, help="no progress messages")
 def build_dataset(recipe, out, report, quiet):
     """Build a benchmark dataset from a calibration recipe (see calibration/README.md)."""
     from cge.dataset import cli_build
 
     cli_build(recipe, out, report=report, quiet=quiet)
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--data", help="built-in dataset name or benchmark .nc file (overrides the scenario's data)")
+def check(scenario, data):
+    """Check a scenario against its dataset without solving (codes, stage options, shocks, model)."""
+    from cge.runs import check as check_
+
+    click.echo(check_(scenario, data=data))
 
 
 @cli.command()
@@ -272,7 +286,13 @@ def validate(name_or_path):
     import numpy as np
 
     from cge.dataset.schema import check_dataset, identity_gaps, load_dataset
-    from cge.errors import DataError
+    from cge.errors import DataError, InputError
+
+    if str(name_or_path).endswith((".yaml", ".yml")):
+        raise InputError(
+            f"{name_or_path}: a scenario file, not a dataset: `cge check {name_or_path}` checks a scenario "
+            f"against its dataset (`cge validate` checks datasets)"
+        )
 
     ds = load_dataset(name_or_path, validate=False)
     rep = check_dataset(ds)

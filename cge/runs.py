@@ -15,7 +15,7 @@ from cge.dataset.schema import load_dataset
 from cge.errors import ScenarioError
 from cge.model.benchmark import benchmark
 from cge.model.build import EquationSystem
-from cge.results.extract import Closure, clean_attrs, extract
+from cge.results.extract import Closure, clean_attrs, extract, with_names
 from cge.results.results import Comparison, Results
 from cge.scenario.options import ModelOptions, ModelSection
 from cge.scenario.options import resolve as resolve_options
@@ -95,7 +95,7 @@ class Model:
         ``warm_start=False`` starts from the benchmark with nothing kept, so the answer does not
         depend on what was solved before, bit for bit.
         """
-        from cge.results import effects
+        from cge.results import effects, units
 
         b = self.bench
         if isinstance(scenario, Scenario):
@@ -146,6 +146,9 @@ class Model:
             path.append(extract(self.core, here, member))
         _say(self.verbose, f"solved in {seconds:.2f} s ({info.status}); largest residual {info.max_residual:.2e}")
         ds = effects.add_effects(path[-1], bench_ds, path if steps > 0 else None, member, b, self.options.trade_balance)
+        unit = units.dataset_unit(self.dataset.attrs)
+        ds = units.stamp(ds, unit, self.dataset.get("population"))
+        ds = with_names(ds, str(self.dataset.attrs.get("name", "")))
         world_income = float(np.sum(ds["income"].values))
         attrs = {
             "title": f"cge results: {label}",
@@ -160,7 +163,8 @@ class Model:
             "dataset": self.dataset.attrs.get("name", "?"),
             "dataset_sha256": self.dataset.attrs.get("sha256", ""),
             "dataset_source": self.dataset.attrs.get("source", ""),
-            "units": self.dataset.attrs.get("units", "benchmark currency units"),
+            "units": unit,
+            "dataset_year": self.dataset.attrs.get("year"),
             "cge_version": __version__,
             **{f"{k}_version": v for k, v in solver_mod.versions(info.solver).items()},
             "solver": info.solver,
@@ -298,6 +302,30 @@ def compare(
             models[opt] = Model(ds, solver=solver, verbose=verbose, options=opt)
         out.append(models[opt].solve(step, steps=steps))
     return Comparison(out)
+
+
+def check(scenario, data=None) -> str:
+    """Check a scenario (and every stage of a ladder) against its dataset without solving: codes,
+    stage options, shocks, tariff files and model options; the instruments are set up as for a
+    solve. Returns a short description; bad input raises a :class:`~cge.errors.ScenarioError`."""
+    from cge.results.units import dataset_unit
+
+    sc = _as_scenario(scenario)
+    ds = _load(data if data is not None else _data_path(sc))
+    bench = benchmark(ds)
+    steps = sc.steps()
+    for step in steps:
+        step.check(bench)
+        step.model_options(bench)
+        step.instruments(bench)
+    union = f"union {sc.union.name or ''} ({' '.join(sc.union.members)})" if sc.union else "no union"
+    stages = ", ".join(s.stage for s in steps)
+    return (
+        f"{sc.where}: ok (nothing solved): scenario {sc.name} on dataset {ds.attrs.get('name', '?')} "
+        f"({len(bench.regions)} regions x {len(bench.sectors)} sectors, {dataset_unit(ds.attrs)}); {union}; "
+        f"stage{'s' if len(steps) > 1 else ''}: {stages}; {len(sc.shocks)} shock(s); "
+        f"model: {sc.model_options(bench).describe()}"
+    )
 
 
 def _load(data) -> xr.Dataset:

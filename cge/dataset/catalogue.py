@@ -46,3 +46,17 @@ def describe_file(path: str | Path) -> dict:
         attrs = {k: nc.getncattr(k) for k in nc.ncattrs()}
         labels = {v: [str(x) for x in nc[v][:]] for v in LABELS}
     return description(attrs, labels)
+
+
+#: full names of the built-ins' region and sector codes, with their sources (dataset, dim, code, name, source)
+NAMES_FILE = DATASET_DIR / "names.csv"
+
+
+def full_names(dataset: str, dim: str, codes: Iterable[Any]) -> list[str]:
+    """The full names of ``codes`` of a built-in dataset's ``dim`` (region or sector) from
+    :data:`NAMES_FILE`; a code it does not name (another dataset's) stands for itself."""
+    import csv
+
+    with open(NAMES_FILE, newline="", encoding="utf-8") as f:
+        table = {r["code"]: r["name"] for r in csv.DictReader(f) if r["dataset"] == dataset and r["dim"] == dim}
+    return [table.get(str(c), str(c)) for c in codes]

@@ -44,6 +44,8 @@ DECOMPOSITION = (
     "welfare_endowment",
     "welfare_revenue_transfer",
 )
+#: the allocative parts by instrument, sector and region (sum over sectors: the parts by region)
+BY_SECTOR = "welfare_allocative_by_sector"
 #: parts added by the extensions (docs/extensions.md section 6), only where a model has them
 EXTENSION_PARTS = ("welfare_allocative_output_tax", "welfare_allocative_export_tax", "welfare_trade_balance")
 
@@ -121,6 +123,7 @@ def _parts(a: dict, b: dict, wa: float, wb: float, member: np.ndarray, parts: tu
         - (mid("NF") * (b["WU"] - a["WU"])[:, None]).sum(axis=0)
     )
     w = 0.5 * (wa + wb)
+    by_sector = {"tariff": (wedge * dX).sum(axis=1)}  # (sector, region), the allocative parts' split
     out = {
         "welfare_allocative_members": (wedge * dX * from_member).sum(axis=(0, 1)),
         "welfare_allocative_nonmembers": (wedge * dX * ~from_member).sum(axis=(0, 1)),
@@ -129,13 +132,16 @@ def _parts(a: dict, b: dict, wa: float, wb: float, member: np.ndarray, parts: tu
         "welfare_revenue_transfer": b["transfer"] - a["transfer"],
     }
     if "welfare_allocative_output_tax" in parts:
-        out["welfare_allocative_output_tax"] = (mid("to_wedge") * (b["Q"] - a["Q"])).sum(axis=0)
+        by_sector["output_tax"] = mid("to_wedge") * (b["Q"] - a["Q"])
+        out["welfare_allocative_output_tax"] = by_sector["output_tax"].sum(axis=0)
     if "welfare_allocative_export_tax" in parts:
         te_wedge = 0.5 * (a["te"] * a["PE"][:, :, None] + b["te"] * b["PE"][:, :, None])
-        out["welfare_allocative_export_tax"] = (te_wedge * (b["tau"] * b["X"] - a["tau"] * a["X"])).sum(axis=(0, 2))
+        by_sector["export_tax"] = (te_wedge * (b["tau"] * b["X"] - a["tau"] * a["X"])).sum(axis=2)
+        out["welfare_allocative_export_tax"] = by_sector["export_tax"].sum(axis=0)
     if "welfare_trade_balance" in parts:
         out["welfare_trade_balance"] = b["deficit"] - a["deficit"]
-    return {k: w * out[k] for k in parts}
+    out[BY_SECTOR] = np.stack(list(by_sector.values()))
+    return {k: w * out[k] for k in (*parts, BY_SECTOR)}
 
 
 def mid_prod(p_a, q_a, p_b, q_b):
@@ -143,11 +149,11 @@ def mid_prod(p_a, q_a, p_b, q_b):
 
 
 def _trapezoid(states: list[dict], member: np.ndarray, parts: tuple) -> dict:
-    total = {k: np.zeros(len(states[0]["PU"])) for k in parts}
+    total: dict[str, Any] = {}
     for a, b in itertools.pairwise(states):
         step = _parts(a, b, 1.0 / a["PU"], 1.0 / b["PU"], member, parts)
-        for k in parts:
-            total[k] += step[k]
+        for k, v in step.items():
+            total[k] = total.get(k, 0.0) + v
     return total
 
 
@@ -163,7 +169,9 @@ def decomposition_parts(ds: xr.Dataset, trade_balance: str = "numeraire") -> tup
 
 
 def decompose(path: list[xr.Dataset], member: np.ndarray, parts: tuple = DECOMPOSITION) -> dict:
-    """Welfare decomposition in EV units along ``path`` (benchmark first, scenario last).
+    """Welfare decomposition in EV units along ``path`` (benchmark first, scenario last): the
+    ``parts`` by region, and :data:`BY_SECTOR`, the allocative parts by (instrument, sector, region)
+    (instruments: :func:`allocative_instruments`), which add up to them.
 
     The trapezoid sums on the path (n steps) and on every other point (n/2 steps) are combined by
     Richardson extrapolation, ``(4 T_n - T_n/2) / 3``, when n is even: the error falls from
@@ -175,7 +183,13 @@ def decompose(path: list[xr.Dataset], member: np.ndarray, parts: tuple = DECOMPO
     if n < 2 or n % 2:
         return fine
     coarse = _trapezoid(states[::2], member, parts)
-    return {k: (4.0 * fine[k] - coarse[k]) / 3.0 for k in parts}
+    return {k: (4.0 * fine[k] - coarse[k]) / 3.0 for k in fine}
+
+
+def allocative_instruments(parts: tuple) -> list[str]:
+    """The instruments whose wedges :data:`BY_SECTOR` splits: tariffs, and the extension's taxes."""
+    taxes = [k for k in ("output_tax", "export_tax") if f"welfare_allocative_{k}" in parts]
+    return ["tariff", *taxes]
 
 
 def first_order(bench: xr.Dataset, final: xr.Dataset, member: np.ndarray) -> dict:
@@ -274,15 +288,22 @@ def add_effects(
             "welfare_allocative_export_tax": "allocative efficiency, export tax wedge x change in exports",
             "welfare_trade_balance": "change in the trade deficit (world-income closure)",
         }
+        along = f", integrated along the path in {len(path) - 1} step(s)"
+        by_sector = parts.pop(BY_SECTOR)
         for k, v in parts.items():
-            out[k] = (
-                R,
-                v,
-                {
-                    "long_name": long[k] + f", integrated along the path in {len(path) - 1} step(s)",
-                    "units": "EV units (benchmark currency)",
-                },
-            )
+            out[k] = (R, v, {"long_name": long[k] + along})
+        out["welfare"] = (
+            ("component", "region"),
+            np.stack(list(parts.values())),
+            {"long_name": "welfare decomposition of EV by component (the welfare_* parts)" + along},
+        )
+        out[BY_SECTOR] = (
+            ("instrument", "sector", "region"),
+            by_sector,
+            {"long_name": "allocative efficiency by instrument and sector (sums to the allocative parts)" + along},
+        )
+        component = [k.removeprefix("welfare_") for k in parts]
+        instruments = allocative_instruments(tuple(parts))
         resid = ev - sum(parts.values())
         out["welfare_decomposition_residual"] = (R, resid, {"long_name": "EV minus the sum of the decomposition"})
     for k, v in first_order(bench_ds, ds, member).items():
@@ -364,4 +385,7 @@ def add_effects(
             coefficient_of_variation(pc1[member]),
             {"long_name": "coefficient of variation of per-capita income among members, scenario"},
         )
-    return ds.assign_coords(partner=("partner", ds["region"].values)).assign(out)
+    ds = ds.assign_coords(partner=("partner", ds["region"].values))
+    if path is not None:
+        ds = ds.assign_coords(component=("component", component), instrument=("instrument", instruments))
+    return ds.assign(out)

@@ -216,6 +216,17 @@ def extract(core, ins, member: np.ndarray | None = None) -> xr.Dataset:
     return ds
 
 
+def with_names(ds: xr.Dataset, dataset: str) -> xr.Dataset:
+    """``ds`` with the full names of its regions and sectors as coordinates (``region_name``,
+    ``sector_name``; the codes where the dataset is not a built-in one)."""
+    from cge.dataset.catalogue import full_names
+
+    return ds.assign_coords(
+        region_name=("region", full_names(dataset, "region", ds["region"].values)),
+        sector_name=("sector", full_names(dataset, "sector", ds["sector"].values)),
+    )
+
+
 def clean_attrs(attrs: dict) -> dict:
     """netCDF attributes must be strings or numbers."""
     out = {}

@@ -3,6 +3,7 @@ stages of a ladder), with their summary tables and writers."""
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import numpy as np
 import xarray as xr
 
 from cge.io import write_netcdf, write_text
+from cge.results import tidy, units
 from cge.results.groups import group_ev_pct, group_sum, masks, membership
 from cge.scenario.scenario import Scenario
 
@@ -31,6 +33,22 @@ class Results:
 
     def summary(self) -> str:
         return summary_table(self.dataset)
+
+    def to_frame(self):
+        """The long table (:data:`cge.results.tidy.COLUMNS`): one row per value."""
+        ds = self.dataset
+        return tidy.frame(ds, ds.attrs.get("scenario", ""), ds.attrs.get("stage"))
+
+    def write(self, folder: str | Path) -> Path:
+        """``folder/results.nc`` and the long table as ``tidy.csv`` and ``tidy.parquet``."""
+        path = self.to_netcdf(Path(folder) / "results.nc")
+        tidy.write(self.to_frame(), folder)
+        return path
+
+    def _repr_html_(self) -> str:
+        ds = self.dataset
+        head = f"<b>{html.escape(str(ds.attrs.get('scenario', 'results')))}</b> on {_describe(ds)}"
+        return head + group_frame(ds).to_html(float_format=lambda v: f"{v:,.2f}", na_rep="")
 
 
 @dataclass
@@ -67,16 +85,21 @@ class Comparison:
 
     @property
     def dataset(self) -> xr.Dataset:
-        """All results stacked along a ``scenario`` dimension."""
+        """All results stacked along a ``scenario`` dimension; ``member`` (scenario, region) is the
+        union membership in each (``member_of_union``, its older name, an alias)."""
         parts = []
         for label, r in zip(self.labels, self.results):
-            ds = r.dataset
-            if "member" in ds.coords:
-                ds = ds.assign(member_of_union=ds["member"]).drop_vars("member")
+            ds = r.dataset.reset_coords("member", drop=True) if "member" in r.dataset.coords else r.dataset
             parts.append(ds.expand_dims(scenario=[label]))
         out = xr.concat(parts, dim="scenario", combine_attrs="drop")
+        member = np.stack([membership(r.dataset) for r in self.results])
+        out = out.assign_coords(
+            member=(("scenario", "region"), member), member_of_union=(("scenario", "region"), member)
+        )
+        out = out.assign_coords(stage=("scenario", [str(r.dataset.attrs.get("stage", "")) for r in self.results]))
         first = self.results[0].dataset.attrs
-        out.attrs = {k: first[k] for k in ("dataset", "dataset_sha256", "units", "cge_version") if k in first}
+        keep = ("dataset", "dataset_sha256", "units", "dataset_year", "cge_version")
+        out.attrs = {k: first[k] for k in keep if k in first}
         for k in ("closure", "closure_numeraire", "closure_trade_balance", "model_options"):
             values = {r.dataset.attrs.get(k) for r in self.results}
             out.attrs[k] = values.pop() if len(values) == 1 else "differs by scenario (see each results.nc)"
@@ -90,7 +113,41 @@ class Comparison:
             r.to_netcdf(folder / label / "results.nc")
         write_netcdf(self.dataset, folder / "comparison.nc")
         write_text(folder / "ev_pct.csv", self.table().to_csv(float_format="%.10g"))
+        tidy.write(self.to_frame(), folder)
         return folder
+
+    def to_frame(self):
+        """The long table of every scenario (or stage), in order: one row per value."""
+        import pandas as pd
+
+        frames = [
+            tidy.frame(r.dataset, label, r.dataset.attrs.get("stage")) for label, r in zip(self.labels, self.results)
+        ]
+        return pd.concat(frames, ignore_index=True)
+
+    def _repr_html_(self) -> str:
+        head = f"<b>{len(self.results)} results</b> on {_describe(self.results[0].dataset)}; EV% by region"
+        return head + self.table().to_html(float_format=lambda v: f"{v:.4f}")
+
+
+def _describe(ds: xr.Dataset) -> str:
+    unit = units.short(ds.attrs.get("units", units.UNKNOWN), ds.attrs.get("dataset_year"))
+    return f"dataset {html.escape(str(ds.attrs.get('dataset', '?')))} (money in {html.escape(unit)})"
+
+
+def group_frame(ds: xr.Dataset):
+    """EV and EV% of every region, then the union, non-member and world totals."""
+    import pandas as pd
+
+    member = membership(ds)
+    ev, inc0 = ds["ev"].values, ds["income0"].values
+    unit = units.short(ds.attrs.get("units", units.UNKNOWN), ds.attrs.get("dataset_year"))
+    rows: dict[str, tuple] = {
+        str(r): (bool(m), ev[k], ds["ev_pct"].values[k]) for k, (r, m) in enumerate(zip(ds["region"].values, member))
+    }
+    for group, mask in masks(member):
+        rows[group] = (None, group_sum(ev, mask, skipna=False), group_ev_pct(ev, inc0, mask))
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["member", f"EV ({unit})", "EV%"])
 
 
 def summary_table(ds: xr.Dataset) -> str:
@@ -100,7 +157,8 @@ def summary_table(ds: xr.Dataset) -> str:
     pct = ds["ev_pct"].values
     inc0 = ds["income0"].values
     member = membership(ds)
-    lines = [f"{'region':<10}{'member':>7}{'EV%':>10}{'EV':>16}"]
+    unit = units.short(ds.attrs.get("units", units.UNKNOWN), ds.attrs.get("dataset_year"))
+    lines = [f"{'region':<10}{'member':>7}{'EV%':>10}{'EV':>16}   EV in {unit}"]
     for k, r in enumerate(regions):
         lines.append(f"{r:<10}{'yes' if member[k] else '':>7}{pct[k]:>10.4f}{ev[k]:>16.2f}")
     lines.append("-" * 43)

@@ -23,6 +23,22 @@ from cge.errors import ScenarioError, nearest
 from cge.model.benchmark import Benchmark
 
 ORDER = ("none", "pta", "fta", "customs_union", "common_market", "economic_union", "full_integration")
+#: the stages' plain names, for readers (tables, charts, the report)
+PLAIN = {
+    "none": "No integration stage",
+    "pta": "Preferential trade arrangement",
+    "fta": "Free trade area",
+    "customs_union": "Customs union",
+    "common_market": "Common market",
+    "economic_union": "Economic union",
+    "full_integration": "Full integration",
+}
+
+
+def plain_name(stage: str | None) -> str:
+    """A stage's plain name ("Customs union" for ``customs_union``); other text as it is."""
+    return PLAIN.get(str(stage), str(stage))
+
 
 #: the options each stage reads
 OPTIONS = {
