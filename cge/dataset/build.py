@@ -36,9 +36,12 @@ from cge.io import sha256, write_netcdf
 from cge.schema import parse_yaml
 
 from . import balance as bal
+from .csv_table import read_csv_table
+from .pymrio_table import read_iosystem, read_pymrio_source
 from .recipe import REPO_ROOT, SHARED_DATA, MapSpec, Recipe, RecipeError, TableFile, load_recipe
-from .table import Table, read_csv_table, read_iosystem, read_wiod
+from .table import Table
 from .tariffs import FineTariffs, caliendo_parro, csv_tariffs
+from .wiod import read_wiod
 
 IDENTITY_TOL = 1e-10
 
@@ -245,34 +248,7 @@ def read_source(rec: Recipe) -> Table:
     if s.kind == "csv":
         return read_csv_table(rec.resolve(s.dir), s.inventory_category, rec.where, s.year, s.units)
     if s.kind in ("pymrio", "pymrio_test"):
-        try:
-            import pymrio
-        except ImportError:
-            raise RecipeError(
-                f"{rec.where}: source kind {s.kind!r} needs pymrio "
-                "(pip install pymrio, or pip install 'cge-integration[calib]')"
-            ) from None
-        if s.kind == "pymrio_test":
-            io = pymrio.load_test()
-            files = {}
-        else:
-            if s.path is None:
-                raise RecipeError(f"{rec.where}: source.path is required for kind 'pymrio' in a recipe file")
-            path = rec.resolve(s.path)
-            if not path.exists():
-                raise RecipeError(f"{rec.where}: source.path not found: {path}")
-            try:
-                io = pymrio.load_all(path)
-            except Exception as exc:
-                raise RecipeError(f"{rec.where}: pymrio cannot load {path} ({exc})") from None
-            files = (
-                {f"pymrio/{p.relative_to(path)}": p for p in sorted(path.rglob("*")) if p.is_file()}
-                if path.is_dir()
-                else {f"pymrio/{path.name}": path}
-            )
-        return read_iosystem(
-            io, rec.where, s.value_added_extension, s.inventory_category, files, getattr(s, "year", None)
-        )
+        return read_pymrio_source(rec)
     raise RecipeError(f"{rec.where}: unknown source kind {s.kind!r}")
 
 
