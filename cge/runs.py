@@ -145,6 +145,9 @@ class Model:
                 )
             path.append(extract(self.core, here, member))
         _say(self.verbose, f"solved in {seconds:.2f} s ({info.status}); largest residual {info.max_residual:.2e}")
+        sub = None
+        if isinstance(scenario, Scenario) and scenario.subtotals:
+            sub = self._subtotals(scenario, path, lambdas, start, ins, lambda x: self._solve_at(x, name, opts, member))
         ds = effects.add_effects(path[-1], bench_ds, path if steps > 0 else None, member, b, self.options.trade_balance)
         unit = units.dataset_unit(self.dataset.attrs)
         ds = units.stamp(ds, unit, self.dataset.get("population"))
@@ -179,11 +182,30 @@ class Model:
             "model_options": self.options.describe(),
         }
         ds.attrs = clean_attrs(attrs)
+        if sub is not None:
+            sub = units.stamp(sub, unit)
+            sub.attrs = clean_attrs(
+                {**attrs, "title": f"cge subtotals: {label}", "description": sub.attrs["description"]}
+            )
         return Results(
             ds,
             scenario if isinstance(scenario, Scenario) else None,
             {"solve": info, "build_seconds": self.build_seconds, "solve_seconds": seconds},
+            subtotals=sub,
         )
+
+    def _solve_at(self, ins: Instruments, name: str, opts: dict, member: np.ndarray) -> xr.Dataset:
+        """The solution at ``ins`` (warm-started, quietly), as :func:`extract` lays it out."""
+        self.core.set_instruments(ins)
+        solver_mod.solve(self.core.instance, solver=name, options=opts, tee=False)
+        return extract(self.core, ins, member)
+
+    def _subtotals(self, scenario, path, lambdas, start, final, solve_at) -> xr.Dataset:
+        from cge.results import subtotals
+
+        changes = subtotals.group_changes(scenario, self.bench)
+        _say(self.verbose, f"subtotals: {len(changes)} groups ({', '.join(changes)}), {2 * len(changes)} solves a step")
+        return subtotals.subtotals(path, lambdas, start, final, changes, solve_at)
 
     def check_options(self, scenario: Scenario) -> None:
         """Refuse a scenario whose ``model:`` section asks for a different model than this one."""

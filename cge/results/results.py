@@ -23,6 +23,8 @@ class Results:
     dataset: xr.Dataset
     scenario: Scenario | None = None
     info: dict = field(default_factory=dict)
+    #: with a scenario's ``subtotals:``, each group's contribution to every result (cge/results/subtotals.py)
+    subtotals: xr.Dataset | None = None
 
     def to_netcdf(self, path: str | Path) -> Path:
         return write_netcdf(self.dataset, path)
@@ -40,9 +42,12 @@ class Results:
         return tidy.frame(ds, ds.attrs.get("scenario", ""), ds.attrs.get("stage"))
 
     def write(self, folder: str | Path) -> Path:
-        """``folder/results.nc`` and the long table as ``tidy.csv`` and ``tidy.parquet``."""
+        """``folder/results.nc``, the long table as ``tidy.csv`` and ``tidy.parquet``, and any
+        ``subtotals.nc``."""
         path = self.to_netcdf(Path(folder) / "results.nc")
         tidy.write(self.to_frame(), folder)
+        if self.subtotals is not None:
+            write_netcdf(self.subtotals, Path(folder) / "subtotals.nc")
         return path
 
     def _repr_html_(self) -> str:
@@ -111,6 +116,8 @@ class Comparison:
         folder = Path(folder)
         for label, r in zip(self.labels, self.results):
             r.to_netcdf(folder / label / "results.nc")
+            if r.subtotals is not None:
+                write_netcdf(r.subtotals, folder / label / "subtotals.nc")
         write_netcdf(self.dataset, folder / "comparison.nc")
         write_text(folder / "ev_pct.csv", self.table().to_csv(float_format="%.10g"))
         tidy.write(self.to_frame(), folder)

@@ -160,6 +160,9 @@ class Scenario(_Strict):
     shocks: list[Shock] = Field(default_factory=list)
     solver: Optional[dict[str, Any]] = None
     model: Optional[ModelSection] = None
+    #: named groups of the scenario's changes ("stage", or a shock's position in ``shocks``, from 0),
+    #: each given its exact contribution to every result (cge/results/subtotals.py)
+    subtotals: Optional[dict[str, list[Union[Literal["stage"], int]]]] = None
 
     #: where the scenario was read from (for relative paths and messages); not part of the file
     source_path: Optional[str] = Field(None, exclude=True)
@@ -177,6 +180,23 @@ class Scenario(_Strict):
             dup = sorted({s for s in self.stages if self.stages.count(s) > 1})
             if dup:
                 raise ValueError(f"stages listed twice: {', '.join(dup)}")
+        return self
+
+    @model_validator(mode="after")
+    def _subtotal_groups(self):
+        seen: dict[Any, str] = {}
+        for group, items in (self.subtotals or {}).items():
+            if not items:
+                raise ValueError(f"subtotals.{group}: list 'stage' and/or shock positions (0, 1, ...)")
+            for item in items:
+                if item != "stage" and not 0 <= int(item) < len(self.shocks):
+                    raise ValueError(
+                        f"subtotals.{group}: {item} is not a shock position (the scenario has "
+                        f"{len(self.shocks)} shock(s), numbered from 0)"
+                    )
+                if item in seen:
+                    raise ValueError(f"subtotals.{group}: {item!r} is already in group {seen[item]!r}")
+                seen[item] = group
         return self
 
     @property
@@ -298,19 +318,24 @@ class Scenario(_Strict):
     # ---------------------------------------------------------------- instruments
     def instruments(self, bench: Benchmark) -> Instruments:
         """Benchmark instruments, then the stage layer, then the shocks."""
-        from . import stages
-
         if self.stages is not None:
             raise ScenarioError(
                 f"{self.where}: a ladder ({', '.join(self.stages)}) is solved step by step: "
                 f"use Scenario.steps() or cge.compare"
             )
+        return self.instrument_chain(bench)[-1][1]
+
+    def instrument_chain(self, bench: Benchmark) -> list[tuple[str | int, Instruments]]:
+        """The instruments after the stage (``"stage"``) and after each shock (its position), in order."""
+        from . import stages
+
         self.check(bench)
-        ins = Instruments.benchmark(bench)
-        ins = stages.apply(self, bench, ins)
+        ins = stages.apply(self, bench, Instruments.benchmark(bench))
+        chain: list[tuple[str | int, Instruments]] = [("stage", ins)]
         for k, shock in enumerate(self.shocks):
             ins = apply_shock(shock, bench, ins, self.base_dir, f"{self.where}: shocks[{k}].{shock.kind}")
-        return ins
+            chain.append((k, ins))
+        return chain
 
 
 @dataclass
