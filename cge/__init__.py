@@ -30,6 +30,6 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module("cge.api"), name)
         globals()[name] = value
         return value
-    if name in ("dataset", "model", "scenario", "solve", "results", "report", "sensitivity", "api", "cli"):
+    if name in ("dataset", "model", "scenario", "solve", "results", "report", "sensitivity", "plot", "api", "cli"):
         return importlib.import_module(f"cge.{name}")
     raise AttributeError(f"module 'cge' has no attribute {name!r}")

@@ -15,6 +15,7 @@ from cge.dataset.schema import load_dataset
 from cge.errors import ScenarioError
 from cge.model.benchmark import benchmark
 from cge.model.build import EquationSystem
+from cge.progress import bar, say
 from cge.results.extract import Closure, clean_attrs, extract, with_names
 from cge.results.results import Comparison, Results
 from cge.scenario.options import ModelOptions, ModelSection
@@ -24,7 +25,7 @@ from cge.scenario.scenario import Instruments, Scenario
 
 def _say(verbose: bool, msg: str) -> None:
     if verbose:
-        print(msg, file=sys.stderr, flush=True)
+        say(msg)
 
 
 class Model:
@@ -319,10 +320,13 @@ def compare(
         options.append(step.model_options(bench))
     models: dict[ModelOptions, Model] = {}  # one built model per distinct model section
     out = []
-    for step, opt in zip(ladder, options):
-        if opt not in models:
-            models[opt] = Model(ds, solver=solver, verbose=verbose, options=opt)
-        out.append(models[opt].solve(step, steps=steps))
+    with bar(len(ladder), "scenarios solved", enabled=verbose) as progress:
+        for step, opt in zip(ladder, options):
+            if opt not in models:
+                models[opt] = Model(ds, solver=solver, verbose=verbose, options=opt)
+            out.append(models[opt].solve(step, steps=steps))
+            progress.set_postfix_str(step.name, refresh=False)
+            progress.update()
     return Comparison(out)
 
 

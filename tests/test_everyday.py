@@ -47,3 +47,19 @@ def test_every_option_has_help():
         if isinstance(param, click.Option) and not param.help
     ]
     assert missing == []
+
+
+def test_progress_bar_shows_the_time_remaining():
+    import io
+
+    from cge.progress import bar
+
+    out = io.StringIO()
+    with bar(3, "scenarios solved", file=out) as progress:
+        for _ in range(3):
+            progress.update()
+    assert "scenarios solved: 3/3" in out.getvalue() and "remaining" in out.getvalue()
+    quiet = io.StringIO()
+    with bar(3, "scenarios solved", enabled=False, file=quiet) as progress:
+        progress.update()
+    assert quiet.getvalue() == ""

@@ -102,3 +102,30 @@ def test_long_table_matches_the_dataset_and_round_trips(solved, tmp_path):
     np.testing.assert_array_equal(csv["value"].values, df["value"].values)  # full precision
     html = comp.results[0]._repr_html_() + comp._repr_html_()
     assert "billion EUR, 2015" in html and "<table" in html
+
+
+def test_plots_draw_the_numbers_with_units(solved):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import cge.plot
+
+    comp = solved[1]
+    one = comp.results[0].dataset
+    ax = cge.plot.ev(comp.results[0])
+    np.testing.assert_allclose([p.get_height() for p in ax.patches], one["ev_pct"].values)
+    colours = {p.get_facecolor()[:3] for p, m in zip(ax.patches, one["member"].values) if m}
+    assert len(colours) == 1 and colours != {p.get_facecolor()[:3] for p in ax.patches[2:]}  # members apart
+    ax = cge.plot.ev(comp, pct=False)
+    assert len(ax.patches) == 2 * 4 and ax.get_ylabel() == "EV (billion EUR, 2015)"
+    ax = cge.plot.decomposition(comp)
+    union = comp.dataset["welfare"].sel(region=["R1", "R2"]).sum("region")  # stacked parts, both stages
+    drawn = sum(p.get_height() for p in ax.patches)
+    assert drawn == pytest.approx(float(union.sum()), rel=1e-12)
+    ax = cge.plot.trade_effects(comp.results[0])
+    tc = one["trade_creation"].sel(region=["R1", "R2"]).sum("region").values
+    np.testing.assert_allclose([p.get_height() for p in ax.patches[: len(tc)]], tc)
+    assert "billion EUR, 2015" in ax.get_ylabel()
+    plt.close("all")

@@ -1,0 +1,146 @@
+"""Charts of results for notebooks and papers: each function takes a :class:`~cge.results.Results`,
+a :class:`~cge.results.Comparison` or their Dataset, draws on ``ax`` (a new figure without one) and
+returns the matplotlib Axes. Money axes name the dataset's unit.
+
+>>> import cge, cge.plot
+>>> comp = cge.compare(["scenarios/east-asia-ladder.yaml"])
+>>> cge.plot.ev(comp)                      # EV% by region, one bar per stage
+>>> cge.plot.decomposition(comp)           # the union's welfare decomposition by stage
+>>> cge.plot.trade_effects(comp.results[1])  # trade creation and diversion by sector
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from cge.results import units
+from cge.results.groups import group_sum, membership
+
+MEMBER, NON_MEMBER = "#1f6fb2", "#9aa5b1"
+#: one colour per welfare component, in the order of the decomposition
+COMPONENT_COLOURS = ("#264653", "#2a9d8f", "#e9c46a", "#f4a261", "#e76f51", "#8d99ae", "#6d597a", "#b5838d")
+TRADE = (
+    ("trade_creation", "Trade creation", "#2a9d8f"),
+    ("trade_diversion", "Trade diversion", "#e76f51"),
+    ("external_trade_creation", "External trade creation", "#8d99ae"),
+)
+
+
+def dataset_of(obj: Any) -> xr.Dataset:
+    return obj if isinstance(obj, xr.Dataset) else obj.dataset
+
+
+def money_label(ds: xr.Dataset, what: str) -> str:
+    """``what`` with the dataset's unit: "EV (million USD, 2011)"."""
+    return f"{what} ({units.short(ds.attrs.get('units', units.UNKNOWN), ds.attrs.get('dataset_year'))})"
+
+
+def _axes(ax, width: float = 7.0, height: float = 3.4):
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(width, height))
+    ax.axhline(0, color="#444", lw=0.8)
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
+def _legend(ax) -> None:
+    ax.legend(frameon=False, fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.12))
+
+
+def _scenarios(ds: xr.Dataset) -> list[str]:
+    """The scenarios' labels; a ladder's stages by their plain names ("Customs union")."""
+    from cge.scenario.stages import plain_name
+
+    return [plain_name(s) for s in map(str, ds["scenario"].values)] if "scenario" in ds.dims else []
+
+
+def ev(obj: Any, ax=None, pct: bool = True):
+    """EV by region (% of benchmark income, or money with ``pct=False``): bars coloured by union
+    membership; for several scenarios, one bar per scenario in each region's group."""
+    ds = dataset_of(obj)
+    ax = _axes(ax)
+    name = "ev_pct" if pct else "ev"
+    regions = list(map(str, ds["region"].values))
+    x = np.arange(len(regions))
+    scenarios = _scenarios(ds)
+    if not scenarios:
+        colours = [MEMBER if m else NON_MEMBER for m in membership(ds)]
+        ax.bar(x, ds[name].values, color=colours)
+        ax.set_title("Welfare by region (union members in blue)")
+    else:
+        width = 0.8 / len(scenarios)
+        for k, label in enumerate(scenarios):
+            ax.bar(
+                x + (k - (len(scenarios) - 1) / 2) * width,
+                ds[name].transpose("scenario", "region").values[k],
+                width,
+                label=label,
+            )
+        ax.set_title("Welfare by region and scenario")
+        _legend(ax)
+    ax.set_xticks(x, regions, rotation=90 if len(regions) > 12 else 0)
+    ax.set_ylabel("EV, % of benchmark income" if pct else money_label(ds, "EV"))
+    return ax
+
+
+def trade_effects(obj: Any, ax=None, by: str = "sector"):
+    """Trade creation, diversion and external trade creation of the union's members, summed by
+    ``sector`` or by member (``by="region"``), as grouped bars (one result)."""
+    ds = dataset_of(obj)
+    if _scenarios(ds):
+        raise ValueError("trade_effects draws one result: pass comparison.results[k]")
+    ax = _axes(ax)
+    member = membership(ds)
+    keep = ds["sector"].values if by == "sector" else ds["region"].values[member]
+    x = np.arange(len(keep))
+    for k, (name, label, colour) in enumerate(TRADE):
+        values = ds[name].values  # (sector, region), NaN for non-members
+        v = group_sum(values, member) if by == "sector" else np.nansum(values[:, member], axis=0)
+        ax.bar(x + (k - 1) * 0.27, v, 0.27, label=label, color=colour)
+    ax.set_xticks(x, list(map(str, keep)))
+    ax.set_ylabel(money_label(ds, "change in imports"))
+    ax.set_title(f"Trade creation and diversion by {'sector' if by == 'sector' else 'member'}")
+    _legend(ax)
+    return ax
+
+
+def _stack(ax, x, parts: np.ndarray, labels: list[str]) -> None:
+    """Stacked bars of ``parts`` (component, x): positive parts above zero, negative below."""
+    pos, neg = np.zeros(len(x)), np.zeros(len(x))
+    for v, label, colour in zip(parts, labels, COMPONENT_COLOURS):
+        ax.bar(x, v, bottom=np.where(v >= 0, pos, neg), label=label, color=colour)
+        pos, neg = pos + np.maximum(v, 0), neg + np.minimum(v, 0)
+
+
+def decomposition(obj: Any, ax=None):
+    """The welfare decomposition as stacked bars with EV marked: by region for one result, the
+    union's total (all regions' without a union) by scenario for several."""
+    ds = dataset_of(obj)
+    if "welfare" not in ds:
+        raise ValueError("these results have no welfare decomposition (solved with steps=0)")
+    ax = _axes(ax)
+    labels = [str(c).replace("_", " ").capitalize() for c in ds["component"].values]
+    scenarios = _scenarios(ds)
+    if not scenarios:
+        ticks = list(map(str, ds["region"].values))
+        parts, total = ds["welfare"].values, ds["ev"].values
+        ax.set_title("Welfare decomposition by region")
+    else:
+        ticks = scenarios
+        masks = [m if m.any() else np.ones_like(m) for m in np.asarray(ds["member"].values, bool)]
+        w = ds["welfare"].transpose("scenario", "component", "region").values
+        parts = np.array([[np.nansum(w[s, c, m]) for s, m in enumerate(masks)] for c in range(len(labels))])
+        total = np.array([np.sum(ds["ev"].values[s, m]) for s, m in enumerate(masks)])
+        ax.set_title("Welfare decomposition of the union by scenario")
+    x = np.arange(len(ticks))
+    _stack(ax, x, np.nan_to_num(parts), labels)
+    ax.plot(x, total, "k_", markersize=14, label="EV")
+    ax.set_xticks(x, ticks, rotation=90 if len(ticks) > 12 else 0)
+    ax.set_ylabel(money_label(ds, "EV"))
+    _legend(ax)
+    return ax
