@@ -49,6 +49,7 @@ class Accounts:
     export_tax_revenue: np.ndarray  # (r,) collected by the source (extension)
     output_tax_revenue: np.ndarray  # (r,) (extension)
     excess_value: np.ndarray  # (i, r) PY*Y*Y0 - PD*D - PE*sum_s tau X[i,r,s], currency units
+    x: np.ndarray  # (i, s, r) what firms ship, V X (diagonal V D): = X and D under constant returns
 
 
 def _ces(theta: np.ndarray, p: np.ndarray, sigma: np.ndarray, axis: int) -> np.ndarray:
@@ -74,9 +75,11 @@ def prices(b: Benchmark, PY, PM, W, PD=None):
     return np.where(b.A0 > 0, PA, np.nan), np.where(b.VA0 > 0, PVA, np.nan)
 
 
-def evaluate(b: Benchmark, ins, PY, Y, PA, PM, PVA, W, inc, PD=None, PE=None) -> Accounts:
+def evaluate(b: Benchmark, ins, PY, Y, PA, PM, PVA, W, inc, PD=None, PE=None, V=None) -> Accounts:
     """Flows given the unknowns: PY, Y, PA, PM, PVA (i, r); W (f, j, r); inc (r) = INC/INC0;
-    PD, PE (i, r) the CET's domestic and export prices (``None``: PY)."""
+    PD, PE (i, r) the CET's domestic and export prices (``None``: PY); V (i, s, r) the variety
+    factors of scale economies (docs/dynamics.md; ``None``: constant returns), with PD then the
+    price of the domestic composite ``PY V[i,r,r]``."""
     off = b.offdiag
     has_X, has_D, has_M, has_A = b.X0 > 0, b.D0 > 0, b.M0 > 0, b.A0 > 0
     has_F = b.F0 > 0
@@ -116,20 +119,26 @@ def evaluate(b: Benchmark, ins, PY, Y, PA, PM, PVA, W, inc, PD=None, PE=None) ->
     D = np.where(has_D, b.D0 * _div(A, b.A0, has_A) * _pow(_div(PA, PDd, has_D), sd, has_D), 0.0)
     M = np.where(has_M, b.M0 * _div(A, b.A0, has_M) * _pow(_div(PA, PM, has_M), sd, has_M), 0.0)
     rel = _div(PG, b.PG0, has_X)
+    if V is not None:
+        rel = rel * V
     X = np.where(
         has_X, b.X0 * _div(M, b.M0, has_M)[:, None, :] * _pow(_div(PM[:, None, :], rel, has_X), sm, has_X), 0.0
     )
     FD = np.where(has_F, b.F0 * Y[None] * f_va[None] * _pow(_div(PVA[None], W, has_F), sv, has_F), 0.0)
-    rev = (np.where(off, ins.tariff, 0.0) * cif * X).sum(axis=(0, 1))
+    x = X if V is None else np.where(off, V * X, 0.0)
+    rev = (np.where(off, ins.tariff, 0.0) * cif * x).sum(axis=(0, 1))
     received = (1 - ins.revenue_pool) * rev + ins.revenue_share * (ins.revenue_pool * rev).sum()
     E = b.F0 * ins.endowment
     factor_income = (W * E).sum(axis=(0, 1))
-    shipped = ins.tau * X  # quantity leaving s
+    shipped = ins.tau * x  # quantity leaving s
     export_tax_revenue = (te * PEx[:, :, None] * shipped).sum(axis=(0, 2))
     to = ins.output_tax
     output_tax_revenue = (_div(to, 1.0 + to, b.Y0 > 0) * PY * Y * b.Y0).sum(axis=0)
     exports = np.where(off, shipped, 0.0).sum(axis=2)
     excess = PY * Y * b.Y0 - PDd * D - PEx * exports
+    if V is not None:
+        x = x.copy()
+        x[:, np.arange(len(b.regions)), np.arange(len(b.regions))] = np.einsum("irr->ir", V) * D
     return Accounts(
-        PG, C, A, D, M, X, FD, INTD, PU, rev, received, factor_income, export_tax_revenue, output_tax_revenue, excess
+        PG, C, A, D, M, X, FD, INTD, PU, rev, received, factor_income, export_tax_revenue, output_tax_revenue, excess, x
     )

@@ -5,15 +5,20 @@ income index ``inc = INC / INC0``.
 Tariff revenue is an unknown, ``TRS = revenue / INC0`` (a share of benchmark income), with its
 own equation ``tariff_def``, so that revenue pooling adds regional totals, not every route of
 the world.  The tax extension (docs/extensions.md section 4) changes the tariff base (the cif
-value includes the export tax) and adds output and export tax revenue to income.
+value includes the export tax) and adds output and export tax revenue to income.  With scale
+economies tariffs are levied on what firms ship (``x = V X``, docs/dynamics.md section 1); under the
+steady-state capital closure capital earns ``W K FK0`` and the owners of the new capital receive
+its net return (``net_capital_income``, section 4.3).
 """
 
 from __future__ import annotations
 
 import pyomo.environ as pyo
 
+from cge.model.markets import capital_endowment
 from cge.model.prices import export_price
 from cge.model.structure import Structure
+from cge.model.trade import shipped
 
 
 def add(m: pyo.ConcreteModel, st: Structure) -> None:
@@ -22,6 +27,8 @@ def add(m: pyo.ConcreteModel, st: Structure) -> None:
     _revenue_sharing(m)
     if st.options.taxes:
         _tax_revenue(m, st)
+    if st.capital is not None:
+        _net_capital_income(m, st)
     INC0 = st.INC0
     m.income = pyo.Constraint(list(st.bm.regions), rule=lambda m, r: m.inc[r] == income_sources(m, st, r) / INC0[r])
 
@@ -38,7 +45,7 @@ def _tariff_revenue(m: pyo.ConcreteModel, st: Structure) -> None:
     R, INC0, imports_of = list(st.bm.regions), st.INC0, st.sets.imports_of
 
     def collected(r):
-        return sum(m.t[i, s, r] * cif_price(m, st, i, s, r) * m.X[i, s, r] for i, s in imports_of.get(r, []))
+        return sum(m.t[i, s, r] * cif_price(m, st, i, s, r) * shipped(m, i, s, r) for i, s in imports_of.get(r, []))
 
     m.tariff_def = pyo.Constraint(R, rule=lambda m, r: m.TRS[r] == collected(r) / INC0[r])
     m.tariff_revenue = pyo.Expression(R, rule=lambda m, r: INC0[r] * m.TRS[r], doc="tariff revenue collected")
@@ -54,8 +61,8 @@ def _factor_income(m: pyo.ConcreteModel, st: Structure) -> None:
     m.factor_income = pyo.Expression(
         R,
         rule=lambda m, r: (
-            sum(m.Wm[f, r] * m.endow_m[f, r] + (m.Wm[f, r] - m.WU[f]) * m.NF[f, r] for f in fm_of[r])
-            + sum(m.Ws[f, j, r] * m.endow_s[f, j, r] for f, j in fs_of[r])
+            sum(m.Wm[f, r] * capital_endowment(m, st, (f, r)) + (m.Wm[f, r] - m.WU[f]) * m.NF[f, r] for f in fm_of[r])
+            + sum(m.Ws[f, j, r] * capital_endowment(m, st, (f, j, r)) for f, j in fs_of[r])
         ),
     )
 
@@ -76,7 +83,8 @@ def _tax_revenue(m: pyo.ConcreteModel, st: Structure) -> None:
     m.export_tax_revenue = pyo.Expression(
         R,
         rule=lambda m, s: sum(
-            m.te[i, s, r] * export_price(m, i, s) * m.tau[i, s, r] * m.X[i, s, r] for i, r in exports_of.get(s, [])
+            m.te[i, s, r] * export_price(m, i, s) * m.tau[i, s, r] * shipped(m, i, s, r)
+            for i, r in exports_of.get(s, [])
         ),
     )
     m.output_tax_revenue = pyo.Expression(
@@ -87,10 +95,39 @@ def _tax_revenue(m: pyo.ConcreteModel, st: Structure) -> None:
     )
 
 
+def _net_capital_income(m: pyo.ConcreteModel, st: Structure) -> None:
+    """docs/dynamics.md 4.3: the net return on the capital added in host h,
+    ``G[h] = sum_c (K[c] - 1) (W[c] FK0[c] - PI[h] I0[c])``, goes to its owners by ``omega``;
+    ``NFI[r] = sum_h omega[r,h] G[h] - G[r]``."""
+    cap, R, cells = st.capital, list(st.bm.regions), st.capital_cells
+    at = st.bm.coords.index
+
+    def net_return(k):  # (K - 1) n[c] for one capital cell; mobile capital: all of its region's sectors
+        if len(k) == 2:
+            FK0, I0 = cap.FK0[:, at(("region",), k[1])[0]].sum(), cap.I0[:, at(("region",), k[1])[0]].sum()
+        else:
+            FK0, I0 = cap.FK0[at(("sector", "region"), k[1:])], cap.I0[at(("sector", "region"), k[1:])]
+        W = m.Wm[k] if len(k) == 2 else m.Ws[k]
+        return (m.K[k] - 1.0) * (W * float(FK0) - m.PU[k[-1]] * float(I0))
+
+    m.capital_net_return_added = pyo.Expression(
+        R, rule=lambda m, h: sum(net_return(k) for k in cells if k[-1] == h), doc="G[h]: net return on added capital"
+    )
+
+    def nfi(m, r):
+        a = R.index(r)
+        owned = sum(float(cap.omega[a, b]) * m.capital_net_return_added[h] for b, h in enumerate(R) if cap.omega[a, b])
+        return owned - m.capital_net_return_added[r]
+
+    m.net_capital_income = pyo.Expression(R, rule=nfi, doc="net capital income from abroad NFI")
+
+
 def income_sources(m, st: Structure, r: str):
     """Everything region ``r`` receives: factor income, tariff revenue after sharing, the trade
     balance term, and (extension) tax revenue."""
     out = m.factor_income[r] + m.revenue_received[r]
     if st.options.taxes:
         out = out + m.export_tax_revenue[r] + m.output_tax_revenue[r]
+    if st.capital is not None:
+        out = out + m.net_capital_income[r]
     return out + m.trade_balance[r]

@@ -112,6 +112,7 @@ def set_instruments(m: pyo.ConcreteModel, st: Structure, ins) -> None:
             "output or export taxes are set, but this model was built without the tax "
             "instruments: build it with model option taxes: true (docs/extensions.md)"
         )
+    _check_capital(st, ins)
     endowment = b.F0 * ins.endowment
     mobile_endowment = endowment.sum(axis=1)
     for k in sets.FM:
@@ -126,6 +127,25 @@ def set_instruments(m: pyo.ConcreteModel, st: Structure, ins) -> None:
         m.fpool[k] = at(ins.factor_pool, FACTOR_REGION, k)
     for f in m.any_fpool:
         m.any_fpool[f] = float(ins.factor_pool[b.coords.index(("factor",), f)].any())
+
+
+def _check_capital(st: Structure, ins) -> None:
+    """Under the steady-state closure the capital stock is an unknown (docs/dynamics.md section
+    4.2): an endowment shock to capital, or pooling it in a common market, is refused."""
+    cap = st.capital
+    if cap is None:
+        return
+    k = st.bm.factors.index(cap.factor)
+    if np.any(np.abs(ins.endowment[k][cap.cell_mask] - 1.0) > 0):
+        raise InputError(
+            f"an endowment shock to {cap.factor} under model.capital.closure: steady_state: the capital "
+            f"stock is then an unknown (docs/dynamics.md section 4.2); shock another factor, or use closure: fixed"
+        )
+    if np.any(ins.factor_pool[k] != 0):
+        raise InputError(
+            f"a common market pools {cap.factor}, but under model.capital.closure: steady_state its "
+            f"rental rate is fixed in each region (docs/dynamics.md section 4.2); leave it out of the pooled factors"
+        )
 
 
 def check_elasticity(st: Structure, name: str, sector: str, value: float) -> None:

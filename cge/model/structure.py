@@ -12,6 +12,7 @@ from functools import cached_property
 import numpy as np
 
 from cge.model.benchmark import Benchmark
+from cge.model.dynamics import Capital, Scale
 from cge.model.sets import Sets
 from cge.scenario.options import ModelOptions
 
@@ -80,6 +81,25 @@ class Structure:
         the instrument variable."""
         key = (name, sector)
         return self.structural[key] if key in self.structural else getattr(m, name)[sector]
+
+    @cached_property
+    def scale(self) -> Scale | None:
+        """Scale economies (docs/dynamics.md sections 1-3); None: constant returns everywhere."""
+        return Scale.of(self.bm, self.options)
+
+    @cached_property
+    def capital(self) -> Capital | None:
+        """The steady-state capital closure (docs/dynamics.md section 4); None: fixed capital."""
+        return Capital.of(self.bm, self.options)
+
+    @cached_property
+    def capital_cells(self) -> list:
+        """The index of the capital stock ``K``: (factor, region) for mobile capital, (factor,
+        sector, region) for sector-specific capital; empty under the fixed closure."""
+        c = self.capital
+        if c is None:
+            return []
+        return [k for k in (self.sets.FM if c.mobile else self.sets.FS) if k[0] == c.factor]
 
     @cached_property
     def cet(self) -> frozenset:
@@ -157,4 +177,5 @@ _CELLS = {
     "to0": "to0",
     "te0": "te0",
     "COST0": "COST0",
+    "trade": "trade",
 }

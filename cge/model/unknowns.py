@@ -27,4 +27,9 @@ def declare(m: pyo.ConcreteModel, st: Structure) -> dict:
     # tariff revenue is an unknown, TRS = revenue / INC0 (a share of benchmark income), with its
     # own equation (cge.model.income): union pooling then adds regional totals, not every route
     m.TRS = pyo.Var(R, initialize=st.trs0, doc="tariff revenue collected, as a share of benchmark income INC0")
+    if st.scale is not None:  # docs/dynamics.md sections 2-3
+        m.N = pyo.Var(st.scale.cells, initialize=1.0, bounds=(LB, None), doc="firms (Krugman) or entrants (Melitz)")
+        m.NR = pyo.Var(st.scale.routes, initialize=1.0, bounds=(LB, None), doc="firms serving a route (Melitz)")
+    if st.capital is not None:  # docs/dynamics.md section 4
+        m.K = pyo.Var(st.capital_cells, initialize=1.0, bounds=(LB, None), doc="capital stock index (steady state)")
     return {"NF": 0.0, "TRS": st.trs0}

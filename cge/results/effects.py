@@ -23,6 +23,12 @@ the money-metric change of region r's consumption, the model's accounting gives,
 and ``dEV = INC0 dU = dW / PU``.  Integrating from the benchmark to the scenario in ``n`` steps
 (trapezoid rule on every product) gives parts whose sum approaches EV as ``1/n^2``.
 
+With scale economies (docs/dynamics.md section 5) the flows are what firms ship (``x``) and two
+parts are added: variety, ``sum_s S dln N_route / (sigma - 1)``, and selection (Melitz),
+``sum_s S dln PHI``, with ``S`` the spending on each source's composite; under the steady-state
+capital closure, capital accumulation ``sum_h omega[r,h] sum_c n[c] dK[c]`` and capital income
+``sum_h omega[r,h] sum_c (K[c] - 1) dn[c] - sum_c in r (K[c] - 1) dn[c]``.
+
 The first-order version most of the literature publishes is one discrete step at benchmark
 weights: benchmark tariffs times the change in flows, benchmark trade times the change in prices.
 """
@@ -48,6 +54,8 @@ DECOMPOSITION = (
 BY_SECTOR = "welfare_allocative_by_sector"
 #: parts added by the extensions (docs/extensions.md section 6), only where a model has them
 EXTENSION_PARTS = ("welfare_allocative_output_tax", "welfare_allocative_export_tax", "welfare_trade_balance")
+#: parts added by docs/dynamics.md's options (section 5)
+DYNAMIC_PARTS = ("welfare_variety", "welfare_selection", "welfare_capital_accumulation", "welfare_capital_income")
 
 
 # ----------------------------------------------------------------- trade creation and diversion
@@ -85,7 +93,7 @@ def _state(ds: xr.Dataset) -> dict:
     to = ds["output_tax_rate"].values if "output_tax_rate" in ds else np.zeros_like(PY)
     fob = np.where(off, PE[:, :, None] * (1.0 + te), 0.0)
     Y0 = ds["trade"].values.sum(axis=2)
-    return {
+    return _dynamic_state(ds, PY, fob * tau, t) | {
         "PY": PY,
         "PE": PE,
         "X": X,
@@ -105,6 +113,48 @@ def _state(ds: xr.Dataset) -> dict:
         "transfer": ds["tariff_revenue_received"].values - ds["tariff_revenue"].values,
         "deficit": ds["trade_deficit"].values if "trade_deficit" in ds else np.zeros(n),
     }
+
+
+def _dynamic_state(ds: xr.Dataset, PY: np.ndarray, cif: np.ndarray, t: np.ndarray) -> dict:
+    """docs/dynamics.md section 5's arrays: spending ``S`` on each source's composite (tariff
+    included), ``ln N_route`` and ``ln PHI`` (sector, source, dest), the capital index ``K`` and the
+    net return ``n`` by capital cell (sector, region) and the ownership ``omega``; {} without them."""
+    out: dict = {}
+    if "firms" in ds:
+        n = ds.sizes["region"]
+        diag = np.eye(n, dtype=bool)[None]
+        x = ds["trade_quantity"].values
+        has = ds["trade"].values > 0
+        out["S"] = np.where(diag, PY[:, :, None] * x, (1.0 + t) * cif * x)
+        lnN = np.where(has, np.log(np.nan_to_num(ds["firms"].values, nan=1.0))[:, :, None], 0.0)
+        lnPHI = np.zeros_like(lnN)
+        if "firms_route" in ds:
+            NR = ds["firms_route"].values
+            lnN = np.where(np.isnan(NR), lnN, np.log(np.nan_to_num(NR, nan=1.0)))
+            lnPHI = np.log(np.nan_to_num(ds["productivity"].values, nan=1.0))
+        out["lnN"], out["lnPHI"] = lnN, lnPHI
+        out["sigma"] = np.nan_to_num(ds["firm_elasticity"].values, nan=2.0)[:, None, None]
+    if "capital_index" in ds:
+        out["K"] = np.nan_to_num(ds["capital_index"].values, nan=1.0)
+        out["n"] = np.nan_to_num(ds["capital_net_return"].values)
+        out["omega"] = ds["capital_ownership"].values
+    return out
+
+
+def _dynamic_parts(a: dict, b: dict, parts: tuple) -> dict:
+    """docs/dynamics.md section 5's parts of one step a -> b (before the 1/PU weight)."""
+    mid = lambda k: 0.5 * (a[k] + b[k])
+    out = {}
+    if "welfare_variety" in parts:
+        out["welfare_variety"] = (mid("S") * (b["lnN"] - a["lnN"]) / (a["sigma"] - 1.0)).sum(axis=(0, 1))
+    if "welfare_selection" in parts:
+        out["welfare_selection"] = (mid("S") * (b["lnPHI"] - a["lnPHI"])).sum(axis=(0, 1))
+    if "welfare_capital_accumulation" in parts:
+        accumulation = (mid("n") * (b["K"] - a["K"])).sum(axis=0)  # by host
+        income = ((mid("K") - 1.0) * (b["n"] - a["n"])).sum(axis=0)
+        out["welfare_capital_accumulation"] = a["omega"] @ accumulation
+        out["welfare_capital_income"] = a["omega"] @ income - income
+    return out
 
 
 def _parts(a: dict, b: dict, wa: float, wb: float, member: np.ndarray, parts: tuple) -> dict:
@@ -140,6 +190,7 @@ def _parts(a: dict, b: dict, wa: float, wb: float, member: np.ndarray, parts: tu
         out["welfare_allocative_export_tax"] = by_sector["export_tax"].sum(axis=0)
     if "welfare_trade_balance" in parts:
         out["welfare_trade_balance"] = b["deficit"] - a["deficit"]
+    out.update(_dynamic_parts(a, b, parts))
     out[BY_SECTOR] = np.stack(list(by_sector.values()))
     return {k: w * out[k] for k in (*parts, BY_SECTOR)}
 
@@ -165,6 +216,10 @@ def decomposition_parts(ds: xr.Dataset, trade_balance: str = "numeraire") -> tup
         parts += ("welfare_allocative_output_tax", "welfare_allocative_export_tax")
     if trade_balance == "world_income":
         parts += ("welfare_trade_balance",)
+    if "firms" in ds:
+        parts += ("welfare_variety",) + (("welfare_selection",) if "firms_route" in ds else ())
+    if "capital_index" in ds:
+        parts += ("welfare_capital_accumulation", "welfare_capital_income")
     return parts
 
 
@@ -223,7 +278,8 @@ def terms_of_trade(bench: xr.Dataset, final: xr.Dataset) -> np.ndarray:
     px = (q0.sum(axis=2) * b["PY"]).sum(axis=0) / np.maximum((q0.sum(axis=2) * a["PY"]).sum(axis=0), 1e-300)
     cif_a, cif_b = a["PY"][:, :, None] * a["tau"], b["PY"][:, :, None] * b["tau"]
     pm = (a["X"] * cif_b).sum(axis=(0, 1)) / np.maximum((a["X"] * cif_a).sum(axis=(0, 1)), 1e-300)
-    return px / pm
+    with np.errstate(invalid="ignore"):  # a closed economy: no trade, NaN
+        return px / pm
 
 
 def krugman_index(output_value: np.ndarray) -> np.ndarray:
@@ -287,6 +343,10 @@ def add_effects(
             "welfare_allocative_output_tax": "allocative efficiency, output tax wedge x change in output",
             "welfare_allocative_export_tax": "allocative efficiency, export tax wedge x change in exports",
             "welfare_trade_balance": "change in the trade deficit (world-income closure)",
+            "welfare_variety": "variety: more (or fewer) firms selling to the region (scale economies)",
+            "welfare_selection": "selection: average productivity of the firms serving the region (Melitz)",
+            "welfare_capital_accumulation": "capital accumulation: net return on the owner's new capital",
+            "welfare_capital_income": "capital income: price effect on the net return of capital owned across borders",
         }
         along = f", integrated along the path in {len(path) - 1} step(s)"
         by_sector = parts.pop(BY_SECTOR)

@@ -9,7 +9,9 @@ import xarray as xr
 
 from cge.model import accounts
 from cge.model.benchmark import Benchmark
+from cge.model.dynamics import variety_factor
 from cge.model.sets import SET_DIMS
+from cge.results.dynamics import dynamic_results
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,14 @@ def solution(core) -> dict[str, np.ndarray]:
         "Wm": grid(values(m.Wm), dims["FM"]),
     }
     out["PD"] = out["PE"] = None
+    st = core.structure
+    if st.scale is not None:  # docs/dynamics.md: firms, and Melitz's firms by route
+        out["N"] = grid(values(m.N), dims["YR"])
+        out["NR"] = grid(values(m.NR), dims["ROUTES"])
+    if st.capital is not None:  # the capital stock index, by capital cell (sector, region)
+        key = ("region",) if st.capital.mobile else ("sector", "region")
+        K = grid(((k[1:], v.value) for k, v in m.K.items()), key)
+        out["K"] = np.where(st.capital.cell_mask, K[None] if st.capital.mobile else K, np.nan)
     if sets.CET:  # extension: the CET's domestic and export prices (PY elsewhere)
         out["PD"], out["PE"] = out["PY"].copy(), out["PY"].copy()
         for k in sets.CET:
@@ -81,13 +91,21 @@ def extract(core, ins, member: np.ndarray | None = None) -> xr.Dataset:
     nan = np.nan
     sol = solution(core)
     PY, Y, PM, inc, W, NF, WU, PD, PE = (sol[k] for k in ("PY", "Y", "PM", "inc", "W", "NF", "WU", "PD", "PE"))
-    PA, PVA = accounts.prices(b, PY, PM, W, PD)
-    acc = accounts.evaluate(b, ins, PY, Y, PA, PM, PVA, W, inc, PD, PE)
-    tq = acc.X.copy()
-    tq[:, np.arange(nr), np.arange(nr)] = acc.D
+    scale = core.structure.scale
+    V = None if scale is None else variety_factor(b, scale, sol["N"], sol["NR"])
+    PDdom = PD if V is None else PY * np.einsum("irr->ir", V)  # the domestic composite's price
+    PA, PVA = accounts.prices(b, PY, PM, W, PDdom)
+    acc = accounts.evaluate(b, ins, PY, Y, PA, PM, PVA, W, inc, PDdom, PE, V)
+    tq = acc.x.copy()
+    tq[:, np.arange(nr), np.arange(nr)] = acc.D if V is None else acc.x[:, np.arange(nr), np.arange(nr)]
     INC = inc * b.INC0
     U = inc / acc.PU
     EV = b.INC0 * (U - 1.0)
+    dyn = dynamic_results(core, sol, acc, INC, ins) if not core.options.is_static else None
+    if dyn is not None and core.structure.capital is not None:  # welfare counts consumption (section 4.4)
+        cons0 = core.structure.capital.cons0
+        U = dyn["consumption"][1] / (cons0 * acc.PU)
+        EV = cons0 * (U - 1.0)
     PU, FD, rev, rev_recv = acc.PU, acc.FD, acc.tariff_revenue, acc.revenue_received
     # factor price by region: a mobile factor's W; a specific factor's benchmark-weighted average
     w_reg = sol["Wm"].copy()
@@ -98,11 +116,16 @@ def extract(core, ins, member: np.ndarray | None = None) -> xr.Dataset:
             den = wts.sum(axis=0)
             w_reg[k] = np.where(den > 0, num / np.where(den > 0, den, 1), nan)
     # the dropped market (Walras): excess supply valued at its price, currency units
-    walras = b.coords.at(acc.excess_value, ("sector", "region"), core.dropped)
+    excess = acc.excess_value
+    if dyn is not None and "_bundle_excess" in dyn:  # scale economies: the bundle market
+        excess = np.where(np.isnan(dyn["_bundle_excess"]), excess, dyn["_bundle_excess"])
+    walras = b.coords.at(excess, ("sector", "region"), core.dropped)
     # settlements of pooled factors (zero outside a common market)
     settlement = np.nansum((sol["Wm"] - WU[:, None]) * NF, axis=0)
     deficit = INC - acc.factor_income - acc.revenue_received - acc.export_tax_revenue - acc.output_tax_revenue
     deficit = deficit - settlement
+    if dyn is not None and "_capital_income_added" in dyn:
+        deficit = deficit - dyn["_capital_income_added"] - dyn["net_capital_income"][1]
     coords = {"sector": I, "region": R, "factor": F, "source": R, "dest": R}
     SR, SSD, FR = ("sector", "region"), ("sector", "source", "dest"), ("factor", "region")
     ds = xr.Dataset(
@@ -211,6 +234,8 @@ def extract(core, ins, member: np.ndarray | None = None) -> xr.Dataset:
             acc.export_tax_revenue,
             {"long_name": "export tax revenue, collected by the exporter", "units": "currency units"},
         )
+    if dyn is not None:
+        ds = ds.assign({k: v for k, v in dyn.items() if not k.startswith("_")})
     if member is not None:
         ds = ds.assign_coords(member=("region", member.astype(bool)))
     return ds

@@ -42,6 +42,12 @@ def group_mean(values: np.ndarray, weight: np.ndarray, mask: np.ndarray) -> np.n
     return group_sum(np.asarray(values) * weight, mask) / np.asarray(weight)[..., mask].sum(axis=-1)
 
 
+def ev_base(ds: xr.Dataset) -> np.ndarray:
+    """What EV% is a percentage of: benchmark income, or benchmark consumption under the
+    steady-state capital closure (docs/dynamics.md section 4.4)."""
+    return ds["consumption0" if "consumption0" in ds else "income0"].values
+
+
 def group_ev_pct(ev: np.ndarray, income0: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """A group's EV as a percentage of its benchmark income."""
     return 100 * group_sum(ev, mask, skipna=False) / np.asarray(income0)[..., mask].sum(axis=-1)

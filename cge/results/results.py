@@ -12,7 +12,7 @@ import xarray as xr
 
 from cge.io import write_netcdf, write_text
 from cge.results import tidy, units
-from cge.results.groups import group_ev_pct, group_sum, masks, membership
+from cge.results.groups import ev_base, group_ev_pct, group_sum, masks, membership
 from cge.scenario.scenario import Scenario
 
 
@@ -84,7 +84,7 @@ class Comparison:
             col = dict(zip(map(str, ds["region"].values), ds["ev_pct"].values))
             member = membership(ds)
             for row, mask in (("union members", member), ("non-members", ~member), ("world", np.ones_like(member))):
-                col[row] = group_ev_pct(ds["ev"].values, ds["income0"].values, mask) if mask.any() else np.nan
+                col[row] = group_ev_pct(ds["ev"].values, ev_base(ds), mask) if mask.any() else np.nan
             cols[label] = pd.Series(col)
         return pd.DataFrame(cols).rename_axis("EV%")
 
@@ -147,7 +147,7 @@ def group_frame(ds: xr.Dataset):
     import pandas as pd
 
     member = membership(ds)
-    ev, inc0 = ds["ev"].values, ds["income0"].values
+    ev, inc0 = ds["ev"].values, ev_base(ds)
     unit = units.short(ds.attrs.get("units", units.UNKNOWN), ds.attrs.get("dataset_year"))
     rows: dict[str, tuple] = {
         str(r): (bool(m), ev[k], ds["ev_pct"].values[k]) for k, (r, m) in enumerate(zip(ds["region"].values, member))
@@ -162,7 +162,7 @@ def summary_table(ds: xr.Dataset) -> str:
     regions = [str(r) for r in ds["region"].values]
     ev = ds["ev"].values
     pct = ds["ev_pct"].values
-    inc0 = ds["income0"].values
+    inc0 = ev_base(ds)
     member = membership(ds)
     unit = units.short(ds.attrs.get("units", units.UNKNOWN), ds.attrs.get("dataset_year"))
     lines = [f"{'region':<10}{'member':>7}{'EV%':>10}{'EV':>16}   EV in {unit}"]

@@ -12,6 +12,15 @@ A scenario file may carry::
       closure:
         trade_balance: numeraire  # or world_income
         numeraire: world_factor_price   # or {utility_price: USA} or {factor_price: USA[, factor: labour]}
+      scale_economies: {MAN: krugman}   # docs/dynamics.md: none (default) | krugman | melitz, by sector
+      firm_elasticity: {MAN: 5.0}       # substitution among a source's varieties (default: esubm)
+      pareto_shape: {MAN: 4.6}          # melitz only; must exceed firm_elasticity - 1
+      capital:                          # docs/dynamics.md section 4
+        closure: steady_state           # fixed (default) | steady_state
+        depreciation: 0.05
+        rate_of_return: 0.05
+        international: none             # none | union | world: who owns the new capital
+        factor: capital
 
 :class:`ModelSection` validates the file's shape (pydantic); :func:`resolve` checks it against a
 benchmark (codes, ranges) and gives :class:`ModelOptions`, a hashable value: two scenarios with
@@ -63,6 +72,21 @@ class ClosureSection(_Strict):
     numeraire: Union[Literal["world_factor_price"], UtilityPriceNumeraire, FactorPriceNumeraire] = "world_factor_price"
 
 
+Kind = Literal["none", "krugman", "melitz"]
+#: the scale-economy kinds (docs/dynamics.md sections 2 and 3)
+KINDS = ("none", "krugman", "melitz")
+
+
+class CapitalSection(_Strict):
+    """``model.capital`` (docs/dynamics.md section 4)."""
+
+    closure: Literal["fixed", "steady_state"] = "fixed"
+    depreciation: float = 0.05
+    rate_of_return: float = 0.05
+    international: Literal["none", "union", "world"] = "none"
+    factor: str = "capital"
+
+
 class ModelSection(_Strict):
     """The scenario file's ``model:`` section."""
 
@@ -75,6 +99,30 @@ class ModelSection(_Strict):
     etrans: Optional[Values] = None
     taxes: Optional[bool] = None
     closure: ClosureSection = Field(default_factory=ClosureSection)
+    scale_economies: Optional[Union[Kind, dict[str, Kind]]] = None
+    firm_elasticity: Optional[Values] = None
+    pareto_shape: Optional[Values] = None
+    capital: CapitalSection = Field(default_factory=CapitalSection)
+
+
+@dataclass(frozen=True)
+class CapitalOptions:
+    """The steady-state capital closure, resolved (docs/dynamics.md section 4).
+
+    ``owners``: the union members (international ownership ``union``), else empty.
+    """
+
+    depreciation: float
+    rate_of_return: float
+    international: str
+    factor: str
+    owners: tuple = ()
+
+    def describe(self) -> str:
+        return (
+            f"capital=steady_state(depreciation={self.depreciation:g}, rate_of_return={self.rate_of_return:g}, "
+            f"international={self.international}, factor={self.factor})"
+        )
 
 
 @dataclass(frozen=True)
@@ -89,6 +137,15 @@ class ModelOptions:
     taxes: bool = False
     trade_balance: str = "numeraire"
     numeraire: tuple = ("world_factor_price",)
+    #: docs/dynamics.md: ((sector, kind, firm_elasticity, pareto_shape or 0.0), ...) for the
+    #: sectors with scale economies; the steady-state capital closure, or None (fixed capital)
+    scale: tuple = ()
+    capital: Optional[CapitalOptions] = None
+
+    @property
+    def is_static(self) -> bool:
+        """No dynamic option is on: constant returns and a fixed capital stock (the core)."""
+        return not self.scale and self.capital is None
 
     @property
     def is_core_closure(self) -> bool:
@@ -117,6 +174,10 @@ class ModelOptions:
             parts.append("taxes")
         parts.append(f"trade_balance={self.trade_balance}")
         parts.append("numeraire=" + ":".join(x for x in self.numeraire if x))
+        for code, kind, sigma, shape in self.scale:
+            parts.append(f"{kind}[{code}](sigma={sigma:g}" + (f", a={shape:g})" if kind == "melitz" else ")"))
+        if self.capital is not None:
+            parts.append(self.capital.describe())
         return "; ".join(parts)
 
     # ------------------------------------------------------------------ closure texts
@@ -165,11 +226,16 @@ def _codes_values(name: str, given, labels, where: str) -> list[tuple[str, float
 
 
 def resolve(
-    section: ModelSection | dict | None, bench: Benchmark, where: str = "<scenario>", needs_taxes: bool = False
+    section: ModelSection | dict | None,
+    bench: Benchmark,
+    where: str = "<scenario>",
+    needs_taxes: bool = False,
+    members: tuple = (),
 ) -> ModelOptions:
     """Check a ``model:`` section against the benchmark and resolve it.
 
-    ``needs_taxes``: the scenario's shocks use a tax instrument (then the model is built with taxes).
+    ``needs_taxes``: the scenario's shocks use a tax instrument (then the model is built with taxes);
+    ``members``: the scenario's union (for ``capital.international: union``).
     """
     if section is None:
         section = ModelSection()
@@ -217,6 +283,106 @@ def resolve(
     if section.taxes is False and (bench.has_taxes or needs_taxes):
         why = "the dataset has output or export taxes" if bench.has_taxes else "the shocks change a tax"
         raise ScenarioError(f"{where}: model.taxes: false, but {why}: the tax instruments are needed")
-    return ModelOptions(
+    options = ModelOptions(
         overrides=tuple(overrides), taxes=taxes, trade_balance=section.closure.trade_balance, numeraire=numeraire
     )
+    return replace(
+        options,
+        scale=_scale(section, options.apply(bench), where),
+        capital=_capital(section.capital, bench, where, tuple(members)),
+    )
+
+
+def _by_sector(given, sectors, key: str) -> dict:
+    """{sector: value} from a scalar (every sector) or a mapping (unknown codes refused)."""
+    if given is None:
+        return {}
+    if not isinstance(given, dict):
+        return dict.fromkeys(sectors, given)
+    for code in given:
+        if code not in sectors:
+            raise ScenarioError(f"{key}: unknown sector code {code!r}{nearest(code, sectors)}")
+    return dict(given)
+
+
+def _scale(section: ModelSection, bench: Benchmark, where: str) -> tuple:
+    """The sectors with scale economies: ((sector, kind, sigma, shape), ...) (docs/dynamics.md)."""
+    key = f"{where}: model."
+    kinds = {i: k for i, k in _by_sector(section.scale_economies, bench.sectors, key + "scale_economies").items()}
+    on = [i for i in bench.sectors if kinds.get(i, "none") != "none"]
+    sigmas = _by_sector(section.firm_elasticity, bench.sectors, key + "firm_elasticity")
+    shapes = _by_sector(section.pareto_shape, bench.sectors, key + "pareto_shape")
+    for name, given, wanted in (("firm_elasticity", sigmas, on), ("pareto_shape", shapes, None)):
+        users = wanted if wanted is not None else [i for i in on if kinds[i] == "melitz"]
+        if isinstance(getattr(section, name), dict):
+            for code in given:
+                if code not in users:
+                    raise ScenarioError(
+                        f"{key}{name}[{code}]: sector {code} has no "
+                        + ("scale economies" if name == "firm_elasticity" else "melitz scale economies")
+                    )
+    out = []
+    for i in on:
+        a = bench.sectors.index(i)
+        sigma = float(sigmas.get(i, bench.esubm[a]))
+        if not (np.isfinite(sigma) and 1.0 < sigma <= MAX_ELASTICITY):
+            raise ScenarioError(
+                f"{key}firm_elasticity[{i}]: must exceed 1 (and be at most {MAX_ELASTICITY:g}), got {sigma:g}"
+                + ("" if i in sigmas else " (the sector's esubm, the default)")
+            )
+        shape = 0.0
+        if kinds[i] == "melitz":
+            if i not in shapes:
+                raise ScenarioError(f"{key}pareto_shape[{i}]: melitz needs the Pareto shape of sector {i}")
+            shape = float(shapes[i])
+            if not (np.isfinite(shape) and shape > sigma - 1.0):
+                raise ScenarioError(
+                    f"{key}pareto_shape[{i}]: must exceed firm_elasticity - 1 = {sigma - 1.0:g}, got {shape:g}"
+                )
+        if not bench.Y0[a].sum() > 0:
+            raise ScenarioError(f"{key}scale_economies[{i}]: sector {i} has no output in any region")
+        if np.isfinite(bench.etrans_[a]):
+            raise ScenarioError(
+                f"{key}scale_economies[{i}]: sector {i} has a CET between domestic sales and exports "
+                f"(etrans = {bench.etrans_[a]:g}); scale economies need etrans = inf"
+            )
+        out.append((i, kinds[i], sigma, shape))
+    return tuple(out)
+
+
+def capital_factor(bench: Benchmark, name: str) -> str | None:
+    """The dataset's factor called ``name`` (any case), or None."""
+    low = {f.lower(): f for f in bench.factors}
+    return low.get(name.lower())
+
+
+def _capital(section: CapitalSection, bench: Benchmark, where: str, members: tuple) -> CapitalOptions | None:
+    """The steady-state capital closure, checked (docs/dynamics.md section 4); None when fixed."""
+    if section.closure == "fixed":
+        return None
+    key = f"{where}: model.capital"
+    delta, rho = float(section.depreciation), float(section.rate_of_return)
+    if not 0.0 < delta < 1.0:
+        raise ScenarioError(f"{key}.depreciation: must lie strictly between 0 and 1, got {delta:g}")
+    if not (np.isfinite(rho) and rho > 0.0):
+        raise ScenarioError(f"{key}.rate_of_return: must be positive, got {rho:g}")
+    factor = capital_factor(bench, section.factor)
+    if factor is None:
+        raise ScenarioError(
+            f"{key}.factor: {section.factor!r} is not a factor of the dataset ({', '.join(bench.factors)})"
+        )
+    FK = bench.F0[bench.factors.index(factor)]
+    if not FK.sum() > 0:
+        raise ScenarioError(f"{key}.factor: the dataset has no income of {factor}")
+    K0v = FK.sum(axis=0) / (rho + delta)
+    cons0 = bench.INC0 - delta * K0v
+    if np.any(cons0 <= 0):
+        c = int(np.argmin(cons0))
+        raise ScenarioError(
+            f"{key}.depreciation: in region {bench.regions[c]} benchmark investment (depreciation x capital "
+            f"stock = {delta * K0v[c]:.6g}) is not below final demand ({bench.INC0[c]:.6g})"
+        )
+    if section.international == "union" and not members:
+        raise ScenarioError(f"{key}.international: union needs a scenario with a union (union.members)")
+    owners = tuple(members) if section.international == "union" else ()
+    return CapitalOptions(delta, rho, section.international, factor, owners)

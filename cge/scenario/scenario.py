@@ -313,7 +313,8 @@ class Scenario(_Strict):
 
     def model_options(self, bench: Benchmark) -> ModelOptions:
         """The ``model:`` section checked against the data (docs/extensions.md)."""
-        return resolve(self.model, bench, self.where, needs_taxes=self.uses_taxes)
+        members = tuple(self.union.members) if self.union is not None else ()
+        return resolve(self.model, bench, self.where, needs_taxes=self.uses_taxes, members=members)
 
     # ---------------------------------------------------------------- instruments
     def instruments(self, bench: Benchmark) -> Instruments:
