@@ -23,6 +23,9 @@ from tests.support.reference_dynamics import solve_dynamics
 from tests.support.synthetic import make_acr_dataset, make_dataset
 from tests.test_reference_dynamics import _one_region
 
+#: solves many models: left out of the quick selection (-m 'not slow')
+pytestmark = pytest.mark.slow
+
 SPEC2 = (("labour", "mobile"), ("capital", "specific"))
 KM = {"scale_economies": {"S1": "krugman", "S2": "melitz"}, "firm_elasticity": {"S2": 4.0}, "pareto_shape": {"S2": 4.6}}
 STEADY = {"closure": "steady_state", "depreciation": 0.05, "rate_of_return": 0.05}

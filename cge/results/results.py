@@ -96,7 +96,8 @@ class Comparison:
         for label, r in zip(self.labels, self.results):
             ds = r.dataset.reset_coords("member", drop=True) if "member" in r.dataset.coords else r.dataset
             parts.append(ds.expand_dims(scenario=[label]))
-        out = xr.concat(parts, dim="scenario", combine_attrs="drop")
+        # join="outer": a static and a dynamic model have different welfare components (NaN where absent)
+        out = xr.concat(parts, dim="scenario", combine_attrs="drop", join="outer")
         member = np.stack([membership(r.dataset) for r in self.results])
         out = out.assign_coords(
             member=(("scenario", "region"), member), member_of_union=(("scenario", "region"), member)

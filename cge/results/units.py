@@ -41,6 +41,15 @@ CURRENCY = (
     "real_gdp",
     "gdp0",
     "output_value",
+    # docs/dynamics.md's results
+    "capital_stock",
+    "capital_net_return",
+    "investment",
+    "consumption",
+    "consumption0",
+    "gdp",
+    "gnp",
+    "net_capital_income",
 )
 SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 #: the unit of a dataset that does not state one
