@@ -1,0 +1,62 @@
+"""The HTML page shared by the reports: style, the check script, and the page around charts and tables."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import pandas as pd
+
+from cge.io import write_text
+
+from .formats import to_csv, to_html_table, to_latex
+
+CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1000px;margin:2em auto;
+padding:0 1em;color:#222}h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;font-size:.85em;margin:.5em 0}th,td{padding:.2em .6em;border-bottom:1px solid #eee}
+td.num{text-align:right;font-variant-numeric:tabular-nums}tr.total{font-weight:600;background:#f6f8fa}
+.meta{color:#555;font-size:.85em}.chart svg{max-width:100%;height:auto}"""
+
+
+SCRIPT = """<script>
+window.cgeErrors=[];window.addEventListener('error',function(e){window.cgeErrors.push(String(e.message))});
+document.addEventListener('DOMContentLoaded',function(){var n=document.querySelectorAll('.chart svg').length;
+document.body.setAttribute('data-charts',String(n));
+document.body.setAttribute('data-errors',String(window.cgeErrors.length));});
+</script>"""
+
+
+def write_tables(out: Path, tables: list[tuple[str, str, pd.DataFrame]]) -> None:
+    """Every (file stem, caption, table) as ``stem.csv`` (full precision) and ``stem.tex``."""
+    for stem, caption, df in tables:
+        write_text(out / f"{stem}.csv", to_csv(df))
+        write_text(out / f"{stem}.tex", to_latex(df, caption, f"tab:{stem}"))
+
+
+def html_page(
+    title: str,
+    meta: list[tuple[str, object]],
+    charts: list[tuple[str, str]],
+    tables: list[tuple[str, str, pd.DataFrame]],
+    tail: list[str],
+    digits: int = 2,
+    max_rows: int | None = None,
+) -> str:
+    """One self-contained page: title (HTML), the ``meta`` lines, the charts (name, SVG), the tables
+    rounded to ``digits`` (at most ``max_rows`` rows shown), then the ``tail`` parts (closing the page)."""
+    parts = [
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>',
+        f"<style>{CSS}</style>{SCRIPT}</head><body>",
+        f"<h1>{title}</h1>",
+        '<p class="meta">' + "<br>".join(f"{html.escape(k)}: {html.escape(str(v))}" for k, v in meta) + "</p>",
+    ]
+    for name, svg in charts:
+        parts.append(f'<h2>{html.escape(name)}</h2><div class="chart">{svg}</div>')
+    for stem, caption, df in tables:
+        shown = df if max_rows is None or len(df) <= max_rows else df.head(max_rows)
+        more = "" if shown is df else f" (first {max_rows} of {len(df)} rows shown)"
+        parts.append(
+            f"<h2>{html.escape(caption)}</h2>{to_html_table(shown, digits=digits)}"
+            f'<p class="meta">Full precision: {stem}.csv; LaTeX: {stem}.tex{more}</p>'
+        )
+    return "\n".join(parts + tail)
