@@ -109,7 +109,7 @@ BAD = [
     ({"name": "x", "shocks": [{"subsidy": {}}]}, "shocks[0].subsidy: unknown key"),
     ({"name": "x", "shocks": [{"tariff": {"file": "missing.csv"}}]}, "cannot read tariff file"),
     ({"name": "x y"}, "name"),
-    ({"description": "no name"}, "name: Field required"),
+    ({"description": "no name"}, "name: required"),
 ]
 
 

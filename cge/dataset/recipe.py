@@ -262,16 +262,12 @@ def load_recipe(path_or_dict: Union[str, Path, dict], where: Optional[str] = Non
     try:
         rec = Recipe.model_validate(raw)
     except ValidationError as exc:
-        raise RecipeError(_format(exc, where)) from None
+        raise RecipeError(format_errors(exc, where, "recipe", top_keys=_TOP, data=raw)) from None
     rec.path, rec.text = path, text
     return rec
 
 
 _TOP = list(Recipe.model_fields)
-
-
-def _format(exc: ValidationError, where: str) -> str:
-    return format_errors(exc, where, "recipe", top_keys=_TOP)
 
 
 def recipe_fields() -> list[str]:

@@ -243,7 +243,7 @@ def resolve(
         try:
             section = ModelSection.model_validate(section)
         except ValidationError as exc:
-            raise ScenarioError(format_errors(exc, f"{where}: model", "scenario")) from None
+            raise ScenarioError(format_errors(exc, f"{where}: model", "scenario", data=section)) from None
     overrides = []
     for name, dim in ELASTICITIES.items():
         given = getattr(section, name)

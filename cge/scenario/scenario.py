@@ -2,7 +2,8 @@
 
 A scenario is data, never code.  Its layers are applied in order to the benchmark instruments:
 
-1. the integration stage (``stage`` with ``stage_options``; see :mod:`cge.scenario.stages`), then
+1. the integration stage (``stage`` with ``stage_options``, one model per stage in
+   :mod:`cge.scenario.stages`), then
 2. the free-form ``shocks``, one after the other.
 
 Both layers only produce :class:`Instruments` -- tariffs, iceberg trade costs, endowment scales --
@@ -22,6 +23,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from cge.errors import ScenarioError, nearest
 from cge.model.benchmark import Benchmark
+from cge.scenario import stages as stages_mod
 from cge.scenario.options import ModelOptions, ModelSection, resolve
 from cge.scenario.stages import ORDER as STAGES
 from cge.schema import Strict, format_errors, parse_yaml
@@ -204,26 +206,12 @@ class Scenario(_Strict):
         return self.stages is not None
 
     def steps(self) -> list[Scenario]:
-        """The scenarios to solve: itself, or one per stage of a ladder (each with its own options)."""
-        from . import stages as stages_mod
-
+        """The scenarios to solve: itself, or one per stage of a ladder (each with the options it reads)."""
         if self.stages is None:
             return [self]
-        where = f"{self.where}: stage_options"
-        every = set().union(*stages_mod.OPTIONS.values())
-        for key in self.stage_options:
-            if key not in every:
-                raise ScenarioError(f"{where}.{key}: unknown option{nearest(key, sorted(every))}")
-            if not any(key in stages_mod.OPTIONS[st] for st in self.stages):
-                users = [st for st in stages_mod.ORDER if key in stages_mod.OPTIONS[st]]
-                raise ScenarioError(
-                    f"{where}.{key}: no stage of the ladder ({', '.join(self.stages)}) uses this "
-                    f"option (it belongs to: {', '.join(users)})"
-                )
-        out = []
-        for st in self.stages:
-            opts = {k: v for k, v in self.stage_options.items() if k in stages_mod.OPTIONS[st]}
-            step = self.model_copy(
+        options = stages_mod.ladder_options(self.stages, self.stage_options, self.where)
+        return [
+            self.model_copy(
                 update={
                     "stage": st,
                     "stages": None,
@@ -232,8 +220,14 @@ class Scenario(_Strict):
                     "ladder": self.name,
                 }
             )
-            out.append(step)
-        return out
+            for st, opts in zip(self.stages, options)
+        ]
+
+    def integration(self) -> stages_mod.Stage:
+        """The stage with its options, validated (one step: a ladder has one per step, see :meth:`steps`)."""
+        if self.stages is not None:
+            raise ScenarioError(f"{self.where}: a ladder ({', '.join(self.stages)}) has one stage per step")
+        return stages_mod.parse(self.stage, self.stage_options, self.where)
 
     # ---------------------------------------------------------------- reading
     @classmethod
@@ -258,9 +252,11 @@ class Scenario(_Strict):
         try:
             sc = cls.model_validate(raw)
         except ValidationError as exc:
-            raise ScenarioError(format_validation_error(exc, where)) from None
+            raise ScenarioError(format_validation_error(exc, where, raw)) from None
         sc.source_path = where
         sc.source_text = text if text is not None else yaml.safe_dump(raw, sort_keys=False)
+        for step in sc.steps():  # the stage options' shape, before any data is read
+            step.integration()
         return sc
 
     @property
@@ -274,8 +270,6 @@ class Scenario(_Strict):
     # ---------------------------------------------------------------- checks against the data
     def check(self, bench: Benchmark) -> None:
         """Refuse codes that are not in the dataset, naming the nearest valid one."""
-        from . import stages  # the stage layer validates its own options
-
         if self.stages is not None:
             for step in self.steps():
                 step.check(bench)
@@ -288,7 +282,12 @@ class Scenario(_Strict):
                     f"{self.where}: union.members: a union needs at least two members, got {self.union.members}"
                 )
         self.model_options(bench)
-        stages.check(self, bench)
+        stage = self.integration()
+        if self.union is None:
+            if not isinstance(stage, stages_mod.NoStage):
+                raise ScenarioError(f"{self.where}: stage {self.stage!r} needs a 'union' with its members")
+        else:
+            stage.check(bench, self.union.members, f"{self.where}: stage_options")
         for k, shock in enumerate(self.shocks):
             key = f"{self.where}: shocks[{k}].{shock.kind}"
             body = getattr(shock, shock.kind)
@@ -328,10 +327,10 @@ class Scenario(_Strict):
 
     def instrument_chain(self, bench: Benchmark) -> list[tuple[str | int, Instruments]]:
         """The instruments after the stage (``"stage"``) and after each shock (its position), in order."""
-        from . import stages
-
         self.check(bench)
-        ins = stages.apply(self, bench, Instruments.benchmark(bench))
+        ins = Instruments.benchmark(bench)
+        if self.union is not None:
+            ins = self.integration().apply(bench, self.union.members, ins)
         chain: list[tuple[str | int, Instruments]] = [("stage", ins)]
         for k, shock in enumerate(self.shocks):
             ins = apply_shock(shock, bench, ins, self.base_dir, f"{self.where}: shocks[{k}].{shock.kind}")
@@ -509,7 +508,12 @@ def apply_shock(shock: Shock, bench: Benchmark, ins: Instruments, base: Path, ke
     return ins
 
 
-def format_validation_error(exc: ValidationError, where: str) -> str:
+def format_validation_error(exc: ValidationError, where: str, data=None) -> str:
     return format_errors(
-        exc, where, "scenario", top_keys=list(Scenario.model_fields), choices={"stage": STAGES, "stages": STAGES}
+        exc,
+        where,
+        "scenario",
+        top_keys=list(Scenario.model_fields),
+        choices={"stage": STAGES, "stages": STAGES},
+        data=data,
     )

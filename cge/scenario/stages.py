@@ -1,141 +1,186 @@
-"""Balassa's integration stages (MODEL.md section 7) as a layer that sets instruments.
+"""Balassa's integration stages (MODEL.md section 7): one pydantic model per stage.
 
-Each stage includes those before it; a stage only reads the options it uses, and refuses others.
-
-=================  ================================================================================
-stage              instruments set (members M, non-members N)
-=================  ================================================================================
-pta                t[i,s,r] *= (1 - margin) for s, r in M, s != r, i in ``sectors``
-fta                t[i,s,r] = 0 for s, r in M
-customs_union      t[i,s,r] = CET[i] for s in N, r in M (import-weighted average or given);
-                   tariff revenue kept, or pooled and shared by benchmark GDP or given shares
-common_market      the listed mobile factors move freely among M: one union-wide price, union clearing
-economic_union     tau[i,s,r] *= (1 - ntb_cut) for s, r in M
-full_integration   tau[i,s,r] = 1 / (1 + border_cost) for s, r in M (replaces the ntb cut)
-=================  ================================================================================
+A scenario names its stage (``stage: fta``) and gives the options the stage reads in
+``stage_options``; :func:`parse` turns the two into the stage's model (:data:`StageOptions`, a
+union discriminated on the stage name) whose fields are those options, each documented. A model
+checks itself against the dataset (:meth:`Stage.check`) and sets its instruments on top of the
+benchmark's (:meth:`Stage.apply`). Each stage includes those before it: its class derives from
+the stage it includes and applies that stage first. The README's table of stages and options is
+:func:`options_table`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Optional, Union
+
 import numpy as np
+from pydantic import BeforeValidator, Discriminator, Field, Tag, TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
 
 from cge.errors import ScenarioError, nearest
 from cge.model.benchmark import Benchmark
+from cge.schema import Strict, format_errors
 
-ORDER = ("none", "pta", "fta", "customs_union", "common_market", "economic_union", "full_integration")
-#: the stages' plain names, for readers (tables, charts, the report)
-PLAIN = {
-    "none": "No integration stage",
-    "pta": "Preferential trade arrangement",
-    "fta": "Free trade area",
-    "customs_union": "Customs union",
-    "common_market": "Common market",
-    "economic_union": "Economic union",
-    "full_integration": "Full integration",
-}
+if TYPE_CHECKING:
+    from cge.scenario.scenario import Instruments
+
+# ------------------------------------------------------------------ option types
+Rate = Annotated[float, Field(strict=True, ge=0.0, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(strict=True, ge=0.0, le=1.0, allow_inf_nan=False)]
+#: the tariff-equivalent of the internal border, ad valorem (the one place to give it other forms)
+BorderCost = Rate
 
 
-def plain_name(stage: str | None) -> str:
-    """A stage's plain name ("Customs union" for ``customs_union``); other text as it is."""
-    return PLAIN.get(str(stage), str(stage))
+def _named_or(name: str, given: type) -> Callable[[Any], Optional[str]]:
+    """The branch of a "name or given" option: ``Named``, ``Given``, or None (a clear error)."""
+
+    def branch(v: Any) -> Optional[str]:
+        if isinstance(v, str) and v in name.split("|"):
+            return "Named"
+        return "Given" if isinstance(v, given) else None
+
+    return branch
 
 
-#: the options each stage reads
-OPTIONS = {
-    "none": set(),
-    "pta": {"margin", "sectors"},
-    "fta": set(),
-    "customs_union": {"common_external_tariff", "revenue_sharing"},
-    "common_market": {"common_external_tariff", "revenue_sharing", "mobile_factors"},
-    "economic_union": {"common_external_tariff", "revenue_sharing", "mobile_factors", "ntb_cut"},
-    "full_integration": {"common_external_tariff", "revenue_sharing", "mobile_factors", "border_cost"},
-}
-REQUIRED = {"pta": {"margin"}, "economic_union": {"ntb_cut"}, "full_integration": {"border_cost"}}
+def _choice(names: str, given: type, explain: str) -> Discriminator:
+    return Discriminator(_named_or(names, given), custom_error_type="invalid_option", custom_error_message=explain)
 
 
-def _at_least(stage: str, other: str) -> bool:
-    return ORDER.index(stage) >= ORDER.index(other)
+SectorSelection = Annotated[
+    Union[Annotated[Literal["all"], Tag("Named")], Annotated[list[str], Field(min_length=1), Tag("Given")]],
+    _choice("all", list, "give 'all' or a list of sector codes"),
+]
+CommonExternalTariff = Annotated[
+    Union[Annotated[Literal["average"], Tag("Named")], Annotated[dict[str, Rate], Tag("Given")]],
+    _choice("average", dict, "give 'average' or a mapping sector: rate"),
+]
+RevenueSharing = Annotated[
+    Union[Annotated[Literal["own", "gdp"], Tag("Named")], Annotated[dict[str, Fraction], Tag("Given")]],
+    _choice("own|gdp", dict, "give 'own', 'gdp' or a mapping member: share"),
+]
+FactorList = Annotated[
+    list[str], BeforeValidator(lambda v: [v] if isinstance(v, str) else v), Field(min_length=1, strict=True)
+]
 
 
-def _num(v, key, lo=None, hi=None, lo_open=False):
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
-        raise ScenarioError(f"{key}: must be a number, got {v!r}")
-    if lo is not None and (v < lo or (lo_open and v == lo)):
-        raise ScenarioError(f"{key}: must be {'>' if lo_open else '>='} {lo:g}, got {v!r}")
-    if hi is not None and v > hi:
-        raise ScenarioError(f"{key}: must be <= {hi:g}, got {v!r}")
-    return float(v)
+# ------------------------------------------------------------------ the stages
+class Stage(Strict):
+    """A stage's options (its fields), its checks against the data and the instruments it sets."""
+
+    stage: str
+    #: the stage's plain name, for readers (tables, charts, the report)
+    title: ClassVar[str] = ""
+    #: the stage it includes (whose options it reads too)
+    includes: ClassVar[Optional[str]] = None
+
+    @classmethod
+    def options(cls) -> list[str]:
+        """The options this stage reads, its own and those of the stages it includes."""
+        return [k for k in cls.model_fields if k != "stage"]
+
+    def check(self, bench: Benchmark, members: list[str], where: str) -> None:
+        """Refuse codes not in the dataset (``where``: the file, for messages)."""
+
+    def apply(self, bench: Benchmark, members: list[str], ins: Instruments) -> Instruments:
+        """The stage's instruments on top of ``ins``."""
+        return ins
 
 
-def check(sc, bench: Benchmark) -> None:
-    """Refuse stage options that are unknown, unused by the stage, or out of range."""
-    where = f"{sc.where}: stage_options"
-    stage, opts = sc.stage, sc.stage_options
-    if stage == "none":
-        if opts:
-            raise ScenarioError(f"{where}: stage 'none' uses no options, got {', '.join(map(repr, opts))}")
-        return
-    if sc.union is None:
-        raise ScenarioError(f"{sc.where}: stage {stage!r} needs a 'union' with its members")
-    allowed = OPTIONS[stage]
-    every = set().union(*OPTIONS.values())
-    for key in opts:
-        if key not in every:
-            raise ScenarioError(f"{where}.{key}: unknown option{nearest(key, sorted(every))}")
-        if key not in allowed:
-            users = [s for s in ORDER if key in OPTIONS[s]]
-            raise ScenarioError(
-                f"{where}.{key}: stage {stage!r} does not use this option (it belongs to: {', '.join(users)})"
-            )
-    for key in REQUIRED.get(stage, ()):
-        if key not in opts:
-            raise ScenarioError(f"{where}.{key}: required by stage {stage!r}")
-    members = sc.union.members
-    if "margin" in opts:
-        _num(opts["margin"], f"{where}.margin", 0.0, 1.0)
-    if "sectors" in opts:
-        sel = opts["sectors"]
-        if sel != "all":
-            if not isinstance(sel, list) or not sel:
-                raise ScenarioError(f"{where}.sectors: give 'all' or a list of sector codes")
-            for c in sel:
-                if c not in bench.sectors:
-                    raise ScenarioError(f"{where}.sectors: unknown sector code {c!r}{nearest(c, bench.sectors)}")
-    if "common_external_tariff" in opts:
-        cet = opts["common_external_tariff"]
-        if isinstance(cet, dict):
-            for c, v in cet.items():
-                if c not in bench.sectors:
-                    raise ScenarioError(
-                        f"{where}.common_external_tariff: unknown sector code {c!r}{nearest(c, bench.sectors)}"
-                    )
-                _num(v, f"{where}.common_external_tariff.{c}", 0.0)
-        elif cet != "average":
-            raise ScenarioError(f"{where}.common_external_tariff: 'average' or a mapping sector: rate, got {cet!r}")
-    if "revenue_sharing" in opts:
-        rs = opts["revenue_sharing"]
-        if isinstance(rs, dict):
-            for c, v in rs.items():
-                if c not in members:
-                    raise ScenarioError(
-                        f"{where}.revenue_sharing: {c!r} is not a member of the union{nearest(c, members)}"
-                    )
-                _num(v, f"{where}.revenue_sharing.{c}", 0.0, 1.0)
-            missing = [c for c in members if c not in rs]
-            if missing:
-                raise ScenarioError(f"{where}.revenue_sharing: no share given for member(s) {', '.join(missing)}")
-            if abs(sum(rs.values()) - 1.0) > 1e-9:
-                raise ScenarioError(
-                    f"{where}.revenue_sharing: shares must sum to 1, they sum to {sum(rs.values()):.6g}"
-                )
-        elif rs not in ("own", "gdp"):
-            raise ScenarioError(f"{where}.revenue_sharing: 'own', 'gdp' or a mapping member: share, got {rs!r}")
-    if "mobile_factors" in opts:
-        mf = opts["mobile_factors"]
-        mf = [mf] if isinstance(mf, str) else mf
-        if not isinstance(mf, list) or not mf:
-            raise ScenarioError(f"{where}.mobile_factors: give a list of factor names")
-        for f in mf:
+class NoStage(Stage):
+    """no integration: the benchmark's instruments (shocks only)"""
+
+    title: ClassVar[str] = "No integration stage"
+    stage: Literal["none"] = "none"
+
+
+class PTA(Stage):
+    """preferential trade arrangement: `t[i,s,r] *= 1 - margin` for s != r in M, i in `sectors`"""
+
+    title: ClassVar[str] = "Preferential trade arrangement"
+    stage: Literal["pta"] = "pta"
+    margin: Fraction = Field(description="preference margin: the share of internal tariffs removed, 0..1")
+    sectors: SectorSelection = Field("all", description="the sectors the preference covers: `all` or a list of codes")
+
+    def check(self, bench: Benchmark, members: list[str], where: str) -> None:
+        _codes(self.sectors, bench.sectors, f"{where}.sectors", "sector code")
+
+    def apply(self, bench: Benchmark, members: list[str], ins: Instruments) -> Instruments:
+        ins = ins.copy()
+        sec = _selected(bench.sectors, self.sectors)
+        ins.tariff[_internal(bench, members) & sec[:, None, None]] *= 1.0 - self.margin
+        return ins
+
+
+class FTA(Stage):
+    """free trade area: `t[i,s,r] = 0` for s != r in M"""
+
+    title: ClassVar[str] = "Free trade area"
+    stage: Literal["fta"] = "fta"
+
+    def apply(self, bench: Benchmark, members: list[str], ins: Instruments) -> Instruments:
+        ins = ins.copy()
+        ins.tariff[np.broadcast_to(_internal(bench, members), ins.tariff.shape)] = 0.0
+        return ins
+
+
+class CustomsUnion(FTA):
+    """as `fta`, and `t[i,s,r] = CET[i]` for s in N, r in M; tariff revenue kept, or pooled and shared"""
+
+    title: ClassVar[str] = "Customs union"
+    stage: Literal["customs_union"] = "customs_union"  # type: ignore[assignment]
+    includes: ClassVar[Optional[str]] = "fta"
+    common_external_tariff: CommonExternalTariff = Field(
+        "average",
+        description="`average` (the members' benchmark tariffs on non-member imports, weighted by "
+        "those imports) or `{sector: rate}` (sectors left out take the average)",
+    )
+    revenue_sharing: RevenueSharing = Field(
+        "own",
+        description="tariff revenue: `own` (each member keeps its own), `gdp` (pooled, shared by "
+        "benchmark GDP) or `{member: share}` summing to 1",
+    )
+
+    def check(self, bench: Benchmark, members: list[str], where: str) -> None:
+        super().check(bench, members, where)
+        if isinstance(self.common_external_tariff, dict):
+            _codes(list(self.common_external_tariff), bench.sectors, f"{where}.common_external_tariff", "sector code")
+        if isinstance(self.revenue_sharing, dict):
+            _check_shares(self.revenue_sharing, members, f"{where}.revenue_sharing")
+
+    def apply(self, bench: Benchmark, members: list[str], ins: Instruments) -> Instruments:
+        ins = super().apply(bench, members, ins)
+        cet = common_external_tariff(bench, members, self.common_external_tariff)
+        ext = np.broadcast_to(_external(bench, members), ins.tariff.shape)
+        ins.tariff = np.where(ext, cet[:, None, None], ins.tariff)
+        ins.notes.append("common external tariff: " + ", ".join(f"{i} {v:.4f}" for i, v in zip(bench.sectors, cet)))
+        if self.revenue_sharing != "own":
+            mem = _members(bench, members)
+            if self.revenue_sharing == "gdp":
+                g = np.where(mem, gdp0(bench), 0.0)
+                share = g / g.sum()
+            else:
+                share = np.array([float(self.revenue_sharing.get(r, 0.0)) for r in bench.regions])
+            ins.revenue_pool = mem.astype(float)
+            ins.revenue_share = np.where(mem, share, 0.0)
+        return ins
+
+
+class CommonMarket(CustomsUnion):
+    """as `customs_union`, and the listed mobile factors move freely among M (one union-wide price)"""
+
+    title: ClassVar[str] = "Common market"
+    stage: Literal["common_market"] = "common_market"  # type: ignore[assignment]
+    includes: ClassVar[Optional[str]] = "customs_union"
+    mobile_factors: Optional[FactorList] = Field(
+        None,
+        description="the factors that move among the members (a list of factors the dataset marks mobile)",
+        json_schema_extra={"default_text": "every mobile factor"},
+    )
+
+    def check(self, bench: Benchmark, members: list[str], where: str) -> None:
+        super().check(bench, members, where)
+        for f in self.mobile_factors or ():
             if f not in bench.factors:
                 raise ScenarioError(f"{where}.mobile_factors: unknown factor {f!r}{nearest(f, bench.factors)}")
             if bench.mobility[bench.factors.index(f)] != "mobile":
@@ -143,28 +188,214 @@ def check(sc, bench: Benchmark) -> None:
                     f"{where}.mobile_factors: factor {f!r} is sector-specific in this dataset "
                     f"and cannot move between regions"
                 )
-    if "ntb_cut" in opts:
-        _num(opts["ntb_cut"], f"{where}.ntb_cut", 0.0, 1.0)
-        if opts["ntb_cut"] >= 1.0:
-            raise ScenarioError(f"{where}.ntb_cut: must be < 1 (a cut of 100% makes trade costless), got 1")
-    if "border_cost" in opts:
-        _num(opts["border_cost"], f"{where}.border_cost", 0.0)
+
+    def apply(self, bench: Benchmark, members: list[str], ins: Instruments) -> Instruments:
+        ins = super().apply(bench, members, ins)
+        mobile = self.mobile_factors
+        if mobile is None:
+            mobile = [f for f, m in zip(bench.factors, bench.mobility) if m == "mobile"]
+        for f in mobile:
+            ins.factor_pool[bench.factors.index(f)] = _members(bench, members).astype(float)
+        return ins
+
+
+class EconomicUnion(CommonMarket):
+    """as `common_market`, and `tau[i,s,r] *= 1 - ntb_cut` for s != r in M"""
+
+    title: ClassVar[str] = "Economic union"
+    stage: Literal["economic_union"] = "economic_union"  # type: ignore[assignment]
+    includes: ClassVar[Optional[str]] = "common_market"
+    ntb_cut: float = Field(
+        strict=True,
+        ge=0.0,
+        lt=1.0,
+        allow_inf_nan=False,
+        description="the cut in internal trade costs, 0..1 (1 would make trade costless)",
+    )
+
+    def apply(self, bench: Benchmark, members: list[str], ins: Instruments) -> Instruments:
+        ins = super().apply(bench, members, ins)
+        ins.tau[np.broadcast_to(_internal(bench, members), ins.tau.shape)] *= 1.0 - self.ntb_cut
+        return ins
+
+
+class FullIntegration(CommonMarket):
+    """as `common_market`, and `tau[i,s,r] = 1 / (1 + border_cost)` for s != r in M (no ntb cut)"""
+
+    title: ClassVar[str] = "Full integration"
+    stage: Literal["full_integration"] = "full_integration"  # type: ignore[assignment]
+    includes: ClassVar[Optional[str]] = "common_market"
+    border_cost: BorderCost = Field(
+        description="the tariff-equivalent of the internal border that full integration removes (>= 0)"
+    )
+
+    def apply(self, bench: Benchmark, members: list[str], ins: Instruments) -> Instruments:
+        ins = super().apply(bench, members, ins)
+        ins.tau[np.broadcast_to(_internal(bench, members), ins.tau.shape)] = 1.0 / (1.0 + float(self.border_cost))
+        return ins
+
+
+#: the stages in Balassa's order
+STAGES: tuple[type[Stage], ...] = (NoStage, PTA, FTA, CustomsUnion, CommonMarket, EconomicUnion, FullIntegration)
+#: the stage names, in order
+ORDER = tuple(cls.model_fields["stage"].default for cls in STAGES)
+BY_NAME: dict[str, type[Stage]] = dict(zip(ORDER, STAGES))
+#: the options each stage reads
+OPTIONS = {name: set(cls.options()) for name, cls in BY_NAME.items()}
+#: the stages' plain names, for readers (tables, charts, the report)
+PLAIN = {name: cls.title for name, cls in BY_NAME.items()}
+
+
+def plain_name(stage: str | None) -> str:
+    """A stage's plain name ("Customs union" for ``customs_union``); other text as it is."""
+    return PLAIN.get(str(stage), str(stage))
+
+
+def _tag(v: Any) -> str:
+    return BY_NAME[v["stage"] if isinstance(v, dict) else v.stage].__name__
+
+
+#: every stage's options, discriminated by the stage name (tagged with the class name, which error
+#: messages leave out)
+StageOptions = Annotated[
+    Union[
+        Annotated[NoStage, Tag("NoStage")],
+        Annotated[PTA, Tag("PTA")],
+        Annotated[FTA, Tag("FTA")],
+        Annotated[CustomsUnion, Tag("CustomsUnion")],
+        Annotated[CommonMarket, Tag("CommonMarket")],
+        Annotated[EconomicUnion, Tag("EconomicUnion")],
+        Annotated[FullIntegration, Tag("FullIntegration")],
+    ],
+    Discriminator(_tag),
+]
+_ADAPTER: TypeAdapter[Stage] = TypeAdapter(StageOptions)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ reading
+def parse(stage: str, options: dict[str, Any], where: str) -> Stage:
+    """The stage's model from the scenario's ``stage`` and ``stage_options`` (``where``: the file)."""
+    if "stage" in options:
+        raise ScenarioError(f"{where}: stage_options.stage: unknown option (the stage is the top-level 'stage')")
+    given = {"stage": stage, **options}
+    try:
+        return _ADAPTER.validate_python(given)
+    except ValidationError as exc:
+        message = format_errors(exc, where, "scenario", prefix=("stage_options",), explain=_explain(stage), data=given)
+        raise ScenarioError(message) from None
+
+
+def _explain(stage: str) -> Callable[[ErrorDetails, list], Optional[str]]:
+    """Messages for an option the stage does not read, and for a required one left out."""
+
+    def explain(err: ErrorDetails, loc: list) -> Optional[str]:
+        if err["type"] == "missing":
+            return f"required by stage {stage!r}"
+        if err["type"] != "extra_forbidden" or len(loc) != 2:
+            return None
+        key = str(loc[-1])
+        if not any(key in opts for opts in OPTIONS.values()):
+            return f"unknown option{nearest(key, sorted(set().union(*OPTIONS.values())))}"
+        uses = "uses no options" if stage == "none" else "does not use this option"
+        return f"stage {stage!r} {uses} (it belongs to: {', '.join(_users(key))})"
+
+    return explain
+
+
+def _users(key: str) -> list[str]:
+    return [s for s in ORDER if key in OPTIONS[s]]
+
+
+def ladder_options(stages: list[str], options: dict[str, Any], where: str) -> list[dict[str, Any]]:
+    """A ladder's shared ``stage_options`` split by stage: each stage gets the options it reads."""
+    every = set().union(*OPTIONS.values())
+    for key in options:
+        if key not in every:
+            raise ScenarioError(f"{where}: stage_options.{key}: unknown option{nearest(key, sorted(every))}")
+        if not any(key in OPTIONS[st] for st in stages):
+            raise ScenarioError(
+                f"{where}: stage_options.{key}: no stage of the ladder ({', '.join(stages)}) uses this "
+                f"option (it belongs to: {', '.join(_users(key))})"
+            )
+    return [{k: v for k, v in options.items() if k in OPTIONS[st]} for st in stages]
+
+
+# ------------------------------------------------------------------ the README's table
+def _default(info) -> str:
+    if info.is_required():
+        return "required"
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    return str(extra.get("default_text") or f"`{info.default}`")
+
+
+def options_table() -> str:
+    """The table of stages and their options (Markdown), from the models' docstrings and fields."""
+    rows = ["| stage | sets (members M, non-members N) | option | default | meaning |", "|---|---|---|---|---|"]
+    for name, cls in BY_NAME.items():
+        included = set(OPTIONS[cls.includes]) if cls.includes else set()
+        own = [k for k in cls.options() if k not in included]
+        doc = " ".join((cls.__doc__ or "").split())
+        first = f"| `{name}` | {doc} |"
+        if not own:
+            rows.append(first + " | | |")
+        for k, key in enumerate(own):
+            info = cls.model_fields[key]
+            rows.append((first if k == 0 else "| | |") + f" `{key}` | {_default(info)} | {info.description} |")
+    return "\n".join(rows)
+
+
+# ------------------------------------------------------------------ checks
+def _codes(given, valid: Sequence[str], key: str, kind: str) -> None:
+    if given == "all":
+        return
+    for c in given:
+        if c not in valid:
+            raise ScenarioError(f"{key}: unknown {kind} {c!r}{nearest(c, valid)}")
+
+
+def _check_shares(shares: dict[str, float], members: list[str], key: str) -> None:
+    for c in shares:
+        if c not in members:
+            raise ScenarioError(f"{key}: {c!r} is not a member of the union{nearest(c, members)}")
+    missing = [c for c in members if c not in shares]
+    if missing:
+        raise ScenarioError(f"{key}: no share given for member(s) {', '.join(missing)}")
+    if abs(sum(shares.values()) - 1.0) > 1e-9:
+        raise ScenarioError(f"{key}: shares must sum to 1, they sum to {sum(shares.values()):.6g}")
+
+
+# ------------------------------------------------------------------ instruments
+def _selected(labels: Sequence[str], sel) -> np.ndarray:
+    return np.ones(len(labels), bool) if sel == "all" else np.isin(np.asarray(labels), sel)
+
+
+def _members(bench: Benchmark, members: list[str]) -> np.ndarray:
+    return np.isin(np.asarray(bench.regions), members)
+
+
+def _internal(bench: Benchmark, members: list[str]) -> np.ndarray:
+    """(1, source, dest): routes between two members."""
+    mem = _members(bench, members)
+    return mem[None, :, None] & mem[None, None, :] & bench.offdiag
+
+
+def _external(bench: Benchmark, members: list[str]) -> np.ndarray:
+    """(1, source, dest): routes from a non-member into a member."""
+    mem = _members(bench, members)
+    return (~mem)[None, :, None] & mem[None, None, :] & bench.offdiag
 
 
 def common_external_tariff(bench: Benchmark, members: list[str], spec="average") -> np.ndarray:
-    """CET per sector: members' benchmark tariffs on non-member imports, weighted by those imports."""
-    mem = np.isin(np.asarray(bench.regions), members)
-    out = np.zeros(len(bench.sectors))
+    """CET per sector: members' benchmark tariffs on non-member imports, weighted by those imports
+    (or the rates given, ``{sector: rate}``, with the weighted average for the sectors left out)."""
+    average = _average(bench, members)
     if isinstance(spec, dict):
-        for k, i in enumerate(bench.sectors):
-            out[k] = spec.get(i, np.nan)
-        fill = _average(bench, mem)
-        return np.where(np.isnan(out), fill, out)
-    return _average(bench, mem)
+        return np.array([spec.get(i, a) for i, a in zip(bench.sectors, average)], dtype=float)
+    return average
 
 
-def _average(bench: Benchmark, mem: np.ndarray) -> np.ndarray:
-    ext = (~mem)[None, :, None] & mem[None, None, :] & bench.offdiag
+def _average(bench: Benchmark, members: list[str]) -> np.ndarray:
+    ext = _external(bench, members)
     w = np.where(ext, bench.trade, 0.0)
     t = np.where(ext, bench.tariff0, 0.0)
     wsum = w.sum(axis=(1, 2))
@@ -179,57 +410,3 @@ def gdp0(bench: Benchmark) -> np.ndarray:
     if bench.has_taxes:
         out = out + bench.output_tax_revenue0 + bench.export_tax_revenue0
     return out
-
-
-def apply(sc, bench: Benchmark, ins):
-    """The stage's instruments on top of ``ins`` (benchmark instruments)."""
-    stage, opts = sc.stage, sc.stage_options
-    if stage == "none":
-        return ins
-    ins = ins.copy()
-    members = sc.union.members
-    mem = np.isin(np.asarray(bench.regions), members)
-    internal = mem[None, :, None] & mem[None, None, :] & bench.offdiag  # (1, s, r)
-    external = (~mem)[None, :, None] & mem[None, None, :] & bench.offdiag
-    # 1. PTA: preference margin on internal tariffs
-    if stage == "pta":
-        sel = opts.get("sectors", "all")
-        sec = np.ones(len(bench.sectors), bool) if sel == "all" else np.isin(np.asarray(bench.sectors), sel)
-        mask = internal & sec[:, None, None]
-        ins.tariff[mask] *= 1.0 - float(opts["margin"])
-        return ins
-    # 2. FTA: no internal tariffs
-    ins.tariff[np.broadcast_to(internal, ins.tariff.shape)] = 0.0
-    if not _at_least(stage, "customs_union"):
-        return ins
-    # 3. customs union: common external tariff and revenue sharing
-    cet = common_external_tariff(bench, members, opts.get("common_external_tariff", "average"))
-    ext = np.broadcast_to(external, ins.tariff.shape)
-    ins.tariff = np.where(ext, cet[:, None, None], ins.tariff)
-    ins.notes.append("common external tariff: " + ", ".join(f"{i} {v:.4f}" for i, v in zip(bench.sectors, cet)))
-    rs = opts.get("revenue_sharing", "own")
-    if rs != "own":
-        if rs == "gdp":
-            g = np.where(mem, gdp0(bench), 0.0)
-            share = g / g.sum()
-        else:
-            share = np.array([float(rs.get(r, 0.0)) for r in bench.regions])
-        ins.revenue_pool = mem.astype(float)
-        ins.revenue_share = np.where(mem, share, 0.0)
-    if not _at_least(stage, "common_market"):
-        return ins
-    # 4. common market: listed (default: all mobile) factors move freely among members
-    mf = opts.get("mobile_factors")
-    mf = [mf] if isinstance(mf, str) else mf
-    if mf is None:
-        mf = [f for f, m in zip(bench.factors, bench.mobility) if m == "mobile"]
-    for f in mf:
-        ins.factor_pool[bench.factors.index(f)] = mem.astype(float)
-    if not _at_least(stage, "economic_union"):
-        return ins
-    tau_int = np.broadcast_to(internal, ins.tau.shape)
-    if stage == "economic_union":
-        ins.tau[tau_int] *= 1.0 - float(opts["ntb_cut"])
-    else:  # full integration: the internal border goes entirely
-        ins.tau[tau_int] = 1.0 / (1.0 + float(opts["border_cost"]))
-    return ins
