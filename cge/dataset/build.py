@@ -38,7 +38,7 @@ from cge.schema import parse_yaml
 from . import balance as bal
 from .csv_table import read_csv_table
 from .pymrio_table import read_iosystem, read_pymrio_source
-from .recipe import REPO_ROOT, SHARED_DATA, MapSpec, Recipe, RecipeError, TableFile, load_recipe
+from .recipe import FINISHED, REPO_ROOT, SHARED_DATA, MapSpec, Recipe, RecipeError, TableFile, load_recipe
 from .table import Table
 from .tariffs import FineTariffs, caliendo_parro, csv_tariffs
 from .wiod import read_wiod
@@ -254,8 +254,8 @@ def read_source(rec: Recipe) -> Table:
 
 # ------------------------------------------------------------------------------------ the build
 def _build(rec: Recipe, table: Optional[Table] = None):
-    if rec.source.kind == "china_provinces":
-        return _build_china(rec)
+    if rec.source.kind in FINISHED:
+        return _build_finished(rec)
     report = BuildReport()
     if table is None:
         table = read_source(rec)
@@ -820,9 +820,9 @@ def _attrs(rec, table, files, year, units, rdesc, sdesc, ft, report):
     return a
 
 
-# ------------------------------------------------------------------------------------ china
-def _build_china(rec: Recipe):
-    report = BuildReport()
+# ------------------------------------------------------------------------------------ finished benchmarks
+def _read_china(rec: Recipe):
+    """The china_provinces benchmark, the files it was read from, and its own attributes."""
     where = rec.where
     try:
         from cge.dataset.china import read_china_provinces
@@ -831,25 +831,56 @@ def _build_china(rec: Recipe):
             f"{where}: source kind 'china_provinces' needs cge/dataset/china.py "
             f"(read_china_provinces), which cannot be imported ({exc})"
         ) from None
-    if rec.regions != "identity" or rec.sectors != "identity":
-        raise RecipeError(
-            f"{where}: the china_provinces source is a finished benchmark: regions and sectors must be "
-            "'identity' (aggregate it with a scenario-level tool instead)"
-        )
-    if rec.tariffs.kind != "none":
-        raise RecipeError(f"{where}: the china_provinces source brings its own tariffs: tariffs must be {{kind: none}}")
-    if rec.factors is not None:
-        raise RecipeError(f"{where}: the china_provinces source brings its own factor split: leave out 'factors'")
     dir_ = rec.resolve(rec.source.dir, SHARED_DATA / "china_provinces")  # type: ignore[union-attr]
     if not dir_.is_dir():
         raise RecipeError(f"{where}: china_provinces data folder not found: {dir_}")
-    ds = read_china_provinces(dir_)
-    ds = ds.copy()
+    ds = read_china_provinces(dir_).copy()
+    files = {f"china_provinces/{p.name}": p for p in sorted(dir_.glob("*.csv"))}
+    mod = Path(__import__("cge.dataset.china", fromlist=["x"]).__file__)  # type: ignore[arg-type]
+    files["cge/dataset/china.py"] = mod
+    return ds, files, dict(ds.attrs)
+
+
+def _read_gtap(rec: Recipe):
+    """A GTAP HAR database as a benchmark, the files read, and its attributes."""
+    from cge.dataset.gtap import read_gtap_har
+
+    src = rec.source
+    path = rec.resolve(src.path)  # type: ignore[union-attr]
+    params = rec.resolve(src.parameters) if src.parameters else None  # type: ignore[union-attr]
+    arrays, read = read_gtap_har(path, params, dict(src.mobility), rec.where)  # type: ignore[union-attr]
+    ds = from_arrays(**arrays)
+    inner = {
+        "source": f"GTAP database in HAR format: {path.name}" + (f", parameters {params.name}" if params else ""),
+        "units": src.units,  # type: ignore[union-attr]
+        "year": src.year,  # type: ignore[union-attr]
+        "tariffs": "GTAP: VIMS / VIWS - 1 (cge/dataset/gtap.py)",
+        "reconciliation": "GTAP headers mapped as cge/dataset/gtap.py describes (value added = sales less intermediate "
+        "inputs at market prices, split over endowments by VFM)",
+    }
+    return ds, {f"gtap/{p.name}": p for p in read}, inner
+
+
+def _build_finished(rec: Recipe):
+    """A source that is a finished benchmark (china_provinces, gtap_har): checked, with the
+    recipe's elasticities applied and its provenance added."""
+    report = BuildReport()
+    where, kind = rec.where, rec.source.kind
+    if rec.regions != "identity" or rec.sectors != "identity":
+        raise RecipeError(
+            f"{where}: the {kind} source is a finished benchmark: regions and sectors must be "
+            "'identity' (aggregate it with a scenario-level tool instead)"
+        )
+    if rec.tariffs.kind != "none":
+        raise RecipeError(f"{where}: the {kind} source brings its own tariffs: tariffs must be {{kind: none}}")
+    if rec.factors is not None:
+        raise RecipeError(f"{where}: the {kind} source brings its own factor split: leave out 'factors'")
+    ds, files, inner = _read_china(rec) if kind == "china_provinces" else _read_gtap(rec)
     if rec.elasticities is not None:
         sectors = [str(s) for s in ds["sector"].values]
         e = rec.elasticities
         if e.file is not None and e.level != "aggregate":
-            raise RecipeError(f"{where}: elasticities.level must be 'aggregate' for china_provinces")
+            raise RecipeError(f"{where}: elasticities.level must be 'aggregate' for {kind}")
         esubd, esubm, esubva, cite = (
             _elasticities(rec, None, sectors, np.eye(len(sectors)), {})
             if e.file is not None or e.esubd is not None
@@ -870,13 +901,9 @@ def _build_china(rec: Recipe):
     rep = check_dataset(ds)
     if not rep.ok:
         raise RecipeError(
-            rep.message(f"{where}: the china_provinces benchmark")
-            + "\n  (a finished benchmark cannot be rebalanced here: fix the reader)"
+            rep.message(f"{where}: the {kind} benchmark")
+            + "\n  (a finished benchmark cannot be rebalanced here: fix the source or the reader)"
         )
-    files = {f"china_provinces/{p.name}": p for p in sorted(dir_.glob("*.csv"))}
-    mod = Path(__import__("cge.dataset.china", fromlist=["x"]).__file__)  # type: ignore[arg-type]
-    files["cge/dataset/china.py"] = mod
-    inner = dict(ds.attrs)
     ft = FineTariffs(
         np.zeros((0, 0, 0)), description=inner.get("tariffs", "from the source (see calibration/README.md)")
     )
@@ -884,15 +911,15 @@ def _build_china(rec: Recipe):
     out = trade.sum(axis=2)
     imports = trade.sum() - np.einsum("iss->", trade)
     report.add(
-        f"china_provinces: {ds.sizes['region']} regions x {ds.sizes['sector']} sectors; world output "
+        f"{kind}: {ds.sizes['region']} regions x {ds.sizes['sector']} sectors; world output "
         f"{out.sum():,.0f}; trade between regions {imports:,.0f}"
     )
     report.figures.update(world_output=float(out.sum()), international_trade=float(imports))
 
     class _Tab:
-        description = inner.get("source", "C-REM allprov (china_provinces)")
+        description = inner.get("source", kind)
 
-    year = rec.year or int(str(inner.get("year", 2007)))
+    year = rec.year or (int(str(inner["year"])) if inner.get("year") is not None else None)
     a = _attrs(
         rec,
         _Tab,

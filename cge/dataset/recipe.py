@@ -63,8 +63,22 @@ class ChinaSource(_Strict):
     dir: Optional[str] = None  # default ../shared/data/china_provinces
 
 
+class GtapSource(_Strict):
+    """A GTAP database in HAR format (cge/dataset/gtap.py), a finished benchmark like china_provinces."""
+
+    kind: Literal["gtap_har"]
+    path: str  # the database, e.g. basedata.har
+    parameters: Optional[str] = None  # the parameter file (ESUBD, ESUBM, ESUBVA), e.g. default.prm
+    year: Optional[int] = None
+    units: str = "million USD"
+    mobility: dict[str, Literal["mobile", "specific"]] = Field(default_factory=dict)  # default: mobile
+
+
+#: sources that are finished benchmarks (no maps, tariffs or factor split from the recipe)
+FINISHED = ("china_provinces", "gtap_har")
+
 Source = Annotated[
-    Union[WiodSource, CsvSource, PymrioSource, PymrioTestSource, ChinaSource], Field(discriminator="kind")
+    Union[WiodSource, CsvSource, PymrioSource, PymrioTestSource, ChinaSource, GtapSource], Field(discriminator="kind")
 ]
 
 
