@@ -1,5 +1,5 @@
 """The newton route (cge/newton.py): same answers as IPOPT, re-solves without refactorising,
-cold starts reproducible bit for bit, the single-precision dense factorisation, the fallback."""
+cold starts reproducible bit for bit, the Krylov route, the fallback."""
 
 import numpy as np
 import pytest
@@ -9,7 +9,7 @@ from cge import solve as solver
 from cge.errors import SolverNotAvailable
 from cge.runs import Model
 from cge.scenario.scenario import Instruments
-from cge.solve import newton
+from cge.solve import linear, newton
 from tests.support.synthetic import make_dataset
 
 pytestmark = [
@@ -75,7 +75,9 @@ def test_instruments_change_without_rewriting_the_model_file(fta):
     assert newton.system_of(m.core.instance) is system  # ... by the same file, read once
 
 
-def test_cold_start_is_reproducible_bit_for_bit(fta):
+@pytest.mark.parametrize("krylov_from", [linear.KRYLOV_FROM, 0], ids=["sparse LU", "Krylov"])
+def test_cold_start_is_reproducible_bit_for_bit(fta, krylov_from, monkeypatch):
+    monkeypatch.setattr(linear, "KRYLOV_FROM", krylov_from)
     ins = fta.instruments(Model("default").bench)
     a = Model("default")
     a.solve(Instruments.benchmark(a.bench).towards(ins, 0.3), steps=1)  # a history to forget
@@ -85,11 +87,12 @@ def test_cold_start_is_reproducible_bit_for_bit(fta):
         np.testing.assert_array_equal(ra[v].values, rb[v].values, err_msg=v)
 
 
-def test_single_precision_dense_factorisation_gives_the_same_root(fta, monkeypatch):
+def test_krylov_route_gives_the_same_root(fta, monkeypatch):
     ref = Model("default").solve(fta, steps=1).dataset
-    monkeypatch.setattr(newton, "DENSE_FROM", 0)
-    monkeypatch.setattr(newton, "SINGLE_FROM", 0)
-    res = Model("default").solve(fta, steps=1)
+    monkeypatch.setattr(linear, "KRYLOV_FROM", 0)
+    model = Model("default")
+    res = model.solve(fta, steps=1)
+    assert isinstance(newton.system_of(model.core.instance).lu, linear.BlockKrylov)
     assert res.info["solve"].max_residual < 1e-12
     np.testing.assert_allclose(res.dataset["ev"].values, ref["ev"].values, rtol=1e-10, atol=1e-12)
 

@@ -45,6 +45,8 @@ class EquationSystem:
         #: the index sets (label tuples)
         self.idx = st.sets
         m = pyo.ConcreteModel(name="cge_core")
+        # the regions, by which the solver splits the system into blocks (cge.solve.linear)
+        m.regions = pyo.Set(initialize=list(st.bm.regions), ordered=True, doc="regions")
         parameters.declare(m, st)
         #: the benchmark value of the unknowns that do not start at 1
         self.start = unknowns.declare(m, st)

@@ -23,8 +23,8 @@ This module solves it directly:
   their benchmark values, so this is relative) and every unknown is within its bounds.  Anything
   else raises :class:`NewtonFailed`; :func:`cge.solve.solve` then falls back to IPOPT.
 
-Factorisations: LAPACK's dense LU (threaded, OpenBLAS) for systems of ``DENSE_FROM`` unknowns and
-more, where fill-in makes the sparse factors nearly dense anyway; SuperLU below that.
+The linear solves (sparse LU for small systems, GMRES preconditioned by the regions' blocks for
+large ones) are in :mod:`cge.solve.linear`.
 """
 
 from __future__ import annotations
@@ -37,23 +37,17 @@ import shutil
 import subprocess
 import tempfile
 import time
-import warnings
 import weakref
 from pathlib import Path
 
 import numpy as np
 import pyomo.environ as pyo
-import scipy.linalg as sla
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
-#: unknowns from which the dense LU is used.  Measured (2 cores): at 420 unknowns SuperLU 3.5 ms,
-#: dense 3.1 ms; at 1,716 SuperLU 0.15 s, dense 0.05 s; at 5,839 SuperLU 3.5 s, dense 1.3 s
-DENSE_FROM = 1500
-#: unknowns from which the dense LU is made in single precision (memory: 4 n^2 bytes, not 8)
-SINGLE_FROM = 10000
-#: chord steps still needed (at the observed rate) beyond which a fresh factorisation is made,
-#: plus one per 400 unknowns (:func:`_refactorise`)
+from . import linear
+
+#: chord steps still needed (at the observed rate) beyond which a fresh factorisation is made
+#: (:func:`_refactorise`)
 CHORD_STEPS = 15
 #: a chord step that cuts the residual by this factor or better never makes a fresh factorisation
 #: (see :func:`_refactorise` for slower ones)
@@ -214,8 +208,10 @@ class System:
         self._g = np.zeros(n_con)
         self._jac = np.zeros(nnz)
         self.n = n_con
+        #: the region of every equation and unknown (the blocks of :class:`linear.BlockKrylov`)
+        self.blocks = _blocks(model, self.equations, self.unknowns)
         #: the factorisation kept between solves, and how many were made
-        self.lu = None
+        self.lu: linear.LinearSolve | None = None
         self.factorisations = 0
         self.factorise_seconds = 0.0
         #: where to announce long stages (a callable taking a message), or None
@@ -253,37 +249,18 @@ class System:
             raise NewtonFailed("the Jacobian cannot be evaluated at the current point")
         return sp.csc_matrix((self._jac[self._keep], (self._rows, self._cols)), shape=(self.n, self.n))
 
-    def factorise(self, x: np.ndarray):
-        """Evaluate and factorise the Jacobian at x (kept in :attr:`lu`)."""
+    def factorise(self, x: np.ndarray) -> linear.LinearSolve:
+        """Evaluate the Jacobian at x and prepare its linear solve (kept in :attr:`lu`)."""
         t0 = time.perf_counter()
         self.lu = None  # free the old factors before making new ones
-        if self.note is not None and self.n >= DENSE_FROM:
-            self.note(
-                f"factorising the Jacobian ({self.n:,} unknowns, dense LU"
-                f"{', single precision' if self.n >= SINGLE_FROM else ''}) ..."
-            )
+        if self.note is not None and self.n >= linear.KRYLOV_FROM:
+            self.note(f"factorising the Jacobian ({self.n:,} unknowns, {linear.BlockKrylov.kind}) ...")
         jac = self.jacobian(x)
         if not np.all(np.isfinite(jac.data)):
             raise NewtonFailed("the Jacobian has non-finite entries at the current point")
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", sla.LinAlgWarning)
-                if self.n >= DENSE_FROM:
-                    # column-major, so that LAPACK factorises in place; single precision for large
-                    # systems (half the memory and time): the chord steps only need an approximate
-                    # inverse, the residuals stay in double precision, so the root is as exact
-                    dtype = np.float32 if self.n >= SINGLE_FROM else np.float64
-                    dense = jac.astype(dtype).toarray(order="F")
-                    del jac
-                    lu = sla.lu_factor(dense, overwrite_a=True, check_finite=False)
-                    self.lu = lambda b, lu=lu, dt=dtype: sla.lu_solve(lu, b.astype(dt), check_finite=False).astype(  # type: ignore[assignment]
-                        np.float64
-                    )
-                else:
-                    lu = spla.splu(jac, permc_spec="COLAMD")
-                    self.lu = lu.solve
-        except (RuntimeError, sla.LinAlgWarning, ValueError) as exc:
-            self.lu = None
+            self.lu = linear.factorise(jac, self.blocks)
+        except (RuntimeError, ValueError) as exc:
             raise NewtonFailed(f"the Jacobian is singular at the current point ({exc})") from None
         self.factorisations += 1
         self.factorise_seconds += time.perf_counter() - t0
@@ -296,6 +273,23 @@ def signature(model: pyo.ConcreteModel) -> tuple:
     return (
         sum(1 for _ in model.component_data_objects(pyo.Constraint, active=True)),
         sum(len(c) for c in model.component_objects(pyo.Var)),
+    )
+
+
+def _blocks(model: pyo.ConcreteModel, equations: list, unknowns: list) -> tuple[np.ndarray, np.ndarray] | None:
+    """The region of every equation and unknown, from the model's set ``regions`` (None without)."""
+    regions = model.component("regions")
+    if regions is None:
+        return None
+    labels = list(regions)
+
+    def index(c) -> tuple:
+        i = c.index()
+        return i if isinstance(i, tuple) else (i,)
+
+    return (
+        linear.region_blocks([index(c) for c in equations], labels),
+        linear.region_blocks([index(v) for v in unknowns], labels),
     )
 
 

@@ -1,0 +1,5 @@
+"""``python -m cge``: the command line."""
+
+from cge.cli import main
+
+main()

@@ -1,0 +1,66 @@
+"""The linear solves of Newton's method (cge/solve/linear.py): the Krylov route gives the same
+step as a direct solve, bit for bit the same every time, and refuses a singular block."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from cge.solve import linear
+
+
+def coupled_blocks(n_regions=12, size=40, coupling=0.3, seed=3):
+    """A Jacobian shaped like the model's: one dense-ish block per region, sparse trade entries
+    between regions, and one unknown and one equation of no region (a numeraire)."""
+    rng = np.random.default_rng(seed)
+    n = n_regions * size + 1
+    region = np.r_[np.repeat(np.arange(n_regions), size), -1]
+    dense = np.zeros((n, n))
+    for r in range(n_regions):
+        k = slice(r * size, (r + 1) * size)
+        dense[k, k] = rng.standard_normal((size, size)) * (rng.random((size, size)) < 0.3)
+        dense[k, k] += np.eye(size) * size**0.5 * 2
+    between = (region[:, None] != region[None, :]) & (rng.random((n, n)) < 0.02)
+    dense[between] = coupling * rng.standard_normal(between.sum())
+    dense[-1, :-1] = rng.random(n - 1)  # the numeraire's equation reaches every region
+    dense[:-1, -1] = rng.random(n - 1)  # and its unknown too
+    dense[-1, -1] = 1.0
+    return sp.csc_matrix(dense), region
+
+
+def test_krylov_step_equals_the_direct_solve():
+    jac, region = coupled_blocks()
+    b = np.random.default_rng(1).standard_normal(jac.shape[0])
+    krylov = linear.BlockKrylov(jac, region, region)
+    s = krylov(b)
+    assert 0 < krylov.iterations < linear.RESTART
+    np.testing.assert_allclose(jac @ s, b, rtol=0, atol=1e-11 * np.abs(b).max())
+    np.testing.assert_allclose(s, np.linalg.solve(jac.toarray(), b), rtol=1e-9, atol=1e-12)
+
+
+def test_krylov_is_reproducible_bit_for_bit():
+    jac, region = coupled_blocks(seed=5)
+    b = np.random.default_rng(2).standard_normal(jac.shape[0])
+    first = linear.BlockKrylov(jac, region, region)(b)
+    again = linear.BlockKrylov(jac.copy(), region, region)(b.copy())
+    np.testing.assert_array_equal(first, again)
+
+
+def test_routes_by_size(monkeypatch):
+    jac, region = coupled_blocks(n_regions=3, size=10)
+    assert isinstance(linear.factorise(jac, (region, region)), linear.SparseLU)
+    assert isinstance(linear.factorise(jac), linear.SparseLU)  # no blocks: direct
+    monkeypatch.setattr(linear, "KRYLOV_FROM", 0)
+    assert isinstance(linear.factorise(jac, (region, region)), linear.BlockKrylov)
+
+
+def test_singular_block_is_refused():
+    jac, region = coupled_blocks(n_regions=3, size=10)
+    dense = jac.toarray()
+    dense[:, 4] = 0.0  # an unknown that no equation holds
+    with pytest.raises(RuntimeError, match="singular"):
+        linear.BlockKrylov(sp.csc_matrix(dense), region, region)
+
+
+def test_region_blocks_reads_the_last_region_label():
+    labels = [("c1", "CHN"), ("labour", "JPN"), ("CHN", "c1", "KOR"), ("labour",), ()]
+    np.testing.assert_array_equal(linear.region_blocks(labels, ["CHN", "JPN", "KOR"]), [0, 1, 2, -1, -1])
