@@ -63,3 +63,15 @@ def test_progress_bar_shows_the_time_remaining():
     with bar(3, "scenarios solved", enabled=False, file=quiet) as progress:
         progress.update()
     assert quiet.getvalue() == ""
+
+
+def test_sensitivity_progress_says_what_is_left(capsys):
+    from cge.sensitivity.batch import Progress
+
+    progress = Progress(4, enabled=True)  # standard error is not a terminal here: lines, not a bar
+    progress.say("starting a local Dask cluster ...")
+    for ok in (True, False, True, True):
+        progress.update(ok)
+    err = capsys.readouterr().err
+    assert "starting a local Dask cluster" in err
+    assert "draws 4/4, 1 failed" in err and "remaining" in err

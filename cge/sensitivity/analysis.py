@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -97,13 +96,10 @@ def sensitivity(
             )
         )
     prog = Progress(len(tasks), progress)
-    if progress:
-        print(
-            f"sensitivity of {sc.name}: {len(dims)} uncertain parameters, {len(tasks)} draws "
-            f"({method_used}), scheduler {scheduler or 'local'}",
-            file=sys.stderr,
-            flush=True,
-        )
+    prog.say(
+        f"sensitivity of {sc.name}: {len(dims)} uncertain parameters, {len(tasks)} draws "
+        f"({method_used}), scheduler {scheduler or 'local'}"
+    )
     if scheduler == "serial":
         outcomes = run_serial(tasks, prog)
     else:

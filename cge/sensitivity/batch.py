@@ -15,30 +15,48 @@ from .worker import Outcome, Task, solve_draw
 
 
 class Progress:
+    """The draws done: a bar with the time remaining on a terminal (cge/progress.py), else a line
+    every 10% with the time remaining estimated from the pace so far."""
+
     def __init__(self, total: int, enabled: bool):
+        from cge.progress import bar
+
         self.total, self.done, self.failed = total, 0, 0
         self.enabled = enabled
-        self.tty = enabled and sys.stderr.isatty()
+        self.bar = bar(total, "draws", enabled=enabled)
         self.t0 = time.perf_counter()
         self._last = -1
+
+    def say(self, msg: str) -> None:
+        if self.enabled:
+            from cge.progress import say
+
+            say(msg)
 
     def update(self, ok: bool):
         self.done += 1
         self.failed += 0 if ok else 1
         if not self.enabled:
             return
+        if not self.bar.disable:
+            self.bar.update()
+            if self.failed:
+                self.bar.set_postfix_str(f"{self.failed} failed", refresh=False)
+            if self.done == self.total:
+                self.bar.close()
+            return
         pct = int(100 * self.done / self.total)
-        bar = "#" * (pct // 5) + "." * (20 - pct // 5)
-        line = (
-            f"draws [{bar}] {self.done}/{self.total}"
-            + (f", {self.failed} failed" if self.failed else "")
-            + f", {time.perf_counter() - self.t0:.1f} s"
-        )
-        if self.tty:
-            print("\r" + line, end="" if self.done < self.total else "\n", file=sys.stderr, flush=True)
-        elif pct // 10 != self._last or self.done == self.total:
+        if pct // 10 != self._last or self.done == self.total:
             self._last = pct // 10
-            print(line, file=sys.stderr, flush=True)
+            elapsed = time.perf_counter() - self.t0
+            left = elapsed / self.done * (self.total - self.done)
+            print(
+                f"draws {self.done}/{self.total}"
+                + (f", {self.failed} failed" if self.failed else "")
+                + f", {elapsed:.1f} s elapsed, about {left:.0f} s remaining",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 def run_serial(tasks: list[Task], progress: Progress) -> list[Outcome]:
@@ -62,11 +80,13 @@ def run_dask(tasks: list[Task], scheduler: str | None, workers: int | None, prog
     cluster = None
     if scheduler in (None, "local"):
         n = int(workers or os.cpu_count() or 1)
+        progress.say(f"starting a local Dask cluster of {n} worker process(es) (a few seconds) ...")
         cluster = LocalCluster(
             n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
         )
         client = Client(cluster)
     else:
+        progress.say(f"connecting to the Dask scheduler at {scheduler} ...")
         try:
             client = Client(scheduler, timeout="20s")
         except Exception as exc:
