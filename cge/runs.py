@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -26,6 +28,36 @@ from cge.scenario.scenario import Instruments, Scenario
 def _say(verbose: bool, msg: str) -> None:
     if verbose:
         say(msg)
+
+
+@dataclass
+class _Job:
+    """One solve's input: the scenario (None for raw instruments), the instruments at both ends of
+    the path, the solver and its options, the union members."""
+
+    scenario: Scenario | None
+    label: str
+    start: Instruments
+    ins: Instruments
+    solver: str
+    options: dict
+    member: np.ndarray
+
+
+@dataclass
+class _Solves:
+    """The solves along one path: the last one's report, their time, iterations and number."""
+
+    info: Any = None
+    seconds: float = 0.0
+    iterations: int = 0
+    count: int = 0
+
+    def add(self, info) -> None:
+        self.info = info
+        self.seconds += info.seconds
+        self.iterations += info.iterations or 0
+        self.count += 1
 
 
 class Model:
@@ -96,8 +128,30 @@ class Model:
         ``warm_start=False`` starts from the benchmark with nothing kept, so the answer does not
         depend on what was solved before, bit for bit.
         """
-        from cge.results import effects, units
+        job = self._job(scenario, options)
+        steps = self.DEFAULT_STEPS if steps is None else int(steps)
+        bench_ds = self.benchmark_solution(job.member)
+        if not warm_start:  # a cold start: the benchmark, and nothing kept from earlier solves
+            self.core.reset_start()
+            solver_mod.forget(self.core.instance)
+        lambdas = [k / steps for k in range(1, steps + 1)] if steps > 0 else [1.0]
+        path, solves = self._walk(job, lambdas, bench_ds)
+        sub = None
+        if job.scenario is not None and job.scenario.subtotals:
+            sub = self._subtotals(job, path, lambdas)
+        ds = self._effects(path, steps, job.member)
+        ds.attrs = self._attrs(job, ds, solves, steps)
+        if sub is not None:
+            sub = self._stamp_subtotals(sub, ds.attrs, job.label)
+        return Results(
+            ds,
+            job.scenario,
+            {"solve": solves.info, "build_seconds": self.build_seconds, "solve_seconds": solves.seconds},
+            subtotals=sub,
+        )
 
+    def _job(self, scenario: Scenario | Instruments | None, options: dict | None) -> _Job:
+        """What one solve needs: the instruments, the solver and its options, the union members."""
         b = self.bench
         if isinstance(scenario, Scenario):
             self.check_options(scenario)
@@ -106,94 +160,103 @@ class Model:
         else:
             ins = scenario if scenario is not None else Instruments.benchmark(b)
             opts = dict(options or {})
-        steps = self.DEFAULT_STEPS if steps is None else int(steps)
-        name = opts.pop("name", None) or self.solver
-        label = scenario.name if isinstance(scenario, Scenario) else "instruments"
+        sc = scenario if isinstance(scenario, Scenario) else None
         member = np.zeros(len(b.regions), dtype=bool)
-        if isinstance(scenario, Scenario) and scenario.union is not None:
-            member = np.isin(np.asarray(b.regions), scenario.union.members)
-        start = Instruments.benchmark(b)
-        bench_ds = self.benchmark_solution(member)
-        if not warm_start:  # a cold start: the benchmark, and nothing kept from earlier solves
-            self.core.reset_start()
-            solver_mod.forget(self.core.instance)
-        lambdas = [k / steps for k in range(1, steps + 1)] if steps > 0 else [1.0]
-        path, seconds, iterations = [bench_ds], 0.0, 0
+        if sc is not None and sc.union is not None:
+            member = np.isin(np.asarray(b.regions), sc.union.members)
+        return _Job(
+            scenario=sc,
+            label=sc.name if sc is not None else "instruments",
+            start=Instruments.benchmark(b),
+            ins=ins,
+            solver=opts.pop("name", None) or self.solver,
+            options=opts,
+            member=member,
+        )
+
+    def _walk(self, job: _Job, lambdas: list[float], bench_ds: xr.Dataset) -> tuple[list[xr.Dataset], _Solves]:
+        """Solve at each point ``lambdas`` of the path from the benchmark to the scenario, each
+        warm-started from the last; the solutions along the path, the benchmark's first."""
+        path, solves = [bench_ds], _Solves()
+        many = len(lambdas) > 1
         _say(
             self.verbose,
-            f"solving {label} with {name}"
-            + (f" in {len(lambdas)} steps from the benchmark" if len(lambdas) > 1 else "")
+            f"solving {job.label} with {job.solver}"
+            + (f" in {len(lambdas)} steps from the benchmark" if many else "")
             + " ...",
         )
         for k, lam in enumerate(lambdas, start=1):
-            here = start.towards(ins, lam) if lam < 1.0 else ins
+            here = job.start.towards(job.ins, lam) if lam < 1.0 else job.ins
             self.core.set_instruments(here)
             info = solver_mod.solve(
                 self.core.instance,
-                solver=name,
-                options=opts,
+                solver=job.solver,
+                options=job.options,
                 tee=False,
                 progress=self._progress() if self.verbose else None,
                 note=(lambda msg: _say(True, "    " + msg)) if self.verbose else None,
             )
-            seconds += info.seconds
-            iterations += info.iterations or 0
-            if len(lambdas) > 1:
+            solves.add(info)
+            if many:
                 _say(
                     self.verbose,
                     f"  step {k}/{len(lambdas)}: {info.status}, {info.seconds:.2f} s, "
                     f"largest residual {info.max_residual:.1e}",
                 )
-            path.append(extract(self.core, here, member))
-        _say(self.verbose, f"solved in {seconds:.2f} s ({info.status}); largest residual {info.max_residual:.2e}")
-        sub = None
-        if isinstance(scenario, Scenario) and scenario.subtotals:
-            sub = self._subtotals(scenario, path, lambdas, start, ins, lambda x: self._solve_at(x, name, opts, member))
-        ds = effects.add_effects(path[-1], bench_ds, path if steps > 0 else None, member, b, self.options.trade_balance)
-        unit = units.dataset_unit(self.dataset.attrs)
-        ds = units.stamp(ds, unit, self.dataset.get("population"))
-        ds = with_names(ds, str(self.dataset.attrs.get("name", "")))
-        world_income = float(np.sum(ds["income"].values))
+            path.append(extract(self.core, here, job.member))
+        _say(
+            self.verbose,
+            f"solved in {solves.seconds:.2f} s ({info.status}); largest residual {info.max_residual:.2e}",
+        )
+        return path, solves
+
+    def _effects(self, path: list[xr.Dataset], steps: int, member: np.ndarray) -> xr.Dataset:
+        """The solution with its effects (welfare decomposition along ``path``), units and names."""
+        from cge.results import effects, units
+
+        along = path if steps > 0 else None
+        ds = effects.add_effects(path[-1], path[0], along, member, self.bench, self.options.trade_balance)
+        ds = units.stamp(ds, units.dataset_unit(self.dataset.attrs), self.dataset.get("population"))
+        return with_names(ds, str(self.dataset.attrs.get("name", "")))
+
+    def _attrs(self, job: _Job, ds: xr.Dataset, solves: _Solves, steps: int) -> dict:
+        """The results' attributes: the scenario, the dataset, the solver and the closure."""
+        from cge.results import units
+
+        sc, info = job.scenario, solves.info
         attrs = {
-            "title": f"cge results: {label}",
-            "scenario": label,
-            "scenario_yaml": scenario.source_text if isinstance(scenario, Scenario) else None,
-            "union": (
-                f"{scenario.union.name}: {' '.join(scenario.union.members)}"
-                if isinstance(scenario, Scenario) and scenario.union
-                else None
-            ),
-            "stage": scenario.stage if isinstance(scenario, Scenario) else None,
+            "title": f"cge results: {job.label}",
+            "scenario": job.label,
+            "scenario_yaml": sc.source_text if sc is not None else None,
+            "union": f"{sc.union.name}: {' '.join(sc.union.members)}" if sc is not None and sc.union else None,
+            "stage": sc.stage if sc is not None else None,
             "dataset": self.dataset.attrs.get("name", "?"),
             "dataset_sha256": self.dataset.attrs.get("sha256", ""),
             "dataset_source": self.dataset.attrs.get("source", ""),
-            "units": unit,
+            "units": units.dataset_unit(self.dataset.attrs),
             "dataset_year": self.dataset.attrs.get("year"),
             "cge_version": __version__,
             **{f"{k}_version": v for k, v in solver_mod.versions(info.solver).items()},
             "solver": info.solver,
             "solver_status": info.status,
-            "solver_iterations": int(iterations),
-            "solver_seconds": round(seconds, 6),
-            "solver_solves": len(lambdas),
+            "solver_iterations": int(solves.iterations),
+            "solver_seconds": round(solves.seconds, 6),
+            "solver_solves": solves.count,
             "decomposition_steps": steps,
             "max_residual": info.max_residual,
-            "walras_residual_relative": abs(float(ds["walras_residual"])) / world_income,
+            "walras_residual_relative": abs(float(ds["walras_residual"])) / float(np.sum(ds["income"].values)),
             **self.closure.attrs(),
             "model_options": self.options.describe(),
         }
-        ds.attrs = clean_attrs(attrs)
-        if sub is not None:
-            sub = units.stamp(sub, unit)
-            sub.attrs = clean_attrs(
-                {**attrs, "title": f"cge subtotals: {label}", "description": sub.attrs["description"]}
-            )
-        return Results(
-            ds,
-            scenario if isinstance(scenario, Scenario) else None,
-            {"solve": info, "build_seconds": self.build_seconds, "solve_seconds": seconds},
-            subtotals=sub,
-        )
+        return clean_attrs(attrs)
+
+    def _stamp_subtotals(self, sub: xr.Dataset, attrs: dict, label: str) -> xr.Dataset:
+        """The subtotals with the results' units and attributes."""
+        from cge.results import units
+
+        sub = units.stamp(sub, units.dataset_unit(self.dataset.attrs))
+        sub.attrs = clean_attrs({**attrs, "title": f"cge subtotals: {label}", "description": sub.attrs["description"]})
+        return sub
 
     def _solve_at(self, ins: Instruments, name: str, opts: dict, member: np.ndarray) -> xr.Dataset:
         """The solution at ``ins`` (warm-started, quietly), as :func:`extract` lays it out."""
@@ -201,12 +264,15 @@ class Model:
         solver_mod.solve(self.core.instance, solver=name, options=opts, tee=False)
         return extract(self.core, ins, member)
 
-    def _subtotals(self, scenario, path, lambdas, start, final, solve_at) -> xr.Dataset:
+    def _subtotals(self, job: _Job, path: list[xr.Dataset], lambdas: list[float]) -> xr.Dataset:
+        """Each group of the scenario's changes' contribution along the path (cge/results/subtotals.py)."""
         from cge.results import subtotals
 
-        changes = subtotals.group_changes(scenario, self.bench)
+        assert job.scenario is not None
+        changes = subtotals.group_changes(job.scenario, self.bench)
         _say(self.verbose, f"subtotals: {len(changes)} groups ({', '.join(changes)}), {2 * len(changes)} solves a step")
-        return subtotals.subtotals(path, lambdas, start, final, changes, solve_at)
+        solve_at = lambda x: self._solve_at(x, job.solver, job.options, job.member)
+        return subtotals.subtotals(path, lambdas, job.start, job.ins, changes, solve_at)
 
     def check_options(self, scenario: Scenario) -> None:
         """Refuse a scenario whose ``model:`` section asks for a different model than this one."""
