@@ -1,0 +1,131 @@
+"""Border costs by structural gravity (cge/gravity): the conversion, recovery of known border costs
+from synthetic flows, the command on the real benchmark."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from cge.cli import main
+from cge.gravity.estimate import (
+    coefficient_of,
+    estimate_border,
+    flows_frame,
+    tariff_equivalent,
+    tariff_equivalent_se,
+)
+from cge.gravity.tables import CHINA_TABLES, great_circle_km
+
+CAPITALS = pd.read_csv(CHINA_TABLES / "capitals.csv")
+PROVINCES = [c for c, a in zip(CAPITALS["code"], CAPITALS["area_km2"]) if np.isfinite(a)]
+REGIONS = list(CAPITALS["code"])
+
+
+def test_tariff_equivalent_round_trip_is_exact():
+    te = np.array([0.0, 0.1, 0.46, 0.895, 3.0])
+    eps = np.array([0.8, 2.8, 4.0, 5.35, 33.4])
+    assert np.allclose(tariff_equivalent(coefficient_of(te, eps), eps), te, rtol=1e-14, atol=1e-15)
+    beta = np.array([0.5, 3.4, 9.7])
+    assert np.allclose(coefficient_of(tariff_equivalent(beta, 4.6), 4.6), beta, rtol=1e-14)
+    # the delta method against a central difference
+    h = 1e-6
+    numeric = (tariff_equivalent(3.4 + h, 5.0) - tariff_equivalent(3.4 - h, 5.0)) / (2 * h)
+    assert tariff_equivalent_se(3.4, 1.0, 5.0) == pytest.approx(numeric, rel=1e-8)
+
+
+def test_great_circle_distance():
+    # Beijing to Shanghai is about 1,070 km; a quarter of the equator is pi/2 * 6371 km
+    bej, shh = CAPITALS.set_index("code").loc[["BEJ", "SHH"], ["lat", "lon"]].to_numpy()
+    assert great_circle_km(*bej, *shh) == pytest.approx(1067, abs=10)
+    assert great_circle_km(0.0, 0.0, 0.0, 90.0) == pytest.approx(np.pi / 2 * 6371.0, rel=1e-12)
+
+
+def synthetic(te_province, te_world, eps, seed=0, noise=4.0) -> xr.Dataset:
+    """Flows from the gravity equation with known border costs and multiplicative gamma noise (mean 1)."""
+    rng = np.random.default_rng(seed)
+    sectors = [f"S{k}" for k in range(len(eps))]
+    ds = xr.Dataset(coords={"sector": sectors, "source": REGIONS, "dest": REGIONS})
+    ds.attrs.update(name="synthetic", regions_provinces=" ".join(PROVINCES))
+    ds["trade"] = xr.DataArray(np.ones((len(sectors), len(REGIONS), len(REGIONS))), dims=("sector", "source", "dest"))
+    ds["esubm"] = xr.DataArray(np.asarray(eps) + 1.0, dims="sector")
+    frame = flows_frame(ds, sectors)
+    e = frame["sector"].map(dict(zip(sectors, eps)))
+    exporter = dict(zip(frame["exporter"].unique(), rng.normal(0, 1, frame["exporter"].nunique())))
+    importer = dict(zip(frame["importer"].unique(), rng.normal(0, 1, frame["importer"].nunique())))
+    mean = np.exp(
+        frame["exporter"].map(exporter)
+        + frame["importer"].map(importer)
+        - 1.1 * frame["log_distance"]
+        + e * np.log1p(te_province) * frame["same_province"]
+        - e * np.log1p(te_world) * frame["china_world"]
+    )
+    value = mean * (rng.gamma(noise, 1 / noise, len(frame)) if noise else 1.0)
+    k = frame["sector"].map({s: n for n, s in enumerate(sectors)}).to_numpy()
+    i = frame["source"].map({r: n for n, r in enumerate(REGIONS)}).to_numpy()
+    j = frame["dest"].map({r: n for n, r in enumerate(REGIONS)}).to_numpy()
+    trade = np.zeros(ds["trade"].shape)
+    trade[k, i, j] = value
+    ds["trade"].values[:] = trade
+    return ds
+
+
+def test_recovers_known_border_costs():
+    eps = [4.0, 6.0]
+    table = estimate_border(synthetic(0.6, 0.25, eps, noise=25.0)).set_index(["scope", "border"])
+    for scope in ["S0", "S1"]:
+        for border, true in [("province", 0.6), ("china_world", 0.25)]:
+            row = table.loc[(scope, border)]
+            assert row["basis"] == "own"
+            # within 4 robust standard errors: over 20 seeds the estimates' spread is 1.3 to 2.5 times the
+            # robust standard error (two-way fixed effects, docs/gravity.md), so 4 se is about 2 sd
+            assert abs(row["tariff_equivalent"] - true) < 4 * row["tariff_equivalent_se"], (scope, border)
+            assert row["tariff_equivalent_se"] < 0.1
+    # pooled, the coefficient lies between the sectors' true coefficients (elasticities differ)
+    for border, true in [("province", 0.6), ("china_world", 0.25)]:
+        row = table.loc[("pooled", border)]
+        lo, hi = coefficient_of(true, eps[0]), coefficient_of(true, eps[1])
+        assert lo - 4 * row["se"] < row["coefficient"] < hi + 4 * row["se"], border
+    # the pooled elasticity is the interprovincial-trade-weighted mean of the sectors'
+    assert eps[0] <= table.loc[("pooled", "province"), "elasticity"] <= eps[1]
+
+
+def test_command_on_real_benchmark(tmp_path, capsys):
+    out = tmp_path / "b.csv"
+    with pytest.raises(SystemExit) as exc:
+        main(["estimate-border", "china-provinces", "--sectors", "EID,GAS", "--out", str(out)])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    assert "0.46" in text and "Poncet" in text
+    table = pd.read_csv(out).set_index(["scope", "border"])
+    assert list(table.index.get_level_values(0).unique()) == ["pooled", "EID", "GAS"]
+    pooled = table.loc[("pooled", "province")]
+    assert 0 < pooled["tariff_equivalent"] < 5 and 0 < pooled["tariff_equivalent_se"] < pooled["tariff_equivalent"]
+    # GAS is hardly traded with the world: its China-world border falls back to the pooled coefficient
+    assert table.loc[("GAS", "china_world"), "basis"] == "pooled"
+    assert table.loc[("GAS", "china_world"), "coefficient"] == table.loc[("pooled", "china_world"), "coefficient"]
+
+
+def test_bad_input(tmp_path, capsys):
+    for args, words in [
+        (["estimate-border", "china-provinces", "--sectors", "AGR,XYZ"], ["XYZ", "sector"]),
+        (["estimate-border", "default"], ["regions_provinces"]),
+        (["estimate-border", "china-provinces", "--capitals", str(tmp_path / "none.csv")], ["none.csv", "not found"]),
+    ]:
+        with pytest.raises(SystemExit) as exc:
+            main([*args, "--out", str(tmp_path / "x.csv")])
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert all(w in err for w in words), err
+    assert not (tmp_path / "x.csv").exists()
+
+
+@pytest.mark.slow
+def test_committed_estimates_reproduce():
+    """calibration/china/border-costs.csv is what the command gives on the built-in benchmark."""
+    import cge
+
+    committed = pd.read_csv(CHINA_TABLES / "border-costs.csv")
+    fresh = estimate_border(cge.load_dataset("china-provinces"))
+    pd.testing.assert_frame_equal(fresh, committed, check_exact=False, rtol=1e-6, check_dtype=False)
