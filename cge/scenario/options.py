@@ -251,38 +251,8 @@ def resolve(
             continue
         labels = bench.sectors if dim == "sector" else bench.regions
         overrides += [(name, code, v) for code, v in _codes_values(name, given, labels, where)]
-    num = section.closure.numeraire
-    key = f"{where}: model.closure.numeraire"
-    if num == "world_factor_price":
-        numeraire = ("world_factor_price",)
-    elif isinstance(num, UtilityPriceNumeraire):
-        if num.utility_price not in bench.regions:
-            raise ScenarioError(
-                f"{key}.utility_price: unknown region code {num.utility_price!r}"
-                f"{nearest(num.utility_price, bench.regions)}"
-            )
-        numeraire = ("utility_price", num.utility_price)  # type: ignore[assignment]
-    else:
-        r = num.factor_price
-        if r not in bench.regions:
-            raise ScenarioError(f"{key}.factor_price: unknown region code {r!r}{nearest(r, bench.regions)}")
-        c = bench.regions.index(r)
-        if num.factor is not None:
-            if num.factor not in bench.factors:
-                raise ScenarioError(
-                    f"{key}.factor: unknown factor code {num.factor!r}{nearest(num.factor, bench.factors)}"
-                )
-            if bench.F0[bench.factors.index(num.factor), :, c].sum() <= 0:
-                raise ScenarioError(
-                    f"{key}.factor: region {r} has no endowment of {num.factor}, so its price cannot be the numeraire"
-                )
-        elif bench.F0[:, :, c].sum() <= 0:
-            raise ScenarioError(f"{key}.factor_price: region {r} has no factor endowment")
-        numeraire = ("factor_price", r, num.factor)  # type: ignore[assignment]
-    taxes = bool(section.taxes) or bench.has_taxes or needs_taxes
-    if section.taxes is False and (bench.has_taxes or needs_taxes):
-        why = "the dataset has output or export taxes" if bench.has_taxes else "the shocks change a tax"
-        raise ScenarioError(f"{where}: model.taxes: false, but {why}: the tax instruments are needed")
+    numeraire = _numeraire(section.closure.numeraire, bench, f"{where}: model.closure.numeraire")
+    taxes = _taxes(section.taxes, bench, needs_taxes, where)
     options = ModelOptions(
         overrides=tuple(overrides), taxes=taxes, trade_balance=section.closure.trade_balance, numeraire=numeraire
     )
@@ -291,6 +261,42 @@ def resolve(
         scale=_scale(section, options.apply(bench), where),
         capital=_capital(section.capital, bench, where, tuple(members)),
     )
+
+
+def _numeraire(num, bench: Benchmark, key: str) -> tuple:
+    """The closure's numeraire checked against the data, as ``ModelOptions.numeraire``."""
+    if num == "world_factor_price":
+        return ("world_factor_price",)
+    if isinstance(num, UtilityPriceNumeraire):
+        if num.utility_price not in bench.regions:
+            raise ScenarioError(
+                f"{key}.utility_price: unknown region code {num.utility_price!r}"
+                f"{nearest(num.utility_price, bench.regions)}"
+            )
+        return ("utility_price", num.utility_price)
+    r = num.factor_price
+    if r not in bench.regions:
+        raise ScenarioError(f"{key}.factor_price: unknown region code {r!r}{nearest(r, bench.regions)}")
+    c = bench.regions.index(r)
+    if num.factor is not None:
+        if num.factor not in bench.factors:
+            raise ScenarioError(f"{key}.factor: unknown factor code {num.factor!r}{nearest(num.factor, bench.factors)}")
+        if bench.F0[bench.factors.index(num.factor), :, c].sum() <= 0:
+            raise ScenarioError(
+                f"{key}.factor: region {r} has no endowment of {num.factor}, so its price cannot be the numeraire"
+            )
+    elif bench.F0[:, :, c].sum() <= 0:
+        raise ScenarioError(f"{key}.factor_price: region {r} has no factor endowment")
+    return ("factor_price", r, num.factor)
+
+
+def _taxes(given: bool | None, bench: Benchmark, needs_taxes: bool, where: str) -> bool:
+    """Whether the model has the tax instruments: asked for, or needed by the data or the shocks."""
+    taxes = bool(given) or bench.has_taxes or needs_taxes
+    if given is False and (bench.has_taxes or needs_taxes):
+        why = "the dataset has output or export taxes" if bench.has_taxes else "the shocks change a tax"
+        raise ScenarioError(f"{where}: model.taxes: false, but {why}: the tax instruments are needed")
+    return taxes
 
 
 def _by_sector(given, sectors, key: str) -> dict:
