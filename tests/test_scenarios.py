@@ -11,6 +11,7 @@ def test_there_are_shipped_scenarios():
     names = {p.stem for p in SHIPPED}
     assert {
         "east-asia-fta",
+        "east-asia-fta-dynamic",
         "east-asia-ladder",
         "north-america-fta",
         "china-chengdu-chongqing",
