@@ -38,7 +38,8 @@ def money_label(ds: xr.Dataset, what: str) -> str:
     return f"{what} ({units.short(ds.attrs.get('units', units.UNKNOWN), ds.attrs.get('dataset_year'))})"
 
 
-def _axes(ax, width: float = 7.0, height: float = 3.4):
+def house_axes(ax, width: float = 7.0, height: float = 3.4):
+    """``ax`` (a new figure's without one) in the house style: a zero line, no top or right spine."""
     if ax is None:
         import matplotlib.pyplot as plt
 
@@ -48,7 +49,8 @@ def _axes(ax, width: float = 7.0, height: float = 3.4):
     return ax
 
 
-def _legend(ax) -> None:
+def legend_below(ax) -> None:
+    """The legend in one block under the axes."""
     ax.legend(frameon=False, fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.12))
 
 
@@ -63,7 +65,7 @@ def ev(obj: Any, ax=None, pct: bool = True):
     """EV by region (% of benchmark income, or money with ``pct=False``): bars coloured by union
     membership; for several scenarios, one bar per scenario in each region's group."""
     ds = dataset_of(obj)
-    ax = _axes(ax)
+    ax = house_axes(ax)
     name = "ev_pct" if pct else "ev"
     regions = list(map(str, ds["region"].values))
     x = np.arange(len(regions))
@@ -82,7 +84,7 @@ def ev(obj: Any, ax=None, pct: bool = True):
                 label=label,
             )
         ax.set_title("Welfare by region and scenario")
-        _legend(ax)
+        legend_below(ax)
     ax.set_xticks(x, regions, rotation=90 if len(regions) > 12 else 0)
     ax.set_ylabel("EV, % of benchmark income" if pct else money_label(ds, "EV"))
     return ax
@@ -94,7 +96,7 @@ def trade_effects(obj: Any, ax=None, by: str = "sector"):
     ds = dataset_of(obj)
     if _scenarios(ds):
         raise ValueError("trade_effects draws one result: pass comparison.results[k]")
-    ax = _axes(ax)
+    ax = house_axes(ax)
     member = membership(ds)
     keep = ds["sector"].values if by == "sector" else ds["region"].values[member]
     x = np.arange(len(keep))
@@ -105,14 +107,14 @@ def trade_effects(obj: Any, ax=None, by: str = "sector"):
     ax.set_xticks(x, list(map(str, keep)))
     ax.set_ylabel(money_label(ds, "change in imports"))
     ax.set_title(f"Trade creation and diversion by {'sector' if by == 'sector' else 'member'}")
-    _legend(ax)
+    legend_below(ax)
     return ax
 
 
-def _stack(ax, x, parts: np.ndarray, labels: list[str]) -> None:
+def stacked_bars(ax, x, parts, labels: list[str], colours=COMPONENT_COLOURS) -> None:
     """Stacked bars of ``parts`` (component, x): positive parts above zero, negative below."""
     pos, neg = np.zeros(len(x)), np.zeros(len(x))
-    for v, label, colour in zip(parts, labels, COMPONENT_COLOURS):
+    for v, label, colour in zip(parts, labels, colours):
         ax.bar(x, v, bottom=np.where(v >= 0, pos, neg), label=label, color=colour)
         pos, neg = pos + np.maximum(v, 0), neg + np.minimum(v, 0)
 
@@ -123,7 +125,7 @@ def decomposition(obj: Any, ax=None):
     ds = dataset_of(obj)
     if "welfare" not in ds:
         raise ValueError("these results have no welfare decomposition (solved with steps=0)")
-    ax = _axes(ax)
+    ax = house_axes(ax)
     labels = [str(c).replace("_", " ").capitalize() for c in ds["component"].values]
     scenarios = _scenarios(ds)
     if not scenarios:
@@ -138,9 +140,9 @@ def decomposition(obj: Any, ax=None):
         total = np.array([np.sum(ds["ev"].values[s, m]) for s, m in enumerate(masks)])
         ax.set_title("Welfare decomposition of the union by scenario")
     x = np.arange(len(ticks))
-    _stack(ax, x, np.nan_to_num(parts), labels)
+    stacked_bars(ax, x, np.nan_to_num(parts), labels)
     ax.plot(x, total, "k_", markersize=14, label="EV")
     ax.set_xticks(x, ticks, rotation=90 if len(ticks) > 12 else 0)
     ax.set_ylabel(money_label(ds, "EV"))
-    _legend(ax)
+    legend_below(ax)
     return ax

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from cge.plot import COMPONENT_COLOURS, MEMBER, NON_MEMBER, TRADE, house_axes, legend_below, stacked_bars
 from cge.results.groups import GROUPS, membership
 
 from .tables import PARTS
@@ -34,20 +35,14 @@ def _fig(width=7.0, height=3.4):
 
     plt.rcParams["svg.hashsalt"] = "cge"  # deterministic ids in the SVG
     fig, ax = plt.subplots(figsize=(width, height))
-    ax.axhline(0, color="#444", lw=0.8)
-    ax.spines[["top", "right"]].set_visible(False)
-    return fig, ax
-
-
-def _legend(ax):
-    ax.legend(frameon=False, fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.12))
+    return fig, house_axes(ax)
 
 
 def chart_ev(ds: xr.Dataset) -> str:
     member = membership(ds)
     fig, ax = _fig()
     regions = list(map(str, ds["region"].values))
-    ax.bar(regions, ds["ev_pct"].values, color=["#1f6fb2" if m else "#9aa5b1" for m in member])
+    ax.bar(regions, ds["ev_pct"].values, color=[MEMBER if m else NON_MEMBER for m in member])
     ax.set_ylabel("EV, % of benchmark income")
     ax.set_title("Welfare by region (members in blue)")
     return _svg(fig)
@@ -57,14 +52,12 @@ def chart_trade(df: pd.DataFrame) -> str:
     fig, ax = _fig()
     x = np.arange(len(df.index))
     w = 0.27
-    for k, (col, colour) in enumerate(
-        (("Trade creation", "#2a9d8f"), ("Trade diversion", "#e76f51"), ("External trade creation", "#8d99ae"))
-    ):
+    for k, (_, col, colour) in enumerate(TRADE):
         ax.bar(x + (k - 1) * w, df[col].values, w, label=col, color=colour)
     ax.set_xticks(x, list(df.index))
     ax.set_ylabel("change in import volume")
     ax.set_title("Trade creation and diversion by member")
-    _legend(ax)
+    legend_below(ax)
     return _svg(fig)
 
 
@@ -72,20 +65,13 @@ def chart_decomposition(ds: xr.Dataset) -> str:
     fig, ax = _fig()
     regions = list(map(str, ds["region"].values))
     x = np.arange(len(regions))
-    pos, neg = np.zeros(len(x)), np.zeros(len(x))
-    colours = ["#264653", "#2a9d8f", "#e9c46a", "#f4a261", "#e76f51", "#8d99ae", "#6d597a", "#b5838d"]
-    for (k, label), colour in zip(PARTS.items(), colours):
-        if k not in ds:
-            continue
-        v = ds[k].values
-        base = np.where(v >= 0, pos, neg)
-        ax.bar(x, v, bottom=base, label=label, color=colour)
-        pos, neg = pos + np.maximum(v, 0), neg + np.minimum(v, 0)
+    shown = [(ds[k].values, label, colour) for (k, label), colour in zip(PARTS.items(), COMPONENT_COLOURS) if k in ds]
+    stacked_bars(ax, x, [v for v, _, _ in shown], [lab for _, lab, _ in shown], [c for _, _, c in shown])
     ax.plot(x, ds["ev"].values, "k_", markersize=14, label="EV")
     ax.set_xticks(x, regions)
     ax.set_ylabel("EV units")
     ax.set_title("Welfare decomposition")
-    _legend(ax)
+    legend_below(ax)
     return _svg(fig)
 
 
@@ -97,7 +83,7 @@ def chart_stages(table: pd.DataFrame, title: str, ylabel: str) -> str:
     ax.set_xticks(x, list(table.columns))
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    _legend(ax)
+    legend_below(ax)
     return _svg(fig)
 
 
@@ -107,7 +93,7 @@ def chart_error_bars(labels, mean, lower, upper, member, title, ylabel) -> str:
     ax.bar(
         x,
         mean,
-        color=["#44505c" if str(lab) in GROUPS else "#1f6fb2" if m else "#9aa5b1" for lab, m in zip(labels, member)],
+        color=["#44505c" if str(lab) in GROUPS else MEMBER if m else NON_MEMBER for lab, m in zip(labels, member)],
     )
     err = np.vstack([np.maximum(mean - lower, 0), np.maximum(upper - mean, 0)])
     ax.errorbar(x, mean, yerr=err, fmt="none", ecolor="#222", elinewidth=1.0, capsize=3)

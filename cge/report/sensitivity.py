@@ -16,40 +16,27 @@ from .charts import chart_error_bars
 from .page import html_page, write_tables
 from .read import load_sensitivity
 
-_SSA_COLS = {
-    "mean": "Mean",
-    "sd": "SD",
-    "lower95": "Lower 95%",
-    "upper95": "Upper 95%",
-    "min": "Min",
-    "max": "Max",
-    "p2.5": "P2.5",
-    "p97.5": "P97.5",
-}
+#: the statistics the tables show
+STATS_SHOWN = ("mean", "sd", "lower95", "upper95", "min", "max", "p2.5", "p97.5")
 
 
 def _ssa_stats(x: np.ndarray, ds: xr.Dataset) -> dict:
-    from cge.sensitivity import weighted_stats
+    """The statistics shown, by column header, of ``x`` (draw, ...) over the draws that solved."""
+    from cge.sensitivity.stats import STAT_LABELS, weighted_stats
 
     ok = ds["status"].values == "ok"
     w = np.where(ok, ds["weight"].values, 0.0)
     st = weighted_stats(
         np.where(ok.reshape((-1,) + (1,) * (x.ndim - 1)), x, np.nan), w, sample=ds.attrs.get("method") != "quadrature"
     )
-    return {lab: st[k] for k, lab in _SSA_COLS.items()}
+    return {STAT_LABELS[k]: st[k] for k in STATS_SHOWN}
 
 
 def ssa_ev_table(ds: xr.Dataset) -> pd.DataFrame:
     """EV% by region (and union, non-members, world): mean, sd, Chebyshev 95% interval, range, percentiles."""
-    regions = list(map(str, ds["region"].values))
-    df = pd.DataFrame(_ssa_stats(ds["ev_pct"].values, ds), index=regions)
-    if "ev_pct_group" in ds:
-        g = _ssa_stats(ds["ev_pct_group"].values, ds)
-        for k, grp in enumerate(map(str, ds["group"].values)):
-            df.loc[grp] = [g[c][k] for c in df.columns]
-    member = membership(ds)
-    df.insert(0, "Member", list(np.where(member, "yes", "")) + [""] * (len(df) - len(regions)))
-    return df.rename_axis("Region")
+    from cge.sensitivity.output import summary_table
+
+    return summary_table(ds, STATS_SHOWN).rename_axis("Region")
 
 
 def ssa_trade_table(ds: xr.Dataset) -> pd.DataFrame | None:

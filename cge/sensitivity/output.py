@@ -8,9 +8,10 @@ import numpy as np
 import xarray as xr
 
 from cge import __version__
+from cge.results.groups import membership
 
 from .parameters import ELASTICITIES
-from .stats import CHEBYSHEV_K, group_ev_pct, summary_array
+from .stats import CHEBYSHEV_K, STAT_LABELS, group_ev_pct, summary_array
 
 #: results summarised (when present)
 SUMMARY_VARS = (
@@ -122,11 +123,12 @@ def write(ds: xr.Dataset, path: str | Path) -> Path:
     return write_netcdf(ds, path)
 
 
-def summary_table(ds: xr.Dataset):
-    """EV% mean, sd and 95% Chebyshev interval by region, with union, non-member and world rows."""
+def summary_table(ds: xr.Dataset, stats: tuple[str, ...] = ("mean", "sd", "lower95", "upper95", "min", "max")):
+    """EV% over the draws by region, with union, non-member and world rows and a Member column: the
+    ``stats`` (default: mean, sd, 95% Chebyshev interval, range) from the stored summaries."""
     import pandas as pd
 
-    cols = {"mean": "Mean", "sd": "SD", "lower95": "Lower 95%", "upper95": "Upper 95%", "min": "Min", "max": "Max"}
+    cols = {k: STAT_LABELS[k] for k in stats}
     if "ev_pct_summary" not in ds:
         return pd.DataFrame(columns=list(cols.values()))
     s = ds["ev_pct_summary"]
@@ -136,6 +138,6 @@ def summary_table(ds: xr.Dataset):
         g = ds["ev_pct_group_summary"]
         for grp in map(str, g["group"].values):
             df.loc[grp] = [float(g.sel(stat=k, group=grp)) for k in cols]
-    member = ds["member"].values if "member" in ds.coords else np.zeros(len(regions), bool)
+    member = membership(ds)
     df.insert(0, "Member", list(np.where(member, "yes", "")) + [""] * (len(df) - len(regions)))
     return df.rename_axis("EV%")

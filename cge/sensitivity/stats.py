@@ -20,6 +20,17 @@ PERCENTILES = (2.5, 5.0, 50.0, 95.0, 97.5)
 
 STATS = ("mean", "sd", "lower95", "upper95", "min", "max") + tuple(f"p{p:g}" for p in PERCENTILES)
 
+#: column headers of the summary tables, by statistic
+STAT_LABELS = {
+    "mean": "Mean",
+    "sd": "SD",
+    "lower95": "Lower 95%",
+    "upper95": "Upper 95%",
+    "min": "Min",
+    "max": "Max",
+    **{f"p{p:g}": f"P{p:g}" for p in PERCENTILES},
+}
+
 
 def weighted_stats(x: np.ndarray, w: np.ndarray, sample: bool = False) -> dict:
     """Summary statistics over axis 0 of ``x`` (draw, ...) with weights ``w`` (draw,).
