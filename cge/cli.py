@@ -243,11 +243,12 @@ def estimate_border(dataset, sectors, capitals, out):
 
 @cli.command()
 @click.argument("folder", type=click.Path())
-def report(folder):
+@click.option("--digits", type=click.IntRange(0, 12), default=3, show_default=True, help="decimals in the LaTeX tables")
+def report(folder, digits):
     """Render tables and charts for results on disk: FOLDER/report/ (HTML, CSV, LaTeX)."""
     from cge.report import render
 
-    click.echo(f"report written to {render(folder)}")
+    click.echo(f"report written to {render(folder, digits=digits)}")
 
 
 def _print_comparison(comp, folder: Path) -> None:

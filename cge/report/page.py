@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 import pandas as pd
 
 from cge.io import write_text
+from cge.results import units
 
 from .formats import to_csv, to_html_table, to_latex
 
@@ -26,11 +28,31 @@ document.body.setAttribute('data-errors',String(window.cgeErrors.length));});
 </script>"""
 
 
-def write_tables(out: Path, tables: list[tuple[str, str, pd.DataFrame]]) -> None:
-    """Every (file stem, caption, table) as ``stem.csv`` (full precision) and ``stem.tex``."""
+def latex_notes(attrs: dict) -> tuple[str, ...]:
+    """The notes under every LaTeX table: the unit of money and the data's source."""
+    unit = str(attrs.get("units", units.UNKNOWN))
+    source = str(attrs.get("dataset_source", "")).split(";")[0].split(". ")[0].strip()
+    notes = [f"Money in {unit}."]
+    if attrs.get("dataset"):
+        notes.append(f"Data: benchmark {attrs['dataset']}" + (f" ({source})." if source else "."))
+    notes.append(f"Computed with cge {attrs.get('cge_version', '')}.".replace(" .", "."))
+    return tuple(notes)
+
+
+def label(*parts: str) -> str:
+    """A LaTeX label unique to a report and table: ``tab:<results>:<table>``."""
+    return "tab:" + ":".join(re.sub(r"[^A-Za-z0-9._\-]+", "-", p) for p in parts)
+
+
+def write_tables(
+    out: Path, tables: list[tuple[str, str, pd.DataFrame]], prefix: str, attrs: dict, digits: int = 3
+) -> None:
+    """Every (file stem, caption, table) as ``stem.csv`` (full precision) and ``stem.tex`` (labelled
+    ``tab:<prefix>:<stem>``, with the unit and source notes, numbers to ``digits`` decimals)."""
+    notes = latex_notes(attrs)
     for stem, caption, df in tables:
         write_text(out / f"{stem}.csv", to_csv(df))
-        write_text(out / f"{stem}.tex", to_latex(df, caption, f"tab:{stem}"))
+        write_text(out / f"{stem}.tex", to_latex(df, caption, label(prefix, stem), digits=digits, notes=notes))
 
 
 def html_page(

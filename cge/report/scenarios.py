@@ -11,6 +11,7 @@ import xarray as xr
 
 from cge.io import write_text
 from cge.results.groups import GROUPS
+from cge.scenario.stages import plain_name
 
 from .charts import chart_decomposition, chart_ev, chart_stages, chart_trade
 from .page import html_page, write_tables
@@ -89,7 +90,7 @@ def comparison_parts(ds: xr.Dataset) -> tuple[str, Tables, Charts]:
     for k, label in enumerate(labels_of(ds)):
         one = ds.isel(scenario=k)
         one = one.assign_coords(member=("region", one["member_of_union"].values)) if "member_of_union" in one else one
-        tables.append((f"welfare_{label}", f"Welfare and its decomposition: {label}", welfare_table(one)))
+        tables.append((f"welfare_{label}", f"Welfare and its decomposition: {plain_name(label)}", welfare_table(one)))
     names = ds.attrs.get("scenarios", "").split()
     ladders = {n.rsplit(".", 1)[0] for n in names}
     title = (
@@ -100,8 +101,18 @@ def comparison_parts(ds: xr.Dataset) -> tuple[str, Tables, Charts]:
     return title, tables, charts
 
 
-def render(folder: str | Path) -> Path:
-    """Write the report for the results in ``folder``; returns the report folder.
+def results_name(ds: xr.Dataset, is_comparison: bool) -> str:
+    """What the tables' labels name: the scenario, the ladder, or the scenarios compared."""
+    if not is_comparison:
+        return str(ds.attrs.get("scenario", "scenario"))
+    names = ds.attrs.get("scenarios", "").split()
+    ladders = {n.rsplit(".", 1)[0] for n in names}
+    return ladders.pop() if len(ladders) == 1 else "compare-" + "-".join(names)
+
+
+def render(folder: str | Path, digits: int = 3) -> Path:
+    """Write the report for the results in ``folder`` (LaTeX tables to ``digits`` decimals);
+    returns the report folder.
 
     A folder with ``sensitivity.nc`` (``cge sensitivity``) gets the sensitivity page: as
     ``index.html`` when it holds no other results, else as ``sensitivity.html`` linked from it.
@@ -109,11 +120,11 @@ def render(folder: str | Path) -> Path:
     folder = Path(folder)
     ssa_file = folder / "sensitivity.nc"
     if ssa_file.is_file() and not (folder / "results.nc").is_file() and not (folder / "comparison.nc").is_file():
-        return render_sensitivity(folder, "index.html")
+        return render_sensitivity(folder, "index.html", digits)
     ds, is_comp = load(folder)
     out = folder / "report"
     title, tables, charts = comparison_parts(ds) if is_comp else scenario_parts(ds)
-    write_tables(out, tables)
+    write_tables(out, tables, results_name(ds, is_comp), ds.attrs, digits)
     meta = [
         ("dataset", ds.attrs.get("dataset", "")),
         ("dataset sha256", ds.attrs.get("dataset_sha256", "")),
@@ -125,7 +136,7 @@ def render(folder: str | Path) -> Path:
     ]
     tail = []
     if ssa_file.is_file():
-        render_sensitivity(folder, "sensitivity.html")
+        render_sensitivity(folder, "sensitivity.html", digits)
         tail.append('<p><a href="sensitivity.html">Sensitivity analysis (sensitivity.nc)</a></p>')
     tail.append(
         '<p class="meta">EV: equivalent variation in benchmark currency units. The decomposition is '

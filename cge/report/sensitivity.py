@@ -158,13 +158,14 @@ def sensitivity_parts(ds: xr.Dataset) -> tuple[list[tuple[str, str, pd.DataFrame
     return tables, charts
 
 
-def render_sensitivity(folder: str | Path, page: str = "index.html") -> Path:
-    """The sensitivity report: EV% with error bars (mean, 95% Chebyshev interval), tables as CSV and LaTeX."""
+def render_sensitivity(folder: str | Path, page: str = "index.html", digits: int = 3) -> Path:
+    """The sensitivity report: EV% with error bars (mean, 95% Chebyshev interval), tables as CSV and
+    LaTeX (``digits`` decimals)."""
     folder = Path(folder)
     ds = load_sensitivity(folder)
     out = folder / "report"
     tables, charts = sensitivity_parts(ds)
-    write_tables(out, tables)
+    write_tables(out, tables, f"{ds.attrs.get('scenario', 'scenario')}-sensitivity", ds.attrs, digits)
     a = ds.attrs
     title = f"Sensitivity analysis: {html.escape(str(a.get('scenario', '')))}"
     meta = [

@@ -104,7 +104,7 @@ class Comparison:
         )
         out = out.assign_coords(stage=("scenario", [str(r.dataset.attrs.get("stage", "")) for r in self.results]))
         first = self.results[0].dataset.attrs
-        keep = ("dataset", "dataset_sha256", "units", "dataset_year", "cge_version")
+        keep = ("dataset", "dataset_sha256", "dataset_source", "units", "dataset_year", "cge_version")
         out.attrs = {k: first[k] for k in keep if k in first}
         for k in ("closure", "closure_numeraire", "closure_trade_balance", "model_options"):
             values = {r.dataset.attrs.get(k) for r in self.results}
