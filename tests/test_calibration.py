@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import cge
+from tests.support.rebuild import rebuild
 
 #: solves many models or builds datasets: left out of the quick selection (-m 'not slow')
 pytestmark = pytest.mark.slow
@@ -23,12 +24,7 @@ need_raw = pytest.mark.skipif(
 @need_raw
 def test_recipe_rebuilds_the_committed_default(tmp_path):
     out = tmp_path / "default.nc"
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "calibration" / "build_default.py"), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    run = rebuild([str(ROOT / "calibration" / "build_default.py"), "--out", str(out)])
     assert run.returncode == 0, run.stdout + run.stderr
     new = cge.load_dataset(out)
     old = cge.load_dataset("default")

@@ -9,6 +9,7 @@ import cge
 from cge.dataset import build_dataset, build_from_iosystem, cli_build, load_recipe
 from cge.dataset.recipe import RecipeError
 from cge.dataset.schema import builtin_names, check_dataset, identity_gaps, load_dataset
+from tests.support.rebuild import rebuild
 
 #: solves many models or builds datasets: left out of the quick selection (-m 'not slow')
 pytestmark = pytest.mark.slow
@@ -327,8 +328,9 @@ def test_builtin_is_rebuilt_from_raw_data(name, tmp_path):
             pytest.skip(f"raw china_provinces data not found under {RAW}")
     elif not (HAVE_WIOD and HAVE_CP):
         pytest.skip(f"raw WIOD 2013 / Caliendo-Parro data not found under {RAW}")
-    ds, _ = build_dataset(ROOT / "calibration" / f"{name}.yaml", tmp_path / f"{name}.nc")
-    old = load_dataset(name)
+    run = rebuild(["-m", "cge.cli", "build-dataset", f"calibration/{name}.yaml", "--out", str(tmp_path / f"{name}.nc")])
+    assert run.returncode == 0, run.stdout + run.stderr
+    ds, old = load_dataset(tmp_path / f"{name}.nc"), load_dataset(name)
     for v in list(cge.dataset.schema.SCHEMA) + ["population"]:
         if v == "mobility":
             assert [str(x) for x in ds[v].values] == [str(x) for x in old[v].values]
