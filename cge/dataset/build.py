@@ -253,187 +253,62 @@ def read_source(rec: Recipe) -> Table:
 
 
 # ------------------------------------------------------------------------------------ the build
+@dataclass
+class _Grid:
+    """The benchmark's regions and sectors, with the maps from the source's (indicator matrices
+    source x aggregate) and their descriptions."""
+
+    regions: list[str]
+    R: np.ndarray
+    rdesc: str
+    sectors: list[str]
+    S: np.ndarray
+    sdesc: str
+
+
+@dataclass
+class _Flows:
+    """Aggregated flows keeping the source region: Zg[S, A, D, J], Fg[S, A, D, k] at basic prices,
+    TZ and TF the tariffs paid on them."""
+
+    Zg: np.ndarray
+    TZ: np.ndarray
+    Fg: np.ndarray
+    TF: np.ndarray
+
+
 def _build(rec: Recipe, table: Optional[Table] = None):
+    """The benchmark of a recipe (the module docstring's steps, in order) and the build report."""
     if rec.source.kind in FINISHED:
         return _build_finished(rec)
     report = BuildReport()
     if table is None:
-        table = read_source(rec)
-    where = rec.where
-    table.check(where)
-    if rec.factors is None:
-        raise RecipeError(f"{where}: factors: required (labour_share and mobility)")
-    if rec.elasticities is None:
-        raise RecipeError(
-            f"{where}: elasticities: required (a file, e.g. calibration/elasticities_wiod35.csv, "
-            "or uniform esubd and esubva)"
-        )
-    countries, fsec, cats = table.countries, table.sectors, table.categories
-    nc, ns, nk = len(countries), len(fsec), len(cats)
-    regions, R, rdesc, rfiles = make_map(rec.regions, countries, "regions", rec)
-    sectors, S, sdesc, sfiles = make_map(rec.sectors, fsec, "sectors", rec)
-    nr = len(regions)
+        table = read_source(rec)  # 1.
+    table.check(rec.where)
+    _require_factors_and_elasticities(rec)
+    regions, R, rdesc, rfiles = make_map(rec.regions, table.countries, "regions", rec)
+    sectors, S, sdesc, sfiles = make_map(rec.sectors, table.sectors, "sectors", rec)
+    grid = _Grid(regions, R, rdesc, sectors, S, sdesc)
     files = {**table.files, **rfiles, **sfiles}
-    bopt = rec.balance
-    neg = bopt.negatives
     Z, F = table.Z.copy(), table.F.copy()
-    report.add(f"source: {table.description}: {nc} regions x {ns} sectors, {nk} final-demand categories")
-
-    # ---- 2. negative cross-border final demand
-    border = ~np.eye(nc, dtype=bool)[:, None, :, None] & np.ones(F.shape, dtype=bool)
-    negb = border & (F < 0)
-    moved = np.argwhere(negb)
-    if len(moved):
-        cells = "; ".join(
-            f"{countries[e]}.{fsec[s]}->{countries[i]} {cats[c]} {F[e, s, i, c]:,.6g}" for e, s, i, c in moved
-        )
-        if neg.cross_border_final_demand == "refuse":
-            raise RecipeError(
-                f"{where}: {len(moved)} negative cross-border final-demand cell(s): {cells} "
-                "(set balance.negatives.cross_border_final_demand: move_to_exporter to move them)"
-            )
-        report.add(
-            f"adjustment: {len(moved)} negative cross-border final-demand cells (total "
-            f"{F[negb].sum():,.0f}) moved to the exporter's own final demand: {cells}"
-        )
-        for e, s, i, c in moved:
-            F[e, s, e, c] += F[e, s, i, c]
-            F[e, s, i, c] = 0.0
-    report.figures["moved_negative_cross_border"] = float(-sum(table.F[tuple(m)] for m in moved)) if len(moved) else 0.0
-
-    # ---- 3. tariffs on the source grid
-    spec = rec.tariffs
-    if spec.kind == "none":
-        ft = FineTariffs(np.zeros((ns, nc, nc)), description="none (all tariffs zero)")
-    elif spec.kind == "caliendo_parro":
-        ft = caliendo_parro(spec, rec, table)
-    else:
-        ft = csv_tariffs(spec, rec, table, regions, sectors)
-        if ft.aggregate_rates is not None:
-            ri, si = R.argmax(axis=1), S.argmax(axis=1)
-            ft.t = ft.aggregate_rates[si][:, ri][:, :, ri]
+    report.add(
+        f"source: {table.description}: {len(table.countries)} regions x {len(table.sectors)} sectors, "
+        f"{len(table.categories)} final-demand categories"
+    )
+    _move_negative_cross_border(rec, table, F, report)  # 2.
+    ft, tt, not_carried = _source_tariffs(rec, table, grid, Z, F)  # 3.
     files.update(ft.files)
-    t = ft.t.copy()
-    same_region = (R @ R.T) > 0
-    W0 = Z.sum(axis=3) + F.sum(axis=3)  # (e, s, i) all users, basic prices
-    not_carried = float((W0 * t.transpose(1, 0, 2) * same_region[:, None, :]).sum())
-    t[:, same_region] = 0.0
-    tt = t.transpose(1, 0, 2)  # (e, s, i)
-
-    # ---- 4. aggregate, keeping the source region: Zg[S, A, D, J], Fg[S, A, D, k]
-    Zg = np.einsum("esiu,eS,sA,iD,uJ->SADJ", Z, R, S, R, S, optimize=True)
-    TZ = np.einsum("esiu,esi,eS,sA,iD,uJ->SADJ", Z, tt, R, S, R, S, optimize=True)
-    Fg = np.einsum("esik,eS,sA,iD->SADk", F, R, S, R, optimize=True)
-    TF = np.einsum("esik,esi,eS,sA,iD->SADk", F, tt, R, S, R, optimize=True)
-    within = float(np.einsum("esi,ei->", W0, same_region & ~np.eye(nc, dtype=bool)))
-    report.figures["within_region_cross_border_to_diagonal"] = within
-    if within:
-        report.add(
-            f"cross-border flows inside an aggregate region (domestic sales of the region, no tariff): {within:,.0f}"
-        )
-    if not_carried:
-        report.add(
-            f"not carried: tariffs the source rates imply on flows inside an aggregate region: {not_carried:,.1f}"
-        )
-
-    # ---- 5. negative domestic sales
-    dom = np.einsum("rArJ->Ar", Zg) + np.einsum("rArk->Ar", Fg)
-    bad = np.argwhere(dom < 0)
-    if len(bad):
-        cells = "; ".join(f"({sectors[a]},{regions[r]}) {dom[a, r]:,.6g}" for a, r in bad)
-        if neg.domestic_sales == "refuse":
-            raise RecipeError(f"{where}: negative domestic sales (own-product inventory draw-down) at {cells}")
-        for a, r in bad:
-            k = int(np.argmin(Fg[r, a, r, :]))
-            report.add(
-                f"adjustment: domestic sales ({sectors[a]},{regions[r]}) = {dom[a, r]:,.6g} < 0; own-product "
-                f"{cats[k]} raised from {Fg[r, a, r, k]:,.6g} to {Fg[r, a, r, k] - dom[a, r]:,.6g}; output and "
-                f"value added rise by {-dom[a, r]:,.6g}"
-            )
-            Fg[r, a, r, k] -= dom[a, r]
-        report.figures["raised_own_inventories"] = float(-dom[dom < 0].sum())
-
-    # ---- 6. identities of the table, balancing
-    _balance_table(rec, table, R, S, regions, sectors, cats, Zg, TZ, Fg, TF, report)
-
-    # ---- 7. composites at buyer prices
-    trade = np.einsum("SADJ->ASD", Zg) + np.einsum("SADk->ASD", Fg)
-    revenue = np.einsum("SADJ->ASD", TZ) + np.einsum("SADk->ASD", TF)
-    intermediate = np.einsum("SADJ->AJD", Zg + TZ)
-    final_demand = np.einsum("SADk->AD", Fg + TF)
-    diag = np.eye(nr, dtype=bool)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        tariff = np.where(trade > 0, revenue / trade, 0.0)
-    tariff[:, diag] = 0.0
-    if np.any((trade <= 0) & (revenue != 0)):
-        raise RecipeError(f"{where}: tariff revenue on an aggregate route with no positive trade")
-    if trade.min() < 0:
-        raise RecipeError(f"{where}: negative trade: " + worst(np.minimum(trade, 0), [sectors, regions, regions]))
-    if intermediate.min() < 0:
-        raise RecipeError(
-            f"{where}: negative intermediate use: " + worst(np.minimum(intermediate, 0), [sectors, sectors, regions])
-        )
-
-    # ---- 8. negative composite final demand
-    if (final_demand < 0).any():
-        if neg.final_demand == "refuse" or table.inventory_category is None:
-            raise RecipeError(
-                f"{where}: negative final demand (inventory draw-down) at "
-                + worst(np.minimum(final_demand, 0), [sectors, regions], int((final_demand < 0).sum()))
-                + ("" if table.inventory_category else " (the source names no inventory category)")
-            )
-        kinv = cats.index(table.inventory_category)
-        inven = np.einsum("SAD->AD", Fg[..., kinv] + TF[..., kinv])
-        for i, r in np.argwhere(final_demand < 0):
-            x = -inven[i, r]
-            tot = intermediate[i, :, r].sum()
-            if x <= 0 or x >= tot or final_demand[i, r] - inven[i, r] < 0:
-                raise RecipeError(
-                    f"{where}: negative final demand ({sectors[i]},{regions[r]})={final_demand[i, r]:.1f} "
-                    "that the inventory adjustment cannot fix"
-                )
-            report.add(
-                f"adjustment: final demand ({sectors[i]},{regions[r]}) = {final_demand[i, r]:,.0f} < 0; its "
-                f"inventory change {inven[i, r]:,.0f} netted against intermediate use of {sectors[i]} in "
-                f"{regions[r]} ({tot:,.0f}, scaled by {1 - x / tot:.4f}); final demand becomes "
-                f"{final_demand[i, r] + x:,.0f}"
-            )
-            intermediate[i, :, r] *= 1.0 - x / tot
-            final_demand[i, r] += x
-
-    # ---- 9. output, value added, factors
-    output = trade.sum(axis=2)
-    va = output - intermediate.sum(axis=0)
-    tol = IDENTITY_TOL * np.maximum(output, 1.0)
-    if (va < -tol).any():
-        m = va < -tol
-        raise RecipeError(
-            f"{where}: negative value added after tariffs on intermediates in "
-            + worst(np.where(m, va, 0), [sectors, regions], int(m.sum()))
-            + " (balance with min_value_added_share, or check the tariffs)"
-        )
-    va = np.where(np.abs(va) <= tol, 0.0, va) if (va < 0).any() else va
+    flows = _aggregate(grid, Z, F, tt, not_carried, report)  # 4.
+    _raise_negative_domestic_sales(rec, grid, table.categories, flows, report)  # 5.
+    _balance_table(rec, table, R, S, regions, sectors, table.categories, flows.Zg, flows.TZ, flows.Fg, flows.TF, report)
+    trade, revenue, intermediate, final_demand, tariff = _buyer_prices(rec, grid, flows)  # 7.
+    _net_negative_final_demand(rec, table, grid, flows, intermediate, final_demand, report)  # 8.
+    output, va = _value_added(rec, grid, trade, intermediate)  # 9.
     ls = _labour_shares(rec, table, regions, sectors, R, S, Z, files)
     factor_income = np.stack([va * ls, va * (1.0 - ls)])
     esubd, esubm, esubva, ecite = _elasticities(rec, table, sectors, S, files)
     population, pcite = _population(rec, table, regions, R, files)
-
-    # ---- identities (MODEL.md section 2)
-    lhs1 = intermediate.sum(axis=1) + final_demand
-    rhs1 = np.einsum("isr,isr->ir", trade, np.where(diag[None], 1.0, 1.0 + tariff))
-    rel1 = (lhs1 - rhs1) / np.maximum(rhs1, 1e-300)
-    rel1[rhs1 == 0] = lhs1[rhs1 == 0]
-    rhs2 = intermediate.sum(axis=0) + factor_income.sum(axis=0)
-    rel2 = (output - rhs2) / np.maximum(output, 1e-300)
-    rel2[output == 0] = rhs2[output == 0]
-    report.add(f"identity 1 (composite balance): max rel. error {np.abs(rel1).max():.2e}")
-    report.add(f"identity 2 (zero profit):       max rel. error {np.abs(rel2).max():.2e}")
-    if np.abs(rel1).max() > IDENTITY_TOL or np.abs(rel2).max() > IDENTITY_TOL:
-        raise RecipeError(
-            f"{where}: benchmark identities fail: composite balance {worst(rel1, [sectors, regions])}; "
-            f"zero profit {worst(rel2, [sectors, regions])}"
-        )
-
+    _check_identities(rec.where, grid, trade, tariff, intermediate, final_demand, output, factor_income, report)
     _figures(
         report,
         table,
@@ -451,10 +326,8 @@ def _build(rec: Recipe, table: Optional[Table] = None):
         tt,
         population,
     )
-
-    year = rec.year or table.year
     units = rec.units or table.units or "currency units"
-    mob = rec.factors.mobility
+    mob = rec.factors.mobility  # type: ignore[union-attr]
     ds = from_arrays(
         regions=regions,
         sectors=sectors,
@@ -470,27 +343,232 @@ def _build(rec: Recipe, table: Optional[Table] = None):
         mobility=[mob["labour"], mob["capital"]],
         population=population,
     )
+    _describe_variables(ds, rec, units, ft.description, ecite, pcite)
+    ds.attrs = _attrs(rec, table, files, rec.year or table.year, units, rdesc, sdesc, ft, report)
+    rep = check_dataset(ds)
+    if not rep.ok:
+        raise RecipeError(rep.message(f"{rec.where}: the built dataset"))
+    return ds, report
+
+
+def _require_factors_and_elasticities(rec: Recipe) -> None:
+    if rec.factors is None:
+        raise RecipeError(f"{rec.where}: factors: required (labour_share and mobility)")
+    if rec.elasticities is None:
+        raise RecipeError(
+            f"{rec.where}: elasticities: required (a file, e.g. calibration/elasticities_wiod35.csv, "
+            "or uniform esubd and esubva)"
+        )
+
+
+def _move_negative_cross_border(rec: Recipe, table: Table, F: np.ndarray, report: BuildReport) -> None:
+    """Step 2: negative cross-border final demand moves to the exporter's own final demand (in ``F``), or refuse."""
+    countries, fsec, cats = table.countries, table.sectors, table.categories
+    nc = len(countries)
+    border = ~np.eye(nc, dtype=bool)[:, None, :, None] & np.ones(F.shape, dtype=bool)
+    negb = border & (F < 0)
+    moved = np.argwhere(negb)
+    if len(moved):
+        cells = "; ".join(
+            f"{countries[e]}.{fsec[s]}->{countries[i]} {cats[c]} {F[e, s, i, c]:,.6g}" for e, s, i, c in moved
+        )
+        if rec.balance.negatives.cross_border_final_demand == "refuse":
+            raise RecipeError(
+                f"{rec.where}: {len(moved)} negative cross-border final-demand cell(s): {cells} "
+                "(set balance.negatives.cross_border_final_demand: move_to_exporter to move them)"
+            )
+        report.add(
+            f"adjustment: {len(moved)} negative cross-border final-demand cells (total "
+            f"{F[negb].sum():,.0f}) moved to the exporter's own final demand: {cells}"
+        )
+        for e, s, i, c in moved:
+            F[e, s, e, c] += F[e, s, i, c]
+            F[e, s, i, c] = 0.0
+    report.figures["moved_negative_cross_border"] = float(-sum(table.F[tuple(m)] for m in moved)) if len(moved) else 0.0
+
+
+def _source_tariffs(rec: Recipe, table: Table, grid: _Grid, Z: np.ndarray, F: np.ndarray):
+    """Step 3: tariff rates on the source grid, zero inside an aggregate region.
+
+    Returns the tariffs read, the rates (exporter, sector, importer) and the revenue they would
+    have raised inside aggregate regions (not carried)."""
+    spec = rec.tariffs
+    if spec.kind == "none":
+        ft = FineTariffs(
+            np.zeros((len(table.sectors), len(table.countries), len(table.countries))),
+            description="none (all tariffs zero)",
+        )
+    elif spec.kind == "caliendo_parro":
+        ft = caliendo_parro(spec, rec, table)
+    else:
+        ft = csv_tariffs(spec, rec, table, grid.regions, grid.sectors)
+        if ft.aggregate_rates is not None:
+            ri, si = grid.R.argmax(axis=1), grid.S.argmax(axis=1)
+            ft.t = ft.aggregate_rates[si][:, ri][:, :, ri]
+    t = ft.t.copy()
+    same_region = (grid.R @ grid.R.T) > 0
+    W0 = Z.sum(axis=3) + F.sum(axis=3)  # (e, s, i) all users, basic prices
+    not_carried = float((W0 * t.transpose(1, 0, 2) * same_region[:, None, :]).sum())
+    t[:, same_region] = 0.0
+    return ft, t.transpose(1, 0, 2), not_carried
+
+
+def _aggregate(
+    grid: _Grid, Z: np.ndarray, F: np.ndarray, tt: np.ndarray, not_carried: float, report: BuildReport
+) -> _Flows:
+    """Step 4: aggregate with the maps, keeping the source region of every flow."""
+    R, S = grid.R, grid.S
+    Zg = np.einsum("esiu,eS,sA,iD,uJ->SADJ", Z, R, S, R, S, optimize=True)
+    TZ = np.einsum("esiu,esi,eS,sA,iD,uJ->SADJ", Z, tt, R, S, R, S, optimize=True)
+    Fg = np.einsum("esik,eS,sA,iD->SADk", F, R, S, R, optimize=True)
+    TF = np.einsum("esik,esi,eS,sA,iD->SADk", F, tt, R, S, R, optimize=True)
+    same_region = (R @ R.T) > 0
+    W0 = Z.sum(axis=3) + F.sum(axis=3)
+    within = float(np.einsum("esi,ei->", W0, same_region & ~np.eye(len(R), dtype=bool)))
+    report.figures["within_region_cross_border_to_diagonal"] = within
+    if within:
+        report.add(
+            f"cross-border flows inside an aggregate region (domestic sales of the region, no tariff): {within:,.0f}"
+        )
+    if not_carried:
+        report.add(
+            f"not carried: tariffs the source rates imply on flows inside an aggregate region: {not_carried:,.1f}"
+        )
+    return _Flows(Zg, TZ, Fg, TF)
+
+
+def _raise_negative_domestic_sales(
+    rec: Recipe, grid: _Grid, cats: list[str], flows: _Flows, report: BuildReport
+) -> None:
+    """Step 5: negative domestic sales: the own-product inventory change is raised (in ``flows.Fg``), or refuse."""
+    Zg, Fg = flows.Zg, flows.Fg
+    sectors, regions = grid.sectors, grid.regions
+    dom = np.einsum("rArJ->Ar", Zg) + np.einsum("rArk->Ar", Fg)
+    bad = np.argwhere(dom < 0)
+    if not len(bad):
+        return
+    cells = "; ".join(f"({sectors[a]},{regions[r]}) {dom[a, r]:,.6g}" for a, r in bad)
+    if rec.balance.negatives.domestic_sales == "refuse":
+        raise RecipeError(f"{rec.where}: negative domestic sales (own-product inventory draw-down) at {cells}")
+    for a, r in bad:
+        k = int(np.argmin(Fg[r, a, r, :]))
+        report.add(
+            f"adjustment: domestic sales ({sectors[a]},{regions[r]}) = {dom[a, r]:,.6g} < 0; own-product "
+            f"{cats[k]} raised from {Fg[r, a, r, k]:,.6g} to {Fg[r, a, r, k] - dom[a, r]:,.6g}; output and "
+            f"value added rise by {-dom[a, r]:,.6g}"
+        )
+        Fg[r, a, r, k] -= dom[a, r]
+    report.figures["raised_own_inventories"] = float(-dom[dom < 0].sum())
+
+
+def _buyer_prices(rec: Recipe, grid: _Grid, flows: _Flows):
+    """Step 7: trade at basic prices, tariff revenue and rates by route, intermediate and final
+    demand at buyer prices."""
+    Zg, TZ, Fg, TF = flows.Zg, flows.TZ, flows.Fg, flows.TF
+    sectors, regions = grid.sectors, grid.regions
+    trade = np.einsum("SADJ->ASD", Zg) + np.einsum("SADk->ASD", Fg)
+    revenue = np.einsum("SADJ->ASD", TZ) + np.einsum("SADk->ASD", TF)
+    intermediate = np.einsum("SADJ->AJD", Zg + TZ)
+    final_demand = np.einsum("SADk->AD", Fg + TF)
+    diag = np.eye(len(regions), dtype=bool)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tariff = np.where(trade > 0, revenue / trade, 0.0)
+    tariff[:, diag] = 0.0
+    if np.any((trade <= 0) & (revenue != 0)):
+        raise RecipeError(f"{rec.where}: tariff revenue on an aggregate route with no positive trade")
+    if trade.min() < 0:
+        raise RecipeError(f"{rec.where}: negative trade: " + worst(np.minimum(trade, 0), [sectors, regions, regions]))
+    if intermediate.min() < 0:
+        raise RecipeError(
+            f"{rec.where}: negative intermediate use: "
+            + worst(np.minimum(intermediate, 0), [sectors, sectors, regions])
+        )
+    return trade, revenue, intermediate, final_demand, tariff
+
+
+def _net_negative_final_demand(rec, table, grid: _Grid, flows: _Flows, intermediate, final_demand, report) -> None:
+    """Step 8: a negative composite final demand: its inventory change is netted against the
+    region's intermediate use of the good (in place), or refuse."""
+    if not (final_demand < 0).any():
+        return
+    sectors, regions = grid.sectors, grid.regions
+    if rec.balance.negatives.final_demand == "refuse" or table.inventory_category is None:
+        raise RecipeError(
+            f"{rec.where}: negative final demand (inventory draw-down) at "
+            + worst(np.minimum(final_demand, 0), [sectors, regions], int((final_demand < 0).sum()))
+            + ("" if table.inventory_category else " (the source names no inventory category)")
+        )
+    kinv = table.categories.index(table.inventory_category)
+    inven = np.einsum("SAD->AD", flows.Fg[..., kinv] + flows.TF[..., kinv])
+    for i, r in np.argwhere(final_demand < 0):
+        x = -inven[i, r]
+        tot = intermediate[i, :, r].sum()
+        if x <= 0 or x >= tot or final_demand[i, r] - inven[i, r] < 0:
+            raise RecipeError(
+                f"{rec.where}: negative final demand ({sectors[i]},{regions[r]})={final_demand[i, r]:.1f} "
+                "that the inventory adjustment cannot fix"
+            )
+        report.add(
+            f"adjustment: final demand ({sectors[i]},{regions[r]}) = {final_demand[i, r]:,.0f} < 0; its "
+            f"inventory change {inven[i, r]:,.0f} netted against intermediate use of {sectors[i]} in "
+            f"{regions[r]} ({tot:,.0f}, scaled by {1 - x / tot:.4f}); final demand becomes "
+            f"{final_demand[i, r] + x:,.0f}"
+        )
+        intermediate[i, :, r] *= 1.0 - x / tot
+        final_demand[i, r] += x
+
+
+def _value_added(rec: Recipe, grid: _Grid, trade: np.ndarray, intermediate: np.ndarray):
+    """Step 9: output (row sums of sales) and value added (output minus inputs at buyer prices)."""
+    output = trade.sum(axis=2)
+    va = output - intermediate.sum(axis=0)
+    tol = IDENTITY_TOL * np.maximum(output, 1.0)
+    if (va < -tol).any():
+        m = va < -tol
+        raise RecipeError(
+            f"{rec.where}: negative value added after tariffs on intermediates in "
+            + worst(np.where(m, va, 0), [grid.sectors, grid.regions], int(m.sum()))
+            + " (balance with min_value_added_share, or check the tariffs)"
+        )
+    va = np.where(np.abs(va) <= tol, 0.0, va) if (va < 0).any() else va
+    return output, va
+
+
+def _check_identities(where, grid: _Grid, trade, tariff, intermediate, final_demand, output, factor_income, report):
+    """MODEL.md section 2's identities 1 (composite balance) and 2 (zero profit), reported; refuse if broken."""
+    sectors, regions = grid.sectors, grid.regions
+    diag = np.eye(len(regions), dtype=bool)
+    lhs1 = intermediate.sum(axis=1) + final_demand
+    rhs1 = np.einsum("isr,isr->ir", trade, np.where(diag[None], 1.0, 1.0 + tariff))
+    rel1 = (lhs1 - rhs1) / np.maximum(rhs1, 1e-300)
+    rel1[rhs1 == 0] = lhs1[rhs1 == 0]
+    rhs2 = intermediate.sum(axis=0) + factor_income.sum(axis=0)
+    rel2 = (output - rhs2) / np.maximum(output, 1e-300)
+    rel2[output == 0] = rhs2[output == 0]
+    report.add(f"identity 1 (composite balance): max rel. error {np.abs(rel1).max():.2e}")
+    report.add(f"identity 2 (zero profit):       max rel. error {np.abs(rel2).max():.2e}")
+    if np.abs(rel1).max() > IDENTITY_TOL or np.abs(rel2).max() > IDENTITY_TOL:
+        raise RecipeError(
+            f"{where}: benchmark identities fail: composite balance {worst(rel1, [sectors, regions])}; "
+            f"zero profit {worst(rel2, [sectors, regions])}"
+        )
+
+
+def _describe_variables(ds, rec: Recipe, units: str, tariffs: str, ecite: str, pcite) -> None:
+    """Units, long names and sources of the built dataset's variables."""
     for v, extra in {
         "trade": {"units": units, "long_name": "bilateral sales at basic prices; diagonal = domestic sales"},
-        "tariff": {
-            "units": "1 (ad valorem rate)",
-            "long_name": f"applied import tariff: {ft.description}; trade-weighted",
-        },
+        "tariff": {"units": "1 (ad valorem rate)", "long_name": f"applied import tariff: {tariffs}; trade-weighted"},
         "intermediate": {"units": units, "long_name": "intermediate use at buyer prices (tariff-inclusive)"},
         "final_demand": {"units": units, "long_name": "final demand (all categories) at buyer prices"},
         "factor_income": {"units": units, "long_name": "value added split by labour shares"},
         "esubd": {"units": "1", "source": ecite},
-        "esubm": {"units": "1", "source": f"{rec.elasticities.esubm_factor:g} x ESUBD unless given"},
+        "esubm": {"units": "1", "source": f"{rec.elasticities.esubm_factor:g} x ESUBD unless given"},  # type: ignore[union-attr]
         "esubva": {"units": "1", "source": ecite},
     }.items():
         ds[v].attrs.update(extra)
-    if population is not None:
+    if "population" in ds:
         ds["population"].attrs.update({"units": rec.population.units, "source": pcite})  # type: ignore[union-attr]
-    ds.attrs = _attrs(rec, table, files, year, units, rdesc, sdesc, ft, report)
-    rep = check_dataset(ds)
-    if not rep.ok:
-        raise RecipeError(rep.message(f"{where}: the built dataset"))
-    return ds, report
 
 
 def _balance_table(rec, table, R, S, regions, sectors, cats, Zg, TZ, Fg, TF, report):
