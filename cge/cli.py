@@ -129,7 +129,8 @@ def compare(scenarios, data, out, solver, quiet, steps, make_report):
     default="esubd,esubm,esubva",
     show_default=True,
     help="comma-separated: esubd, esubm, esubva (each sector), esubd:AGR+MAN (those sectors), "
-    "esubd* (one factor scaling all sectors together), shock (the scenario's change, scaled)",
+    "esubd* (one factor scaling all sectors together), shock (the scenario's change, scaled), "
+    "border_cost (the estimated border coefficient, normal with its standard error)",
 )
 @click.option(
     "--scheduler",

@@ -129,3 +129,117 @@ def test_committed_estimates_reproduce():
     committed = pd.read_csv(CHINA_TABLES / "border-costs.csv")
     fresh = estimate_border(cge.load_dataset("china-provinces"))
     pd.testing.assert_frame_equal(fresh, committed, check_exact=False, rtol=1e-6, check_dtype=False)
+
+
+# ---------------------------------------------------------------- border_cost in a scenario
+def _full(tmp_path, border_cost, name="s.yaml"):
+    import yaml
+
+    from cge.scenario.scenario import Scenario
+
+    path = tmp_path / name
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": "t",
+                "data": "china-provinces",
+                "union": {"name": "U", "members": ["BEJ", "TAJ", "HEB"]},
+                "stage": "full_integration",
+                "stage_options": {"border_cost": border_cost},
+            }
+        )
+    )
+    return Scenario.from_yaml(path)
+
+
+@pytest.fixture(scope="module")
+def china_bench():
+    import cge
+    from cge.model.benchmark import benchmark
+
+    return benchmark(cge.load_dataset("china-provinces"))
+
+
+def test_border_cost_forms(tmp_path, china_bench):
+    import shutil
+
+    est = pd.read_csv(CHINA_TABLES / "border-costs.csv").set_index(["scope", "border"])
+    pooled = est.loc[("pooled", "province")]
+    b = china_bench
+    bej, taj, shh = (b.regions.index(r) for r in ("BEJ", "TAJ", "SHH"))
+    tau = _full(tmp_path, "estimated").instruments(b).tau
+    assert np.allclose(tau[:, bej, taj], 1 / (1 + pooled["tariff_equivalent"]), rtol=1e-12)
+    assert np.all(tau[:, bej, shh] == 1.0) and np.all(tau[:, shh, bej] == 1.0)
+    # a file relative to the scenario, each sector's estimate, moved by one standard error
+    shutil.copy(CHINA_TABLES / "border-costs.csv", tmp_path / "mine.csv")
+    tau = _full(tmp_path, {"file": "mine.csv", "use": "sector", "shift": 1}).instruments(b).tau
+    for k, i in enumerate(b.sectors):
+        row = est.loc[(i, "province")]
+        te = tariff_equivalent(row["coefficient"] + row["se"], row["elasticity"])
+        assert tau[k, taj, bej] == pytest.approx(1 / (1 + te), rel=1e-12)
+    # a number is the same as before
+    tau = _full(tmp_path, 0.46).instruments(b).tau
+    assert np.allclose(tau[:, bej, taj], 1 / 1.46)
+
+
+@pytest.mark.parametrize(
+    ("border_cost", "words"),
+    [
+        ("guess", ["border_cost", "give a number, 'estimated'"]),
+        ({"file": "absent.csv"}, ["border_cost", "absent.csv", "cannot read"]),
+        ({"file": "x.csv", "use": "all"}, ["border_cost.use"]),
+        (-0.1, ["border_cost", ">= 0"]),
+    ],
+)
+def test_border_cost_refused(tmp_path, china_bench, border_cost, words):
+    from cge.errors import ScenarioError
+
+    with pytest.raises(ScenarioError) as exc:
+        _full(tmp_path, border_cost).instruments(china_bench)
+    assert all(w in str(exc.value) for w in words), str(exc.value)
+
+
+def test_sensitivity_draws_border_cost_from_its_estimate(tmp_path):
+    """Quadrature over the border coefficient: the draws' internal trade costs are 1/(1 + te) at the
+    coefficient -+ one standard error; a number has no distribution."""
+    from cge.errors import InputError
+    from cge.scenario.scenario import Scenario
+    from cge.sensitivity import sensitivity
+    from tests.support.synthetic import make_dataset
+
+    ds = make_dataset(n_regions=3, n_sectors=2, seed=1)
+    rows = [("pooled", "province", 0.8, 0.1, 4.0)]
+    table = pd.DataFrame(
+        [
+            dict(zip(["scope", "border", "coefficient", "se", "elasticity"], r), dataset="syn", basis="own", n_obs=9)
+            for r in rows
+        ]
+    )
+    table["tariff_equivalent"] = tariff_equivalent(table["coefficient"], table["elasticity"])
+    table["tariff_equivalent_se"] = tariff_equivalent_se(table["coefficient"], table["se"], table["elasticity"])
+    table.to_csv(tmp_path / "est.csv", index=False)
+
+    def scenario(border_cost):
+        return Scenario.from_dict(
+            {
+                "name": "b",
+                "union": {"name": "U", "members": ["R1", "R2"]},
+                "stage": "full_integration",
+                "stage_options": {"border_cost": border_cost},
+            },
+            where=str(tmp_path / "b.yaml"),
+        )
+
+    out = sensitivity(
+        scenario({"file": "est.csv"}), data=ds, parameters="border_cost", scheduler="serial", progress=False
+    )
+    assert list(out["status"].values) == ["ok", "ok"]
+    z = out["param_value"].values[:, 0]
+    assert sorted(z) == pytest.approx([-1.0, 1.0])
+    tau = out["trade_cost"].sel(source="R1", dest="R2").values  # (draw, sector)
+    expect = 1.0 / (1.0 + tariff_equivalent(0.8 + 0.1 * z, 4.0))
+    assert np.allclose(tau, expect[:, None], rtol=1e-12)
+    ev = out["ev_pct"].sel(region="R1").values
+    assert ev[np.argmax(z)] > ev[np.argmin(z)]  # a larger border removed, a larger gain
+    with pytest.raises(InputError, match="a number has no distribution"):
+        sensitivity(scenario(0.3), data=ds, parameters="border_cost", scheduler="serial", progress=False)

@@ -12,10 +12,20 @@ the stage it includes and applies that stage first. The README's table of stages
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Optional, Union
 
 import numpy as np
-from pydantic import BeforeValidator, Discriminator, Field, Tag, TypeAdapter, ValidationError
+from pydantic import (
+    BeforeValidator,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_core import ErrorDetails
 
 from cge.errors import ScenarioError, nearest
@@ -28,8 +38,55 @@ if TYPE_CHECKING:
 # ------------------------------------------------------------------ option types
 Rate = Annotated[float, Field(strict=True, ge=0.0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(strict=True, ge=0.0, le=1.0, allow_inf_nan=False)]
-#: the tariff-equivalent of the internal border, ad valorem (the one place to give it other forms)
-BorderCost = Rate
+
+
+class BorderEstimate(Strict):
+    """A border cost read from an estimates file written by ``cge estimate-border`` (docs/gravity.md)."""
+
+    file: str = Field(description="the estimates CSV, relative to the scenario file")
+    use: Literal["pooled", "sector"] = Field("pooled", description="the pooled estimate, or each sector's")
+    border: Literal["province", "china_world"] = Field("province", description="which border's estimate")
+    shift: float = Field(
+        0.0, strict=False, allow_inf_nan=False, description="standard errors added to the coefficient (0: the estimate)"
+    )
+
+    @field_validator("file")
+    @classmethod
+    def _beside_scenario(cls, v: str, info: ValidationInfo) -> str:
+        base = (info.context or {}).get("base_dir")
+        return str((Path(base) / v).resolve()) if base is not None and not Path(v).is_absolute() else v
+
+    def shifted(self, z: float) -> BorderEstimate:
+        """The same estimate with the coefficient moved by ``z`` more standard errors."""
+        return self.model_copy(update={"shift": self.shift + float(z)})
+
+    def rates(self, sectors: Sequence[str], key: str):
+        """Per sector: tariff-equivalent, coefficient, standard error, elasticity (cge/gravity/border.py)."""
+        from cge.gravity.border import border_rates
+
+        return border_rates(self.file, self.use, self.border, self.shift, sectors, key)
+
+
+def _estimated(v: Any) -> Any:
+    """``estimated``: the pooled provincial estimate on the china-provinces benchmark."""
+    if v == "estimated":
+        from cge.gravity.border import ESTIMATED
+
+        return {"file": str(ESTIMATED)}
+    return v
+
+
+#: the tariff-equivalent of the internal border, ad valorem: a number, ``estimated`` (the pooled
+#: provincial estimate of calibration/china/border-costs.csv) or ``{file, use, border, shift}``
+BorderCost = Annotated[
+    Union[Annotated[Rate, Tag("Given")], Annotated[BorderEstimate, Tag("File")]],
+    Discriminator(
+        lambda v: "File" if isinstance(v, (dict, BorderEstimate)) else None if isinstance(v, str) else "Given",
+        custom_error_type="invalid_option",
+        custom_error_message="give a number, 'estimated' or {file: ..., use: pooled|sector}",
+    ),
+    BeforeValidator(_estimated),
+]
 
 
 def _named_or(name: str, given: type) -> Callable[[Any], Optional[str]]:
@@ -220,18 +277,34 @@ class EconomicUnion(CommonMarket):
 
 
 class FullIntegration(CommonMarket):
-    """as `common_market`, and `tau[i,s,r] = 1 / (1 + border_cost)` for s != r in M (no ntb cut)"""
+    """as `common_market`, and `tau[i,s,r] = 1 / (1 + border_cost[i])` for s != r in M (no ntb cut)"""
 
     title: ClassVar[str] = "Full integration"
     stage: Literal["full_integration"] = "full_integration"  # type: ignore[assignment]
     includes: ClassVar[Optional[str]] = "common_market"
     border_cost: BorderCost = Field(
-        description="the tariff-equivalent of the internal border that full integration removes (>= 0)"
+        description="the tariff-equivalent of the internal border that full integration removes: a number "
+        "(>= 0), `estimated` (the pooled provincial estimate of calibration/china/border-costs.csv) or "
+        "`{file, use, border, shift}` (an estimates file of `cge estimate-border`: `use` pooled or sector, "
+        "`border` province or china_world, `shift` standard errors added to the coefficient; "
+        "docs/gravity.md)"
     )
+
+    def border_rates(self, bench: Benchmark, key: str = "border_cost") -> np.ndarray:
+        """The border's tariff-equivalent by sector."""
+        if isinstance(self.border_cost, BorderEstimate):
+            return self.border_cost.rates(bench.sectors, key)[0]
+        return np.full(len(bench.sectors), float(self.border_cost))
+
+    def check(self, bench: Benchmark, members: list[str], where: str) -> None:
+        super().check(bench, members, where)
+        self.border_rates(bench, f"{where}.border_cost")
 
     def apply(self, bench: Benchmark, members: list[str], ins: Instruments) -> Instruments:
         ins = super().apply(bench, members, ins)
-        ins.tau[np.broadcast_to(_internal(bench, members), ins.tau.shape)] = 1.0 / (1.0 + float(self.border_cost))
+        tau = 1.0 / (1.0 + self.border_rates(bench))
+        internal = np.broadcast_to(_internal(bench, members), ins.tau.shape)
+        ins.tau = np.where(internal, tau[:, None, None], ins.tau)
         return ins
 
 
@@ -278,8 +351,9 @@ def parse(stage: str, options: dict[str, Any], where: str) -> Stage:
     if "stage" in options:
         raise ScenarioError(f"{where}: stage_options.stage: unknown option (the stage is the top-level 'stage')")
     given = {"stage": stage, **options}
+    base = Path(where).parent if where and not where.startswith("<") else None
     try:
-        return _ADAPTER.validate_python(given)
+        return _ADAPTER.validate_python(given, context={"base_dir": base})
     except ValidationError as exc:
         message = format_errors(exc, where, "scenario", prefix=("stage_options",), explain=_explain(stage), data=given)
         raise ScenarioError(message) from None

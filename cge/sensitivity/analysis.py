@@ -10,7 +10,7 @@ import xarray as xr
 from cge.errors import InputError
 
 from .batch import Progress, data_key, run_dask, run_serial
-from .draws import apply_draw, draws_of, scaled_instruments
+from .draws import apply_draw, border_shifted, draws_of, scaled_instruments
 from .output import assemble, write
 from .parameters import SSAConfig, dimensions, parse_parameters
 from .worker import Task, fixed_scenario, model_for
@@ -76,25 +76,17 @@ def sensitivity(
     model = model_for(key, loaded, solver, model_options)  # the client's model: checks and instruments
     bench, core = model.bench, model.core
     dims = dimensions(config.parameters, bench, core.structural)
+    if any(d.kind == "border_cost" for d in dims):
+        border_shifted(sc, 0.0)  # refuses a scenario whose border cost has no distribution
     final = sc.instruments(bench)
     values, weights, method_used = draws_of(dims, config, draws)
     esub0 = core.esub0
     tasks = []
     for k, row in enumerate(values):
-        esub, lam = apply_draw(dims, row, esub0)
-        tasks.append(
-            Task(
-                k,
-                key,
-                data,
-                solver,
-                fixed_scenario(sc, scaled_instruments(bench, final, lam)),
-                esub,
-                int(config.steps),
-                options,
-                model_options,
-            )
-        )
+        esub, lam, z = apply_draw(dims, row, esub0)
+        ins = border_shifted(sc, z).instruments(bench) if z else final
+        task_sc = fixed_scenario(sc, scaled_instruments(bench, ins, lam))
+        tasks.append(Task(k, key, data, solver, task_sc, esub, int(config.steps), options, model_options))
     prog = Progress(len(tasks), progress)
     prog.say(
         f"sensitivity of {sc.name}: {len(dims)} uncertain parameters, {len(tasks)} draws "

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from cge.errors import InputError
-from cge.scenario.scenario import Instruments
+from cge.scenario.scenario import Instruments, Scenario
 
 from .parameters import Dimension, SSAConfig
 
@@ -49,19 +49,38 @@ def draw_values(dims: Sequence[Dimension], method: str, n: int | None = None, se
     return vals, np.full(int(n), 1.0 / int(n))  # type: ignore[arg-type]
 
 
-def apply_draw(dims: Sequence[Dimension], values: np.ndarray, esub0: dict) -> tuple[dict, float]:
-    """Elasticity arrays ({name: (sector,)}) and the shock scale for one draw."""
+def apply_draw(dims: Sequence[Dimension], values: np.ndarray, esub0: dict) -> tuple[dict, float, float]:
+    """Elasticity arrays ({name: (sector,)}), the shock scale and the border coefficient's shift (in
+    standard errors) for one draw."""
     esub = {k: np.array(v, dtype=float) for k, v in esub0.items()}
-    lam = 1.0
+    lam, z = 1.0, 0.0
     for dim, v in zip(dims, values):
         if dim.kind == "shock":
             lam = float(v)
+        elif dim.kind == "border_cost":
+            z = float(v)
         elif dim.together:
             idx = list(dim.sectors)
             esub[dim.kind][idx] = esub0[dim.kind][idx] * v
         else:
             esub[dim.kind][dim.sectors[0]] = v
-    return esub, lam
+    return esub, lam, z
+
+
+def border_shifted(sc: Scenario, z: float) -> Scenario:
+    """The scenario with its estimated border coefficient moved by ``z`` standard errors."""
+    from cge.scenario.stages import BorderEstimate, FullIntegration
+
+    stage = sc.integration()
+    if not isinstance(stage, FullIntegration) or not isinstance(stage.border_cost, BorderEstimate):
+        raise InputError(
+            f"{sc.where}: parameters: border_cost is drawn from its estimate: the scenario needs stage "
+            "full_integration with border_cost: estimated or {file: ...} (a number has no distribution)"
+        )
+    if z == 0.0:
+        return sc
+    options = {**sc.stage_options, "border_cost": stage.border_cost.shifted(z).model_dump()}
+    return sc.model_copy(update={"stage_options": options})
 
 
 def scaled_instruments(bench, final: Instruments, lam: float) -> Instruments:

@@ -14,7 +14,11 @@ from cge.errors import InputError
 ELASTICITIES = ("esubd", "esubm", "esubva")
 
 
-KINDS = ELASTICITIES + ("shock",)
+#: ``shock`` scales the scenario's change; ``border_cost`` draws the estimated border coefficient
+#: (normal, its standard error) of a scenario whose border cost comes from an estimates file
+KINDS = ELASTICITIES + ("shock", "border_cost")
+#: the kinds that are one random variable each, with no sectors
+WHOLE = ("shock", "border_cost")
 
 
 DISTRIBUTIONS = ("uniform", "triangular", "normal")
@@ -58,8 +62,8 @@ class Uncertain:
                 f"one of {', '.join(KINDS)} (e.g. esubd, esubd:AGR+MAN, esubd* to scale together)"
             )
         sectors = tuple(s.strip() for s in secs.split("+") if s.strip()) or None
-        if name == "shock" and (sectors or together):
-            raise InputError(f"parameters: {spec!r}: 'shock' takes no sectors")
+        if name in WHOLE and (sectors or together):
+            raise InputError(f"parameters: {spec!r}: {name!r} takes no sectors")
         return cls(name, sectors, together, distribution, spread)
 
 
@@ -80,6 +84,8 @@ class Dimension:
 
     def moments(self) -> tuple[float, float]:
         """Mean and standard deviation."""
+        if self.kind == "border_cost":  # standard normal: the coefficient's shift in standard errors
+            return 0.0, 1.0
         if self.distribution == "normal":
             return self.base, self.spread[0] * abs(self.base)
         a, b = self.support()
@@ -93,6 +99,8 @@ class Dimension:
         return self.distribution == "normal" or self.spread[0] == self.spread[1]
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        if self.kind == "border_cost":
+            return rng.standard_normal(n)
         if self.distribution == "normal":
             return rng.normal(self.base, self.spread[0] * abs(self.base), n)
         a, b = self.support()
@@ -156,7 +164,7 @@ def parse_parameters(specs, distribution: str = "uniform", spread=0.5) -> list[U
         specs = [s for s in specs.split(",") if s.strip()]
     out = [s if isinstance(s, Uncertain) else Uncertain.parse(s, distribution, spread) for s in specs]
     if not out:
-        raise InputError("parameters: give at least one uncertain parameter (esubd, esubm, esubva, shock)")
+        raise InputError("parameters: give at least one uncertain parameter (esubd, esubm, esubva, shock, border_cost)")
     return out
 
 
@@ -170,11 +178,14 @@ def dimensions(params: Sequence[Uncertain], bench, structural: dict) -> list[Dim
     sectors = list(bench.sectors)
     for p in params:
         spread = _pair(p.spread)
-        if p.kind == "shock":
-            if "shock" in seen:
-                raise InputError("parameters: 'shock' is listed twice")
-            seen["shock"] = "shock"
-            dims.append(Dimension("shock", "shock", (), True, 1.0, p.distribution, spread))
+        if p.kind in WHOLE:
+            if p.kind in seen:
+                raise InputError(f"parameters: {p.kind!r} is listed twice")
+            seen[p.kind] = p.kind
+            if p.kind == "shock":
+                dims.append(Dimension("shock", "shock", (), True, 1.0, p.distribution, spread))
+            else:
+                dims.append(Dimension("border_cost", "border_cost", (), True, 0.0, "normal", (1.0, 1.0)))
             continue
         chosen = sectors if p.sectors is None else list(p.sectors)
         for s in chosen:
