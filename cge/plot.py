@@ -21,7 +21,10 @@ from cge.results.groups import group_sum, membership
 
 MEMBER, NON_MEMBER = "#1f6fb2", "#9aa5b1"
 #: one colour per welfare component, in the order of the decomposition
-COMPONENT_COLOURS = ("#264653", "#2a9d8f", "#e9c46a", "#f4a261", "#e76f51", "#8d99ae", "#6d597a", "#b5838d")
+COMPONENT_COLOURS = (
+    *("#264653", "#2a9d8f", "#e9c46a", "#f4a261", "#e76f51", "#8d99ae", "#6d597a", "#b5838d"),
+    *("#90be6d", "#43aa8b", "#577590", "#f9844a"),  # the dynamic parts (docs/dynamics.md)
+)
 TRADE = (
     ("trade_creation", "Trade creation", "#2a9d8f"),
     ("trade_diversion", "Trade diversion", "#e76f51"),

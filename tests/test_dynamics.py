@@ -326,3 +326,28 @@ def test_capital_shock_refused_under_the_steady_state(tmp_path, data, capsys):
         empty[v][0] = 0.0
     with pytest.raises(ScenarioError):
         resolve({"scale_economies": {"S1": "krugman"}}, benchmark(empty))
+
+
+# ---------------------------------------------------------------------- static against dynamic
+def test_compare_static_and_dynamic_side_by_side(data):
+    """One scenario under a static and a dynamic model section: the comparison table and the
+    report's tables show both, with the dynamic parts beside the static ones; group EV% of the
+    steady state is a percentage of benchmark consumption."""
+    from cge.report.tables import stage_tables, welfare_table
+
+    fta = {"name": "static", "union": {"members": UNION}, "stage": "fta"}
+    dynamic = dict(fta, name="dynamic", model={"scale_economies": "krugman", "capital": STEADY})
+    comp = cge.compare([fta, dynamic], data=data, steps=2)
+    table = comp.table()
+    assert list(table.columns) == ["static", "dynamic"]
+    ds = comp.results[1].dataset
+    union = 100 * ds["ev"].values[:2].sum() / ds["consumption0"].values[:2].sum()
+    assert np.isclose(table.loc["union members", "dynamic"], union, rtol=1e-12)
+    tables = stage_tables(comp.dataset)
+    effects = tables["union_effects_by_scenario"]
+    assert np.isnan(effects.loc["Variety (scale economies) (union)", "static"])
+    assert np.isfinite(effects.loc["Capital accumulation (union)", "dynamic"])
+    assert np.isclose(tables["ev_pct_by_scenario"].loc["union", "dynamic"], union, rtol=1e-12)
+    welfare = welfare_table(ds)
+    parts = [c for c in welfare.columns if c not in ("Member", "EV", "EV%", "First-order total (one step)")]
+    assert np.allclose(welfare[parts].sum(axis=1).values, welfare["EV"].values.astype(float), rtol=1e-12)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from cge.results.groups import GROUPS, group_ev_pct, group_mean, group_sum, masks, membership
+from cge.results.groups import GROUPS, ev_base, group_ev_pct, group_mean, group_sum, masks, membership
 
 PARTS = {
     "welfare_allocative_members": "Allocative: members",
@@ -18,6 +18,11 @@ PARTS = {
     "welfare_allocative_output_tax": "Allocative: output tax",
     "welfare_allocative_export_tax": "Allocative: export tax",
     "welfare_trade_balance": "Trade balance",
+    # dynamic effects (docs/dynamics.md), present only in results of models built with them
+    "welfare_variety": "Variety (scale economies)",
+    "welfare_selection": "Selection (Melitz)",
+    "welfare_capital_accumulation": "Capital accumulation",
+    "welfare_capital_income": "Capital income across borders",
 }
 
 
@@ -43,7 +48,7 @@ def welfare_table(ds: xr.Dataset) -> pd.DataFrame:
         cols["First-order total (one step)"] = ds["welfare_first_order_total"].values
     df = pd.DataFrame(cols, index=regions)
     df.insert(0, "Member", np.where(member, "yes", ""))
-    inc0 = ds["income0"].values
+    inc0 = ev_base(ds)
     for label, row in _group_rows({k: v for k, v in cols.items() if k != "EV%"}, member, None).items():
         row["EV%"] = 100 * row["EV"] / inc0[dict(masks(member))[label]].sum()
         row["Member"] = ""
@@ -119,11 +124,12 @@ def stage_tables(ds: xr.Dataset) -> dict[str, pd.DataFrame]:
         ds["member_of_union"].values if "member_of_union" in ds else np.zeros((len(labels), ds.sizes["region"]), bool)
     )
     ev_pct = pd.DataFrame(ds["ev_pct"].values.T, index=list(map(str, ds["region"].values)), columns=labels)
-    inc0 = ds["income0"].values[0]
+    base = ev_base(ds)  # per scenario: benchmark consumption under the steady state, else income
+    base = np.where(np.isnan(base), ds["income0"].values, base)
     groups = [dict(masks(member[k])) for k in range(len(labels))]
     for label in GROUPS:
         ev_pct.loc[label] = [
-            group_ev_pct(ds["ev"].values[k], inc0, g[label]) if label in g else np.nan for k, g in enumerate(groups)
+            group_ev_pct(ds["ev"].values[k], base[k], g[label]) if label in g else np.nan for k, g in enumerate(groups)
         ]
     out = {"ev_pct_by_scenario": ev_pct.rename_axis("Region")}
     rows = {}
