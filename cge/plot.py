@@ -20,6 +20,8 @@ from cge.results import units
 from cge.results.groups import group_sum, membership
 
 MEMBER, NON_MEMBER = "#1f6fb2", "#9aa5b1"
+#: group totals (union, non-members, world), and a gain and a loss in a ladder's steps
+GROUP, GAIN, LOSS = "#2d3640", "#2a9d8f", "#e76f51"
 #: one colour per welfare component, in the order of the decomposition
 COMPONENT_COLOURS = (
     *("#264653", "#2a9d8f", "#e9c46a", "#f4a261", "#e76f51", "#8d99ae", "#6d597a", "#b5838d"),
@@ -64,10 +66,37 @@ def _scenarios(ds: xr.Dataset) -> list[str]:
     return [plain_name(s) for s in map(str, ds["scenario"].values)] if "scenario" in ds.dims else []
 
 
-def ev(obj: Any, ax=None, pct: bool = True):
+def shown_regions(ds: xr.Dataset, at_most: int = 15) -> list[int]:
+    """The regions a chart shows: all of them up to ``at_most``; beyond, the union's members and the
+    non-members with the largest losses (two thirds of the rest) and gains, in the data's order."""
+    n = ds.sizes["region"]
+    if n <= at_most:
+        return list(range(n))
+    member = membership(ds)
+    pct = ds["ev_pct"].values if "scenario" not in ds.dims else ds["ev_pct"].transpose("scenario", "region").values[-1]
+    others = [k for k in np.argsort(pct, kind="stable") if not member[k]]
+    room = max(at_most - int(member.sum()), 2)
+    losers = [k for k in others if pct[k] < 0][: max(room * 2 // 3, 1)]
+    gainers = [k for k in reversed(others) if pct[k] > 0 and k not in losers][: room - len(losers)]
+    return sorted({*np.flatnonzero(member), *losers, *gainers})
+
+
+def _wrapped(labels: list[str], width: int = 14) -> list[str]:
+    """Tick labels on lines of at most ``width`` characters."""
+    import textwrap
+
+    return ["\n".join(textwrap.wrap(label, width)) or label for label in labels]
+
+
+def ev(obj: Any, ax=None, pct: bool = True, groups: bool = False, at_most: int | None = None):
     """EV by region (% of benchmark income, or money with ``pct=False``): bars coloured by union
-    membership; for several scenarios, one bar per scenario in each region's group."""
+    membership, with ``groups`` the union, non-member and world totals in dark grey after them; for
+    several scenarios, one bar per scenario in each region's group. With ``at_most``, only the
+    regions :func:`shown_regions` picks (members, largest losers and gainers)."""
     ds = dataset_of(obj)
+    total = ds.sizes["region"]
+    if at_most is not None:
+        ds = ds.isel(region=shown_regions(ds, at_most))
     ax = house_axes(ax)
     name = "ev_pct" if pct else "ev"
     regions = list(map(str, ds["region"].values))
@@ -76,7 +105,9 @@ def ev(obj: Any, ax=None, pct: bool = True):
     if not scenarios:
         colours = [MEMBER if m else NON_MEMBER for m in membership(ds)]
         ax.bar(x, ds[name].values, color=colours)
-        ax.set_title("Welfare by region (union members in blue)")
+        ax.set_title("Welfare by region (union members in blue, non-members in grey)")
+        if groups:
+            x, regions = _group_bars(ax, dataset_of(obj), name, x, regions)
     else:
         width = 0.8 / len(scenarios)
         for k, label in enumerate(scenarios):
@@ -88,8 +119,70 @@ def ev(obj: Any, ax=None, pct: bool = True):
             )
         ax.set_title("Welfare by region and scenario")
         legend_below(ax)
+    if len(x) < total:
+        ax.set_title(ax.get_title() + f"\n{len(x)} of {total} regions: members, largest losses and gains", fontsize=9)
     ax.set_xticks(x, regions, rotation=90 if len(regions) > 12 else 0)
     ax.set_ylabel("EV, % of benchmark income" if pct else money_label(ds, "EV"))
+    return ax
+
+
+def _group_bars(ax, ds: xr.Dataset, name: str, x, regions: list[str]):
+    """The union, non-member and world bars after the regions' (a gap between)."""
+    from cge.results.groups import group_ev_pct, masks
+
+    member = membership(ds)
+    ev, inc0 = ds["ev"].values, ds["income0"].values
+    shown = masks(member)
+    values = [group_ev_pct(ev, inc0, m) if name == "ev_pct" else group_sum(ev, m, skipna=False) for _, m in shown]
+    gx = len(x) + 0.6 + np.arange(len(shown))
+    ax.bar(gx, values, color=GROUP, hatch="//", edgecolor="white")
+    return np.concatenate([x, gx]), [*regions, *(g for g, _ in shown)]
+
+
+def ladder_steps(obj: Any, ax=None):
+    """A ladder's stages as steps (a waterfall): the union's EV (the world's without a union) at
+    each stage, each bar the increment the stage adds, labelled with it."""
+    ds = dataset_of(obj)
+    ax = house_axes(ax)
+    member = np.asarray(ds["member"].values, bool) if "member" in ds.coords else np.zeros((ds.sizes["scenario"], 1))
+    ev = ds["ev"].transpose("scenario", "region").values
+    levels = np.array([np.sum(ev[k][m]) if m.any() else np.sum(ev[k]) for k, m in enumerate(member)])
+    before = np.concatenate([[0.0], levels[:-1]])
+    step = levels - before
+    x = np.arange(len(levels))
+    ax.bar(x, step, bottom=before, color=[GAIN if v >= 0 else LOSS for v in step], width=0.6)
+    for k in range(len(x) - 1):
+        ax.plot([x[k] + 0.3, x[k + 1] - 0.3], [levels[k]] * 2, color="#444", lw=0.8)
+    for k, v in enumerate(step):
+        ax.annotate(
+            f"{v:+,.0f}" if abs(v) >= 10 else f"{v:+,.2f}",
+            (x[k], max(levels[k], before[k])),
+            ha="center",
+            va="bottom",
+            fontsize=7,
+            xytext=(0, 2),
+            textcoords="offset points",
+        )
+    who = "union" if member.any() else "world"
+    ax.margins(y=0.15)
+    ax.set_xticks(x, _wrapped(_scenarios(ds)))
+    ax.set_ylabel(money_label(ds, f"EV of the {who}"))
+    ax.set_title(f"What each stage adds to the {who}'s EV (green: a gain, red: a loss)")
+    return ax
+
+
+def trade_by_scenario(obj: Any, ax=None):
+    """The union's trade creation, diversion and external trade creation in each scenario, as grouped bars."""
+    ds = dataset_of(obj)
+    ax = house_axes(ax)
+    x = np.arange(ds.sizes["scenario"])
+    for k, (name, label, colour) in enumerate(TRADE):
+        v = ds[name].transpose("scenario", ...).values.reshape(len(x), -1)
+        ax.bar(x + (k - 1) * 0.27, np.nansum(v, axis=1), 0.27, label=label, color=colour)
+    ax.set_xticks(x, _wrapped(_scenarios(ds)))
+    ax.set_ylabel(money_label(ds, "change in imports"))
+    ax.set_title("Union trade creation and diversion by scenario")
+    legend_below(ax)
     return ax
 
 
@@ -136,7 +229,7 @@ def decomposition(obj: Any, ax=None):
         parts, total = ds["welfare"].values, ds["ev"].values
         ax.set_title("Welfare decomposition by region")
     else:
-        ticks = scenarios
+        ticks = _wrapped(scenarios)
         masks = [m if m.any() else np.ones_like(m) for m in np.asarray(ds["member"].values, bool)]
         w = ds["welfare"].transpose("scenario", "component", "region").values
         parts = np.array([[np.nansum(w[s, c, m]) for s, m in enumerate(masks)] for c in range(len(labels))])

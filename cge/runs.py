@@ -227,6 +227,7 @@ class Model:
         attrs = {
             "title": f"cge results: {job.label}",
             "scenario": job.label,
+            "description": sc.description if sc is not None else None,
             "scenario_yaml": sc.source_text if sc is not None else None,
             "union": f"{sc.union.name}: {' '.join(sc.union.members)}" if sc is not None and sc.union else None,
             "stage": sc.stage if sc is not None else None,

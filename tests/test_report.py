@@ -79,9 +79,46 @@ def test_report_on_a_folder_without_results_exits_2(tmp_path):
     assert out.returncode == 2 and "neither results.nc nor comparison.nc" in out.stderr
 
 
+#: the charts each page must show: one scenario with a union (EV with group totals, map, trade
+#: creation and diversion by member and by sector, decomposition); a ladder (its steps, EV by stage,
+#: trade effects and decomposition by stage, the map of the last stage)
+CHARTS = {
+    "run1": [
+        "EV by region",
+        "Map",
+        "Creation and diversion by member",
+        "Creation and diversion by sector",
+        "Decomposition",
+    ],
+    "ladder": [
+        "What each stage adds",
+        "EV by region and scenario",
+        "Trade effects by scenario",
+        "Decomposition by scenario",
+        "Map: Common market",
+    ],
+}
+
+
+def test_page_leads_with_the_answer(runs):
+    page = (runs / "run1" / "report" / "index.html").read_text()
+    head = page[page.index('<div class="headline">') : page.index("</div>", page.index('<div class="headline">'))]
+    assert "<b>CJK</b> (China, Japan, Korea, Republic of) gains 18,839 million USD, 2011 (+0.134% of income)" in head
+    assert "largest loss: Rest of world" in head and "free trade area" in head.lower()
+    assert page.index('<div class="headline">') < page.index("<h2>") < page.index("<h2>Provenance</h2>")
+    welfare = page.split("<h2>Welfare (EV")[1].split("<h2>")[0]
+    assert "First-order" not in welfare and "<h2>First-order approximation" in page  # apart from EV
+    ladder = (runs / "ladder" / "report" / "index.html").read_text()
+    assert "Preferential trade arrangement &rarr; Free trade area &rarr; Customs union &rarr; Common market" in ladder
+    assert ladder.count("This stage adds") == 4
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not installed (apt-get install chromium; CI does)")
-@pytest.mark.parametrize("folder,charts", [("run1", 3), ("ladder", 3)])
-def test_page_loads_in_headless_chromium_and_shows_charts(runs, tmp_path, folder, charts):
+@pytest.mark.parametrize("folder", list(CHARTS))
+def test_page_loads_in_headless_chromium_and_shows_charts(runs, tmp_path, folder):
+    charts = len(CHARTS[folder])
+    html = (runs / folder / "report" / "index.html").read_text()
+    assert [h for h in CHARTS[folder] if f'<h2>{h}</h2><div class="chart">' not in html] == []
     page = (runs / folder / "report" / "index.html").resolve()
     flags = [
         "--headless",
@@ -98,11 +135,12 @@ def test_page_loads_in_headless_chromium_and_shows_charts(runs, tmp_path, folder
     assert dom.returncode == 0, dom.stderr[-2000:]
     body = dom.stdout[dom.stdout.index("<body") : dom.stdout.index(">", dom.stdout.index("<body"))]
     assert 'data-errors="0"' in body, body
-    n = int(body.split('data-charts="')[1].split('"')[0])
-    assert n >= charts
+    attribute = lambda name: int(body.split(f'{name}="')[1].split('"')[0])
+    assert attribute("data-chart-slots") == attribute("data-charts") == charts  # no chart missing
+    assert attribute("data-drawn") == charts  # each drawn, with a height on the page
     shot = tmp_path / "page.png"
     subprocess.run(
-        [CHROMIUM, *flags, "--window-size=1100,1800", f"--screenshot={shot}", page.as_uri()],
+        [CHROMIUM, *flags, "--window-size=1100,4000", f"--screenshot={shot}", page.as_uri()],
         capture_output=True,
         timeout=120,
     )

@@ -38,6 +38,19 @@ def _fig(width=7.0, height=3.4):
     return fig, house_axes(ax)
 
 
+def svg_of(draw, *args, width: float = 7.0, height: float = 3.4, **kwargs) -> str:
+    """The SVG of a chart drawn by ``draw(*args, ax=ax, **kwargs)`` (a :mod:`cge.plot` function)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams["svg.hashsalt"] = "cge"  # deterministic ids in the SVG
+    fig, ax = plt.subplots(figsize=(width, height))
+    draw(*args, ax=ax, **kwargs)
+    return _svg(fig)
+
+
 def chart_ev(ds: xr.Dataset) -> str:
     member = membership(ds)
     fig, ax = _fig()

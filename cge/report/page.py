@@ -17,13 +17,19 @@ CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max
 padding:0 1em;color:#222}h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:.85em;margin:.5em 0}th,td{padding:.2em .6em;border-bottom:1px solid #eee}
 td.num{text-align:right;font-variant-numeric:tabular-nums}tr.total{font-weight:600;background:#f6f8fa}
-.meta{color:#555;font-size:.85em}.chart svg{max-width:100%;height:auto}"""
+.meta{color:#555;font-size:.85em}.chart svg{max-width:100%;height:auto}
+.headline{background:#f3f7fb;border-left:4px solid #1f6fb2;padding:.4em 1em;margin:1em 0;font-size:1.02em}
+.headline ul{padding-left:1.2em}h3{font-size:1em}"""
 
 
 SCRIPT = """<script>
 window.cgeErrors=[];window.addEventListener('error',function(e){window.cgeErrors.push(String(e.message))});
 document.addEventListener('DOMContentLoaded',function(){var n=document.querySelectorAll('.chart svg').length;
 document.body.setAttribute('data-charts',String(n));
+var drawn=Array.prototype.filter.call(document.querySelectorAll('.chart svg'),function(s){
+return s.getBoundingClientRect().height>50&&s.querySelectorAll('path,use,rect').length>3}).length;
+document.body.setAttribute('data-drawn',String(drawn));
+document.body.setAttribute('data-chart-slots',String(document.querySelectorAll('.chart').length));
 document.body.setAttribute('data-errors',String(window.cgeErrors.length));});
 </script>"""
 
@@ -63,15 +69,21 @@ def html_page(
     tail: list[str],
     digits: int = 2,
     max_rows: int | None = None,
+    lead: str = "",
 ) -> str:
     """One self-contained page: title (HTML), the ``meta`` lines, the charts (name, SVG), the tables
-    rounded to ``digits`` (at most ``max_rows`` rows shown), then the ``tail`` parts (closing the page)."""
+    rounded to ``digits`` (at most ``max_rows`` rows shown), then the ``tail`` parts (closing the page);
+    ``lead`` (HTML, e.g. the headline) right under the title."""
     parts = [
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>',
         f"<style>{CSS}</style>{SCRIPT}</head><body>",
         f"<h1>{title}</h1>",
-        '<p class="meta">' + "<br>".join(f"{html.escape(k)}: {html.escape(str(v))}" for k, v in meta) + "</p>",
+        lead,
     ]
+    if meta:
+        parts.append(
+            '<p class="meta">' + "<br>".join(f"{html.escape(k)}: {html.escape(str(v))}" for k, v in meta) + "</p>"
+        )
     for name, svg in charts:
         parts.append(f'<h2>{html.escape(name)}</h2><div class="chart">{svg}</div>')
     for stem, caption, df in tables:

