@@ -43,7 +43,22 @@ def write_netcdf(ds: xr.Dataset, path: str | Path, compress: bool = False) -> Pa
         if compress
         else None
     )
-    return atomic_write(path, lambda tmp: ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=enc))
+    return atomic_write(path, lambda tmp: _to_netcdf4(ds, tmp, enc))
+
+
+def _to_netcdf4(ds: xr.Dataset, path: str, encoding: dict | None) -> None:
+    """What ``ds.to_netcdf(path, engine="netcdf4", format="NETCDF4")`` does for in-memory data,
+    without asking Dask for its scheduler (which imports ``distributed``: 0.1 to 0.3 s a run)."""
+    if any(v.chunks is not None for v in ds.variables.values()):  # Dask arrays: xarray's own way
+        ds.to_netcdf(path, engine="netcdf4", format="NETCDF4", encoding=encoding)
+        return
+    from xarray.backends.netCDF4_ import NETCDF4_PYTHON_LOCK
+
+    store = xr.backends.NetCDF4DataStore.open(path, mode="w", format="NETCDF4", lock=NETCDF4_PYTHON_LOCK)
+    try:
+        ds.dump_to_store(store, encoding=encoding or {})
+    finally:
+        store.close()
 
 
 def sha256(path: str | Path) -> str:

@@ -1,9 +1,9 @@
-"""The linear solves of Newton's method (cge/solve/linear.py): the Krylov route gives the same
-step as a direct solve, bit for bit the same every time, and refuses a singular block."""
+"""The linear solves of Newton's method (cge/solve/linear.py): the Krylov route and the dense
+inverse give the same step as a direct solve, bit for bit the same every time, and refuse a singular
+Jacobian."""
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
 from cge.solve import linear
 
@@ -24,41 +24,49 @@ def coupled_blocks(n_regions=12, size=40, coupling=0.3, seed=3):
     dense[-1, :-1] = rng.random(n - 1)  # the numeraire's equation reaches every region
     dense[:-1, -1] = rng.random(n - 1)  # and its unknown too
     dense[-1, -1] = 1.0
-    return sp.csc_matrix(dense), region
+    return entries(dense), region
+
+
+def entries(dense):
+    rows, cols = np.nonzero(dense)
+    return linear.Jacobian(rows, cols, dense[rows, cols], dense.shape[0])
 
 
 def test_krylov_step_equals_the_direct_solve():
     jac, region = coupled_blocks()
-    b = np.random.default_rng(1).standard_normal(jac.shape[0])
+    b = np.random.default_rng(1).standard_normal(jac.n)
     krylov = linear.BlockKrylov(jac, region, region)
     s = krylov(b)
     assert 0 < krylov.iterations < linear.RESTART
-    np.testing.assert_allclose(jac @ s, b, rtol=0, atol=1e-11 * np.abs(b).max())
-    np.testing.assert_allclose(s, np.linalg.solve(jac.toarray(), b), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(jac.dense() @ s, b, rtol=0, atol=1e-11 * np.abs(b).max())
+    np.testing.assert_allclose(s, np.linalg.solve(jac.dense(), b), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(linear.DenseInverse(jac)(b), s, rtol=1e-9, atol=1e-12)
 
 
 def test_krylov_is_reproducible_bit_for_bit():
     jac, region = coupled_blocks(seed=5)
-    b = np.random.default_rng(2).standard_normal(jac.shape[0])
-    first = linear.BlockKrylov(jac, region, region)(b)
-    again = linear.BlockKrylov(jac.copy(), region, region)(b.copy())
-    np.testing.assert_array_equal(first, again)
+    b = np.random.default_rng(2).standard_normal(jac.n)
+    for route in (linear.BlockKrylov(jac, region, region), linear.DenseInverse(jac)):
+        again = type(route)(jac, region, region) if isinstance(route, linear.BlockKrylov) else type(route)(jac)
+        np.testing.assert_array_equal(route(b), again(b.copy()))
 
 
 def test_routes_by_size(monkeypatch):
     jac, region = coupled_blocks(n_regions=3, size=10)
-    assert isinstance(linear.factorise(jac, (region, region)), linear.SparseLU)
-    assert isinstance(linear.factorise(jac), linear.SparseLU)  # no blocks: direct
+    assert isinstance(linear.factorise(jac, (region, region)), linear.DenseInverse)
     monkeypatch.setattr(linear, "KRYLOV_FROM", 0)
     assert isinstance(linear.factorise(jac, (region, region)), linear.BlockKrylov)
+    assert isinstance(linear.factorise(jac), linear.SparseLU)  # no regions: a direct sparse solve
 
 
-def test_singular_block_is_refused():
+def test_singular_jacobian_is_refused():
     jac, region = coupled_blocks(n_regions=3, size=10)
-    dense = jac.toarray()
+    dense = jac.dense()
     dense[:, 4] = 0.0  # an unknown that no equation holds
     with pytest.raises(RuntimeError, match="singular"):
-        linear.BlockKrylov(sp.csc_matrix(dense), region, region)
+        linear.BlockKrylov(entries(dense), region, region)
+    with pytest.raises(ValueError, match="[Ss]ingular"):
+        linear.DenseInverse(entries(dense))
 
 
 def test_region_blocks_reads_the_last_region_label():

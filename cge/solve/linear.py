@@ -2,7 +2,9 @@
 
 Two routes, chosen by size (:func:`factorise`):
 
-* **Sparse LU** (SuperLU) below ``KRYLOV_FROM`` unknowns, where it is the cheapest.
+* **Dense inverse** (numpy, LAPACK) below ``KRYLOV_FROM`` unknowns, where it is the cheapest: a few
+  milliseconds at the default size, and no SciPy to import (with Pyomo loaded, importing SciPy
+  also imports ``scipy.stats`` and more, about half a second of a 1.5 s run).
 * **GMRES preconditioned by the regions' blocks** from ``KRYLOV_FROM`` unknowns.  After elimination
   the Jacobian itself is sparse (every row holds the unknowns of one region and, through trade, the
   prices of the same good elsewhere), but its LU factors are nearly dense: a direct factorisation
@@ -21,12 +23,13 @@ the number of cores.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
-import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 #: unknowns from which the Krylov route is used.  Measured (2 cores, wiod2011, 5,880 unknowns):
-#: SuperLU 3.5 s, dense LU 1.9 s, block preconditioner 0.05 s plus 27 GMRES iterations in 0.1 s
+#: SuperLU 3.5 s, dense LU 1.9 s, block preconditioner 0.05 s plus 27 GMRES iterations in 0.1 s;
+#: a dense inverse of 1,500 unknowns takes 0.2 s on one core
 KRYLOV_FROM = 1500
 #: GMRES stops when ``|J s - b| <= RTOL |b|``
 RTOL = 1e-12
@@ -34,6 +37,29 @@ RTOL = 1e-12
 RESTART = 100
 #: ... at most this many times
 RESTARTS = 5
+
+
+class Jacobian(NamedTuple):
+    """A sparse ``n x n`` Jacobian by its entries ``values[k]`` at ``(rows[k], cols[k])`` (each
+    position once)."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    values: np.ndarray
+    n: int
+
+    def dense(self) -> np.ndarray:
+        out = np.zeros((self.n, self.n))
+        out[self.rows, self.cols] = self.values
+        return out
+
+    def sparse(self, keep: np.ndarray | None = None):
+        """The CSC matrix (SciPy) of all the entries, or of those where ``keep`` is true."""
+        import scipy.sparse as sp
+
+        if keep is None:
+            return sp.csc_matrix((self.values, (self.rows, self.cols)), shape=(self.n, self.n))
+        return sp.csc_matrix((self.values[keep], (self.rows[keep], self.cols[keep])), shape=(self.n, self.n))
 
 
 class LinearSolve:
@@ -45,13 +71,31 @@ class LinearSolve:
         raise NotImplementedError
 
 
+class DenseInverse(LinearSolve):
+    """The inverse of ``J`` (LAPACK, one thread); a solve is one product with it."""
+
+    kind = "dense LU"
+
+    def __init__(self, jac: Jacobian):
+        with _one_blas_thread():
+            self._inverse = np.linalg.inv(jac.dense())  # LinAlgError (a ValueError) if singular
+        if not np.all(np.isfinite(self._inverse)):
+            raise ValueError("the inverse has non-finite entries")
+
+    def __call__(self, b: np.ndarray) -> np.ndarray:
+        with _one_blas_thread():
+            return self._inverse @ b
+
+
 class SparseLU(LinearSolve):
-    """SuperLU's factors of ``J`` (column order from COLAMD)."""
+    """SuperLU's factors of ``J`` (column order from COLAMD), for a large system without regions."""
 
     kind = "sparse LU"
 
-    def __init__(self, jac: sp.csc_matrix):
-        self._lu = spla.splu(jac, permc_spec="COLAMD")
+    def __init__(self, jac: Jacobian):
+        import scipy.sparse.linalg as spla
+
+        self._lu = spla.splu(jac.sparse(), permc_spec="COLAMD")
 
     def __call__(self, b: np.ndarray) -> np.ndarray:
         return self._lu.solve(b)
@@ -66,14 +110,15 @@ class BlockKrylov(LinearSolve):
 
     kind = "GMRES, preconditioned by the regions' blocks"
 
-    def __init__(self, jac: sp.spmatrix, row_block: np.ndarray, col_block: np.ndarray):
-        coo = jac.tocoo()
-        rb, cb = row_block[coo.row], col_block[coo.col]
+    def __init__(self, jac: Jacobian, row_block: np.ndarray, col_block: np.ndarray):
+        import scipy.sparse.linalg as spla
+
+        rb, cb = row_block[jac.rows], col_block[jac.cols]
         keep = (rb == cb) | (rb < 0) | (cb < 0)
-        blocks = sp.csc_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=jac.shape)
-        self._pre = spla.splu(blocks, permc_spec="COLAMD")
-        self._jac = jac.tocsr()
-        n = jac.shape[0]
+        self._pre = spla.splu(jac.sparse(keep), permc_spec="COLAMD")
+        self._jac = jac.sparse().tocsr()
+        self._gmres = spla.gmres
+        n = jac.n
         self._op = spla.LinearOperator((n, n), matvec=self._jac.dot, dtype=np.float64)
         self._m = spla.LinearOperator((n, n), matvec=self._pre.solve, dtype=np.float64)
         #: GMRES iterations of the last solve
@@ -86,7 +131,7 @@ class BlockKrylov(LinearSolve):
             count[0] += 1
 
         with _one_blas_thread():
-            s, _ = spla.gmres(
+            s, _ = self._gmres(
                 self._op,
                 b,
                 M=self._m,
@@ -103,13 +148,16 @@ class BlockKrylov(LinearSolve):
         return s
 
 
-def factorise(jac: sp.spmatrix, blocks: tuple[np.ndarray, np.ndarray] | None = None) -> LinearSolve:
-    """The linear solve with ``jac``: sparse LU below ``KRYLOV_FROM`` unknowns or without
-    ``blocks`` (the region of each equation and unknown), else :class:`BlockKrylov`.
+def factorise(jac: Jacobian, blocks: tuple[np.ndarray, np.ndarray] | None = None) -> LinearSolve:
+    """The linear solve with ``jac``: a dense inverse below ``KRYLOV_FROM`` unknowns, else
+    :class:`BlockKrylov` with ``blocks`` (the region of each equation and unknown), or a sparse LU
+    without them.
 
-    Raises ``RuntimeError`` if ``jac`` (or its blocks) is singular."""
-    if blocks is None or jac.shape[0] < KRYLOV_FROM:
-        return SparseLU(sp.csc_matrix(jac))
+    Raises ``RuntimeError`` or ``ValueError`` if ``jac`` (or its blocks) is singular."""
+    if jac.n < KRYLOV_FROM:
+        return DenseInverse(jac)
+    if blocks is None:
+        return SparseLU(jac)
     return BlockKrylov(jac, *blocks)
 
 

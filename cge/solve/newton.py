@@ -42,7 +42,6 @@ from pathlib import Path
 
 import numpy as np
 import pyomo.environ as pyo
-import scipy.sparse as sp
 
 from . import linear
 
@@ -243,11 +242,11 @@ class System:
         g = self._g - self.rhs
         return g if np.all(np.isfinite(g)) else None
 
-    def jacobian(self, x: np.ndarray) -> sp.csc_matrix:
+    def jacobian(self, x: np.ndarray) -> linear.Jacobian:
         self._x[self.is_unknown] = x
         if self._lib.cge_asl_jacobian(self._handle, self._x.ctypes.data, self._jac.ctypes.data) != 0:
             raise NewtonFailed("the Jacobian cannot be evaluated at the current point")
-        return sp.csc_matrix((self._jac[self._keep], (self._rows, self._cols)), shape=(self.n, self.n))
+        return linear.Jacobian(self._rows, self._cols, self._jac[self._keep], self.n)
 
     def factorise(self, x: np.ndarray) -> linear.LinearSolve:
         """Evaluate the Jacobian at x and prepare its linear solve (kept in :attr:`lu`)."""
@@ -256,7 +255,7 @@ class System:
         if self.note is not None and self.n >= linear.KRYLOV_FROM:
             self.note(f"factorising the Jacobian ({self.n:,} unknowns, {linear.BlockKrylov.kind}) ...")
         jac = self.jacobian(x)
-        if not np.all(np.isfinite(jac.data)):
+        if not np.all(np.isfinite(jac.values)):
             raise NewtonFailed("the Jacobian has non-finite entries at the current point")
         try:
             self.lu = linear.factorise(jac, self.blocks)
