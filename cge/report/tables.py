@@ -69,6 +69,9 @@ def first_order_table(ds: xr.Dataset) -> pd.DataFrame | None:
     for k in parts:
         cols[k.removeprefix("welfare_first_order_").replace("_", " ").capitalize()] = ds[k].values
     cols["First-order total"] = ds["welfare_first_order_total"].values
+    for k, label in (("terms_of_trade", "terms of trade"), ("volume_of_trade", "volume of trade")):
+        if f"welfare_cp_{k}" in ds:
+            cols[f"Caliendo-Parro {label}"] = ds[f"welfare_cp_{k}"].values
     df = pd.DataFrame(cols, index=list(map(str, ds["region"].values)))
     for label, row in _group_rows(cols, member, None).items():
         df.loc[label] = pd.Series(row)

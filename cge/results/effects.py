@@ -266,6 +266,30 @@ def first_order(bench: xr.Dataset, final: xr.Dataset, member: np.ndarray) -> dic
     }
 
 
+def caliendo_parro(bench: xr.Dataset, final: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Caliendo and Parro's (2015, Review of Economic Studies 82(1), section 4.2) first-order welfare
+    decomposition, in money (their ``d ln W_n`` times income ``I_n``), by sector, partner and region,
+    both arrays (sector, partner, region):
+
+    * terms of trade: ``sum E[i,n,p] d ln c[i,n] - M[i,p,n] d ln c[i,p]``, exports and imports valued
+      at benchmark fob prices, ``c`` the exporter's fob price (``PE (1 + te)``; ``PY`` in the core);
+    * volume of trade: ``sum t[i,p,n] M[i,p,n] (d ln M[i,p,n] - d ln c[i,p])``, the benchmark tariff
+      revenue times the log change of the delivered volume ``X`` (at benchmark prices).
+
+    Log changes from the benchmark to the scenario in one step: a first-order figure, not EV.
+    The terms of trade add up to zero over the world (each flow is one region's export and
+    another's import at the same value)."""
+    a, b = _state(bench), _state(final)
+    flow = a["fob"] * a["tau"] * a["X"]  # (i, s, d) at benchmark fob prices
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dln_c = np.where(flow > 0, np.log(b["fob"] / a["fob"]), 0.0)
+        dln_x = np.where(a["X"] > 0, np.log(b["X"] / a["X"]), 0.0)
+    valued = flow * dln_c  # (i, s, d): the flow from s to d, revalued
+    terms = np.swapaxes(valued, 1, 2) - valued  # (i, partner, region): exports to p less imports from p
+    volume = a["t"] * a["cif"] * a["X"] * dln_x  # (i, partner = source, region = dest)
+    return terms, volume
+
+
 # ----------------------------------------------------------------- prices, GDP, structure
 def terms_of_trade(bench: xr.Dataset, final: xr.Dataset) -> np.ndarray:
     """Export price index over import price index (Laspeyres, benchmark flows as weights), 1 = benchmark.
@@ -381,6 +405,15 @@ def add_effects(
         sum(v[1] for k, v in out.items() if k.startswith("welfare_first_order_")),
         {"long_name": "sum of the first-order one-step parts"},
     )
+    cp_terms, cp_volume = caliendo_parro(bench_ds, ds)
+    cp = "Caliendo and Parro (2015) first-order decomposition, one step from the benchmark (not EV): "
+    out["welfare_cp"] = (
+        ("cp_effect", "sector", "partner", "region"),
+        np.stack([cp_terms, cp_volume]),
+        {"long_name": cp + "terms-of-trade and volume-of-trade effects by sector and partner"},
+    )
+    out["welfare_cp_terms_of_trade"] = (R, cp_terms.sum(axis=(0, 1)), {"long_name": cp + "terms of trade"})
+    out["welfare_cp_volume_of_trade"] = (R, cp_volume.sum(axis=(0, 1)), {"long_name": cp + "volume of trade"})
     out["terms_of_trade"] = (
         R,
         terms_of_trade(bench_ds, ds),
@@ -445,7 +478,7 @@ def add_effects(
             coefficient_of_variation(pc1[member]),
             {"long_name": "coefficient of variation of per-capita income among members, scenario"},
         )
-    ds = ds.assign_coords(partner=("partner", ds["region"].values))
+    ds = ds.assign_coords(partner=("partner", ds["region"].values), cp_effect=["terms_of_trade", "volume_of_trade"])
     if path is not None:
         ds = ds.assign_coords(component=("component", component), instrument=("instrument", instruments))
     return ds.assign(out)
