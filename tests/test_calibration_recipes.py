@@ -364,3 +364,19 @@ def test_default_recipe_reproduces_the_historic_default_values():
     assert float(ds.factor_income.sum()) == pytest.approx(69_032_118, abs=1)
     assert float(ds.final_demand.sum()) == pytest.approx(69_453_293, abs=1)
     assert float(ds.final_demand.sel(sector="MIN", region="JPN")) == pytest.approx(1_137, abs=1)
+
+
+def test_finished_benchmark_takes_the_recipe_elasticities():
+    """A finished benchmark (china_provinces) takes the recipe's elasticities and overrides as a built
+    table does: esubm follows esubd by esubm_factor unless given; an unknown sector is refused."""
+    if not (RAW / "china_provinces" / "vxmd.csv").exists():
+        pytest.skip(f"raw china_provinces data not found under {RAW}")
+    recipe = ROOT / "calibration" / "china-provinces.yaml"
+    a, b, c = (str(s) for s in load_dataset("china-provinces")["sector"].values[:3])
+    e = {"esubd": 2.0, "esubva": 0.5, "esubm_factor": 3.0, "overrides": {a: {"esubm": 7.5}, b: {"esubd": 1.5}}}
+    ds, _ = build_dataset(recipe, overrides={"elasticities": e})
+    got = {v: [float(ds[v].sel(sector=s)) for s in (a, b, c)] for v in ("esubd", "esubm", "esubva")}
+    assert got == {"esubd": [2.0, 1.5, 2.0], "esubm": [7.5, 4.5, 6.0], "esubva": [0.5, 0.5, 0.5]}
+    e["overrides"] = {a + "X": {"esubd": 2.0}}
+    with pytest.raises(RecipeError, match="elasticities.overrides: unknown sector"):
+        build_dataset(recipe, overrides={"elasticities": e})

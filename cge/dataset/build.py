@@ -70,6 +70,13 @@ class BuildReport:
 
 
 # ------------------------------------------------------------------------------------ helpers
+def refuse_unknown(where: str, given, sectors: list[str]) -> None:
+    """Refuse sector codes not in ``sectors``, each with the nearest valid code."""
+    unknown = [k for k in given if k not in sectors]
+    if unknown:
+        raise RecipeError(f"{where}: unknown sector(s) " + ", ".join(f"{k}{nearest(k, sectors)}" for k in unknown))
+
+
 def _read_recipe_csv(rec: Recipe, name: str, what: str, files: dict) -> tuple[Path, pd.DataFrame]:
     """A CSV file a recipe names (as text), recorded in ``files`` for the provenance hash."""
     path = rec.resolve(name)
@@ -695,12 +702,7 @@ def _labour_shares(rec, table, regions, sectors, R, S, Z, files):
     if isinstance(spec, (int, float)):
         return np.full((na, nr), float(spec))
     if isinstance(spec, dict):
-        unknown = [k for k in spec if k not in sectors]
-        if unknown:
-            raise RecipeError(
-                f"{rec.where}: factors.labour_share: unknown sector(s) "
-                + ", ".join(f"{k}{nearest(k, sectors)}" for k in unknown)
-            )
+        refuse_unknown(f"{rec.where}: factors.labour_share", spec, sectors)
         miss = [a for a in sectors if a not in spec]
         if miss:
             raise RecipeError(f"{rec.where}: factors.labour_share lacks sector(s) {', '.join(miss)}")
@@ -769,12 +771,7 @@ def _elasticities(rec, table, sectors, S, files):
         if e.level == "source":
             cite += " (source sectors, weighted by world output)"
     esubd, esubva, esubm = esubd.copy(), esubva.copy(), esubm.copy()
-    unknown = [k for k in e.overrides if k not in sectors]
-    if unknown:
-        raise RecipeError(
-            f"{rec.where}: elasticities.overrides: unknown sector(s) "
-            + ", ".join(f"{k}{nearest(k, sectors)}" for k in unknown)
-        )
+    refuse_unknown(f"{rec.where}: elasticities.overrides", e.overrides, sectors)
     for k, o in e.overrides.items():
         j = sectors.index(k)
         if o.esubd is not None:
@@ -959,23 +956,9 @@ def _build_finished(rec: Recipe):
         e = rec.elasticities
         if e.file is not None and e.level != "aggregate":
             raise RecipeError(f"{where}: elasticities.level must be 'aggregate' for {kind}")
-        esubd, esubm, esubva, cite = (
-            _elasticities(rec, None, sectors, np.eye(len(sectors)), {})
-            if e.file is not None or e.esubd is not None
-            else (None, None, None, "")
-        )
-        if esubd is not None:
-            ds["esubd"].values[:], ds["esubm"].values[:], ds["esubva"].values[:] = esubd, esubm, esubva
-        else:
-            for k, o in e.overrides.items():
-                if k not in sectors:
-                    raise RecipeError(f"{where}: elasticities.overrides: unknown sector {k}{nearest(k, sectors)}")
-                j = sectors.index(k)
-                if o.esubd is not None:
-                    ds["esubd"].values[j] = o.esubd
-                    ds["esubm"].values[j] = o.esubm if o.esubm is not None else e.esubm_factor * o.esubd
-                if o.esubva is not None:
-                    ds["esubva"].values[j] = o.esubva
+        # the recipe's schema asks for a file or uniform values, so they replace the source's
+        esubd, esubm, esubva, _ = _elasticities(rec, None, sectors, np.eye(len(sectors)), {})
+        ds["esubd"].values[:], ds["esubm"].values[:], ds["esubva"].values[:] = esubd, esubm, esubva
     rep = check_dataset(ds)
     if not rep.ok:
         raise RecipeError(
