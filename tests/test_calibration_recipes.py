@@ -1,4 +1,4 @@
-"""Calibration recipes (cge.calib): schema, maps, balancing, sources, built-in datasets."""
+"""Calibration recipes (cge.dataset): schema, maps, balancing, sources, built-in datasets."""
 
 from pathlib import Path
 

@@ -8,8 +8,8 @@
 * ``output[e, s]``   the source's own output vector (only if it has one, else None).
 
 One reader per source: ``wiod.py`` (the WIOD 2013 long CSV files), ``csv_table.py`` (the plain-CSV
-layout, ``calibration/README.md``), ``pymrio_table.py`` (a ``pymrio.IOSystem``); ``china.py`` builds
-the China provinces dataset directly.  The helpers here are shared by the long-file readers: cells
+layout, ``calibration/README.md``), ``pymrio_table.py`` (a ``pymrio.IOSystem``); ``china.py`` and
+``gtap.py`` build a finished benchmark instead.  The helpers here are shared by the long-file readers: cells
 missing from a long file are zero (the files list nonzero cells); a cell that is present but empty or
 not a number is refused, never zeroed.
 """

@@ -1,7 +1,7 @@
 """Tariff rates on the source table's fine grid t[sector, exporter, importer] (fractions).
 
 Caliendo and Parro (2015) rates come with a concordance to the source's sectors and countries
-(default: the package's WIOD 2013 concordance, ``cge/calib/concordance/``):
+(default: the package's WIOD 2013 concordance, ``cge/dataset/concordance/``):
 
 * sectors: each CP tradable sector maps to one source sector; a source sector with several CP sectors
   takes their average weighted by CP's 1993 bilateral imports on the mapped CP route (the simple mean
