@@ -1,14 +1,19 @@
-"""Atomic output: a failed or interrupted write never leaves a file that looks complete."""
+"""Files: atomic output (a failed or interrupted write never leaves a file that looks complete), the
+SHA-256 of a file, and the one reader of input CSV files with required columns."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import xarray as xr
+
+from cge.errors import InputError
 
 
 def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
@@ -68,3 +73,31 @@ def sha256(path: str | Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def read_csv(
+    path: str | Path,
+    columns: Sequence[str],
+    error: type[InputError],
+    where: str = "",
+    hint: str = "",
+    **read: Any,
+) -> pd.DataFrame:
+    """A CSV file that must have ``columns``: a missing or unreadable file, or a missing column, raises
+    ``error`` naming the file (and ``where``, the key or file that points at it; ``hint`` says what
+    to do).  ``read`` goes to :func:`pandas.read_csv`."""
+    path = Path(path)
+    at = f"{where}: " if where else ""
+    if not path.is_file():
+        raise error(f"{at}cannot read {path}: file not found")
+    try:
+        df = pd.read_csv(path, **read)
+    except Exception as exc:
+        raise error(f"{at}cannot read {path} ({exc})") from None
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise error(
+            f"{at}{path}: missing column(s) {', '.join(missing)}; expected {', '.join(columns)}"
+            + (f" ({hint})" if hint else "")
+        )
+    return df

@@ -32,7 +32,7 @@ import pandas as pd
 from cge import __version__
 from cge.dataset.schema import check_dataset, from_arrays
 from cge.errors import nearest
-from cge.io import sha256, write_netcdf
+from cge.io import read_csv, sha256, write_netcdf
 from cge.schema import parse_yaml
 
 from . import balance as bal
@@ -77,13 +77,15 @@ def refuse_unknown(where: str, given, sectors: list[str]) -> None:
         raise RecipeError(f"{where}: unknown sector(s) " + ", ".join(f"{k}{nearest(k, sectors)}" for k in unknown))
 
 
-def _read_recipe_csv(rec: Recipe, name: str, what: str, files: dict) -> tuple[Path, pd.DataFrame]:
-    """A CSV file a recipe names (as text), recorded in ``files`` for the provenance hash."""
+def _read_recipe_csv(
+    rec: Recipe, name: str, what: str, columns: list[str], files: Optional[dict] = None, hint: str = ""
+) -> tuple[Path, pd.DataFrame]:
+    """A CSV file a recipe names, as text, with ``columns``; recorded in ``files`` for the provenance hash."""
     path = rec.resolve(name)
-    if not path.is_file():
-        raise RecipeError(f"{rec.where}: {what} file not found: {path}")
-    files[f"{what}/{path.name}"] = path
-    return path, pd.read_csv(path, keep_default_na=False, dtype=str)
+    df = read_csv(path, columns, RecipeError, f"{rec.where}: {what}", hint, keep_default_na=False, dtype=str)
+    if files is not None:
+        files[f"{what}/{path.name}"] = path
+    return path, df
 
 
 def worst(arr: np.ndarray, labels: list[list[str]], n: int = 3) -> str:
@@ -114,16 +116,10 @@ def make_map(spec: Union[str, MapSpec], codes: list[str], what: str, rec: Recipe
         return list(codes), np.eye(len(codes)), f"{len(codes)} {what}, as in the source", {}
     assert isinstance(spec, MapSpec), spec
     pairs: list[tuple[str, str]] = []
-    files = {}
+    files: dict[str, Path] = {}
     if spec.file is not None:
-        path = rec.resolve(spec.file)
-        files[f"{what}/{path.name}"] = path
-        if not path.is_file():
-            raise RecipeError(f"{where}: map file not found: {path}")
-        df = pd.read_csv(path, keep_default_na=False, dtype=str)
-        miss = [c for c in (spec.code_column, spec.aggregate_column) if c not in df.columns]
-        if miss:
-            raise RecipeError(f"{path}: missing column(s) {', '.join(miss)} (set code_column / aggregate_column)")
+        columns = [spec.code_column, spec.aggregate_column]
+        path, df = _read_recipe_csv(rec, spec.file, what, columns, files, "set code_column / aggregate_column")
         pairs = [(a.strip(), b.strip()) for a, b in zip(df[spec.code_column], df[spec.aggregate_column])]
         where = f"{path}"
     else:
@@ -169,13 +165,7 @@ def make_map(spec: Union[str, MapSpec], codes: list[str], what: str, rec: Recipe
 
 
 def _read_table_file(spec: TableFile, rec: Recipe, codes: list[str], what: str) -> tuple[dict, Path]:
-    path = rec.resolve(spec.file)
-    if not path.is_file():
-        raise RecipeError(f"{rec.where}: {what} file not found: {path}")
-    df = pd.read_csv(path, keep_default_na=False, dtype=str)
-    for c in (spec.code_column, spec.column):
-        if c not in df.columns:
-            raise RecipeError(f"{path}: no column {c!r} (columns: {', '.join(df.columns)})")
+    path, df = _read_recipe_csv(rec, spec.file, what, [spec.code_column, spec.column])
     vals = pd.to_numeric(df[spec.column], errors="coerce")
     if vals.isna().any():
         raise RecipeError(
@@ -734,10 +724,7 @@ def _elasticities(rec, table, sectors, S, files):
         esubm = e.esubm_factor * esubd
     else:
         codes = sectors if e.level == "aggregate" else table.sectors
-        path, df = _read_recipe_csv(rec, e.file, "elasticities", files)
-        for c in ("sector", "esubd", "esubva"):
-            if c not in df.columns:
-                raise RecipeError(f"{path}: no column {c!r}")
+        path, df = _read_recipe_csv(rec, e.file, "elasticities", ["sector", "esubd", "esubva"], files)
         df["sector"] = df["sector"].str.strip()
         if df.sector.duplicated().any():
             raise RecipeError(f"{path}: sector(s) listed twice: {sorted(set(df.sector[df.sector.duplicated()]))}")
@@ -792,10 +779,7 @@ def _population(rec, table, regions, R, files):
     if p is None:
         return None, ""
     codes = regions if p.level == "aggregate" else table.countries
-    path, df = _read_recipe_csv(rec, p.file, "population", files)
-    for c in (p.code_column, p.column):
-        if c not in df.columns:
-            raise RecipeError(f"{path}: no column {c!r}")
+    path, df = _read_recipe_csv(rec, p.file, "population", [p.code_column, p.column], files)
     df[p.code_column] = df[p.code_column].str.strip()
     if df[p.code_column].duplicated().any():
         raise RecipeError(f"{path}: code(s) listed twice")

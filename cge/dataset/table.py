@@ -23,6 +23,8 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
+from cge import io
+
 from .recipe import RecipeError
 
 
@@ -78,14 +80,8 @@ def need_files(files: dict[str, Path], where: str) -> None:
 
 
 def read_csv(path: Path, where: str, cols: list[str]) -> pd.DataFrame:
-    try:
-        df = pd.read_csv(path, keep_default_na=False, dtype=str)
-    except Exception as exc:
-        raise RecipeError(f"{where}: cannot read {path} ({exc})") from None
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise RecipeError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(cols)}")
-    return df
+    """A source file as text (no cell read as NaN: the readers check codes and numbers)."""
+    return io.read_csv(path, cols, RecipeError, where, keep_default_na=False, dtype=str)
 
 
 def numeric(df: pd.DataFrame, path: Path, col: str = "value") -> np.ndarray:

@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cge.io import read_csv
+
 from .recipe import SHARED_DATA, CPTariffs, CsvTariffs, Recipe, RecipeError
 from .table import Table
 
@@ -71,12 +73,7 @@ class FineTariffs:
 
 
 def _csv(path: Path, cols: list[str]) -> pd.DataFrame:
-    if not path.is_file():
-        raise RecipeError(f"tariff file not found: {path}")
-    df = pd.read_csv(path, keep_default_na=False, dtype=str)
-    miss = [c for c in cols if c not in df.columns]
-    if miss:
-        raise RecipeError(f"{path}: missing column(s) {', '.join(miss)}")
+    df = read_csv(path, cols, RecipeError, "tariffs", keep_default_na=False, dtype=str)
     for c in df.columns:
         df[c] = df[c].str.strip()
     return df

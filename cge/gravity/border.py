@@ -9,6 +9,7 @@ import pandas as pd
 
 from cge.errors import ScenarioError
 from cge.gravity.estimate import COLUMNS, tariff_equivalent
+from cge.io import read_csv
 
 #: what ``border_cost: estimated`` reads: the estimates on the china-provinces benchmark
 ESTIMATED = Path(__file__).resolve().parents[2] / "calibration" / "china" / "border-costs.csv"
@@ -16,17 +17,7 @@ ESTIMATED = Path(__file__).resolve().parents[2] / "calibration" / "china" / "bor
 
 def read_estimates(path: str | Path, key: str) -> pd.DataFrame:
     """An estimates file, checked for its columns (``key``: the scenario key, for messages)."""
-    path = Path(path)
-    try:
-        table = pd.read_csv(path)
-    except OSError as exc:
-        raise ScenarioError(f"{key}: cannot read border-cost estimates {str(path)!r} ({exc.strerror})") from None
-    except Exception as exc:
-        raise ScenarioError(f"{key}: {str(path)!r} is not a CSV of border-cost estimates ({exc})") from None
-    missing = [c for c in COLUMNS if c not in table.columns]
-    if missing:
-        raise ScenarioError(f"{key}: {path} lacks the column(s) {', '.join(missing)} (cge estimate-border writes them)")
-    return table
+    return read_csv(path, COLUMNS, ScenarioError, key, "cge estimate-border writes them")
 
 
 def border_rates(

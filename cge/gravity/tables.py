@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from cge.errors import DataError
+from cge.io import read_csv
 
 #: calibration/china/ in a clone of the repository
 CHINA_TABLES = Path(__file__).resolve().parents[2] / "calibration" / "china"
@@ -17,14 +18,7 @@ EARTH_RADIUS_KM = 6371.0
 
 def read_table(path: str | Path, columns: list[str]) -> pd.DataFrame:
     """A committed CSV table with at least ``columns``; a clear error if it is missing or short."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: table not found")
-    table = pd.read_csv(path, dtype={"code": str})
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise DataError(f"{path}: missing column(s) {', '.join(missing)}")
-    return table
+    return read_csv(path, columns, DataError, dtype={"code": str})
 
 
 def great_circle_km(lat1, lon1, lat2, lon2) -> np.ndarray:
