@@ -7,6 +7,8 @@ scenario's :class:`~cge.scenario.Instruments` (arrays along the benchmark's dime
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pyomo.environ as pyo
 
@@ -99,14 +101,11 @@ def set_instruments(m: pyo.ConcreteModel, st: Structure, ins) -> None:
     built with the tax instruments (:class:`InputError` otherwise).
     """
     b, sets, at = st.bm, st.sets, st.bm.coords.at
-    for k in sets.ROUTES:
-        m.t[k] = at(ins.tariff, ROUTE, k)
-        m.tau[k] = at(ins.tau, ROUTE, k)
+    _assign(m.t, sets.ROUTES, ins.tariff, ROUTE, st)
+    _assign(m.tau, sets.ROUTES, ins.tau, ROUTE, st)
     if st.options.taxes:
-        for k in sets.ROUTES:
-            m.te[k] = at(ins.export_tax, ROUTE, k)
-        for k in sets.YR:
-            m.to[k] = at(ins.output_tax, SECTOR_REGION, k)
+        _assign(m.te, sets.ROUTES, ins.export_tax, ROUTE, st)
+        _assign(m.to, sets.YR, ins.output_tax, SECTOR_REGION, st)
     elif np.any(ins.output_tax != 0) or np.any(ins.export_tax[:, ~np.eye(len(b.regions), dtype=bool)] != 0):
         raise InputError(
             "output or export taxes are set, but this model was built without the tax "
@@ -114,19 +113,30 @@ def set_instruments(m: pyo.ConcreteModel, st: Structure, ins) -> None:
         )
     _check_capital(st, ins)
     endowment = b.F0 * ins.endowment
-    mobile_endowment = endowment.sum(axis=1)
-    for k in sets.FM:
-        m.endow_m[k] = at(mobile_endowment, FACTOR_REGION, k)
-    for k in sets.FS:
-        m.endow_s[k] = at(endowment, FACTOR_SECTOR_REGION, k)
+    _assign(m.endow_m, sets.FM, endowment.sum(axis=1), FACTOR_REGION, st)
+    _assign(m.endow_s, sets.FS, endowment, FACTOR_SECTOR_REGION, st)
     m.PNUM = float(ins.pnum)
     for r in b.regions:
         m.pool_in[r] = at(ins.revenue_pool, ("region",), r)
         m.pool_share[r] = at(ins.revenue_share, ("region",), r)
-    for k in sets.FM:
-        m.fpool[k] = at(ins.factor_pool, FACTOR_REGION, k)
+    _assign(m.fpool, sets.FM, ins.factor_pool, FACTOR_REGION, st)
     for f in m.any_fpool:
         m.any_fpool[f] = float(ins.factor_pool[b.coords.index(("factor",), f)].any())
+
+
+#: instrument component -> (its variables at the keys, their positions in the arrays): looked up
+#: once per model, since a model is re-solved many times (wiod2011: 57,400 routes a solve)
+_SLOTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _assign(var, keys: list, values: np.ndarray, dims: tuple[str, ...], st: Structure) -> None:
+    """``var[k] = values`` at the position of label tuple ``k`` along ``dims``, for every ``k`` in ``keys``."""
+    slots = _SLOTS.get(var)
+    if slots is None:
+        where = np.array([st.bm.coords.index(dims, k) for k in keys], dtype=np.intp).reshape(len(keys), len(dims))
+        slots = _SLOTS[var] = ([var[k] for k in keys], tuple(where.T))
+    for v, x in zip(slots[0], np.asarray(values, dtype=float)[slots[1]].tolist()):
+        v.set_value(x, skip_validation=True)
 
 
 def _check_capital(st: Structure, ins) -> None:
