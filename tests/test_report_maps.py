@@ -41,3 +41,15 @@ def test_china_provinces_are_drawn_on_their_boundaries():
     assert [p.get_linewidths()[0] > 1 for p in provinces[:4]] == [True, True, True, False]
     lon = np.concatenate([v.vertices[:, 0] for v in provinces[0].get_paths()])  # Beijing
     assert 115 < lon.min() < lon.max() < 118
+
+
+def test_world_map_colours_each_country_as_its_region():
+    codes = ["CHN", "JPN", "KOR", "ASN", "IND", "USA", "CAN", "MEX", "EUR", "ROW"]
+    ax = maps.ev_map(result(codes, {"CHN", "JPN", "KOR"}, "default"))
+    countries = dict(zip(maps.world_outlines(), ax.collections))
+    assert len(countries) > 200  # the whole world: ROW takes every country no other region lists
+    face = {iso: tuple(c.get_facecolor()[0]) for iso, c in countries.items()}
+    assert face["DEU"] == face["FRA"] == face["ROU"] != face["USA"]  # the EU's members share EUR's colour
+    assert face["BRA"] == face["AUS"] != face["DEU"]  # rest of the world
+    assert face["ROU"][0] > face["ROU"][2] or face["ROU"][2] > face["ROU"][0]  # coloured, not grey
+    assert countries["JPN"].get_linewidths()[0] > 0.5 > countries["USA"].get_linewidths()[0]  # members outlined

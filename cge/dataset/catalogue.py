@@ -60,3 +60,15 @@ def full_names(dataset: str, dim: str, codes: Iterable[Any]) -> list[str]:
     with open(NAMES_FILE, newline="", encoding="utf-8") as f:
         table = {r["code"]: r["name"] for r in csv.DictReader(f) if r["dataset"] == dataset and r["dim"] == dim}
     return [table.get(str(c), str(c)) for c in codes]
+
+
+#: the countries (ISO 3166 alpha-3) each region of a built-in dataset covers; "*" for the rest of the world
+COUNTRIES_FILE = DATASET_DIR / "countries.csv"
+
+
+def region_countries(dataset: str) -> dict[str, list[str]]:
+    """Region -> its countries for a built-in dataset (from :data:`COUNTRIES_FILE`); empty for others."""
+    import csv
+
+    with open(COUNTRIES_FILE, newline="", encoding="utf-8") as f:
+        return {r["region"]: r["countries"].split() for r in csv.DictReader(f) if r["dataset"] == dataset}

