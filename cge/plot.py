@@ -54,9 +54,9 @@ def house_axes(ax, width: float = 7.0, height: float = 3.4):
     return ax
 
 
-def legend_below(ax) -> None:
-    """The legend in one block under the axes."""
-    ax.legend(frameon=False, fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.12))
+def legend_below(ax, below: float = 0.12) -> None:
+    """The legend in one block under the axes (``below``: how far, as a share of their height)."""
+    ax.legend(frameon=False, fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -below))
 
 
 def _scenarios(ds: xr.Dataset) -> list[str]:
@@ -118,7 +118,7 @@ def ev(obj: Any, ax=None, pct: bool = True, groups: bool = False, at_most: int |
                 label=label,
             )
         ax.set_title("Welfare by region and scenario")
-        legend_below(ax)
+        legend_below(ax, 0.25 if len(regions) > 12 else 0.12)
     if len(x) < total:
         ax.set_title(ax.get_title() + f"\n{len(x)} of {total} regions: members, largest losses and gains", fontsize=9)
     ax.set_xticks(x, regions, rotation=90 if len(regions) > 12 else 0)

@@ -53,3 +53,26 @@ def test_world_map_colours_each_country_as_its_region():
     assert face["BRA"] == face["AUS"] != face["DEU"]  # rest of the world
     assert face["ROU"][0] > face["ROU"][2] or face["ROU"][2] > face["ROU"][0]  # coloured, not grey
     assert countries["JPN"].get_linewidths()[0] > 0.5 > countries["USA"].get_linewidths()[0]  # members outlined
+
+
+def test_headline_states_the_groups_and_extremes_in_money_and_percent():
+    from cge.report.story import group_sentence
+
+    ds = xr.Dataset(
+        {
+            "ev": (("region",), [30.0, 10.0, -5.0, -1.0]),
+            "income0": (("region",), [1000.0, 1000.0, 500.0, 2000.0]),
+            "ev_pct": (("region",), [3.0, 1.0, -1.0, -0.05]),
+        },
+        coords={
+            "region": ["A", "B", "C", "D"],
+            "member": ("region", [True, True, False, False]),
+            "region_name": ("region", ["Alpha", "Beta", "Gamma", "Delta"]),
+        },
+        attrs={"union": "AB: A B", "units": "million EUR (2015)"},
+    )
+    text = group_sentence(ds)
+    assert text.startswith("<b>AB</b> (Alpha, Beta) gains 40 million EUR, 2015 (+2.000% of income)")
+    assert "non-members lose 6.00 million EUR, 2015 (-0.240% of income)" in text
+    assert "the world gains 34 million EUR, 2015 (+0.756% of income)" in text
+    assert text.endswith("Largest gain: Alpha (+3.000%); largest loss: Gamma (-1.000%).")

@@ -24,7 +24,9 @@ def money(v: float, unit: str) -> str:
     return f"{abs(v):,.{2 if abs(v) < 10 else 0}f} {unit}"
 
 
-def _gains(v: float) -> str:
+def _gains(v: float, plural: bool = False) -> str:
+    if plural:
+        return "gain" if v > 0 else "lose" if v < 0 else "neither gain nor lose"
     return "gains" if v > 0 else "loses" if v < 0 else "neither gains nor loses"
 
 
@@ -45,7 +47,7 @@ def group_sentence(ds: xr.Dataset) -> str:
         who = {"union": f"<b>{html.escape(_union_label(ds))}</b>", "non-members": "non-members"}.get(group, "the world")
         if group == "union":
             who += " (" + ", ".join(html.escape(n) for n, m in zip(names, member) if m) + ")"
-        parts.append(f"{who} {_gains(total)} {money(total, unit)} ({share:+.3f}% of income)")
+        parts.append(f"{who} {_gains(total, group == 'non-members')} {money(total, unit)} ({share:+.3f}% of income)")
     best, worst = int(np.argmax(pct)), int(np.argmin(pct))
     extremes = (
         f"Largest gain: {html.escape(names[best])} ({pct[best]:+.3f}%); "
