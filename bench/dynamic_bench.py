@@ -6,7 +6,7 @@
 
 For each dataset the East Asian FTA (tariffs among CHN, JPN and KOR to zero) is solved on a static
 model (MODEL.md's core) and on a dynamic one (Krugman in every manufacturing sector, steady-state
-capital), each in a fresh model: build (``cge.Model``) and solve (``Model.solve``, the default path
+capital; firm_elasticity = esubm, 1.5 x esubm on wiod2011), each in a fresh model: build (``cge.Model``) and solve (``Model.solve``, the default path
 of 6 steps with the welfare decomposition) are timed separately.  The target: the dynamic build +
 solve within twice the static one.  Only the public API is used.
 """
@@ -25,17 +25,23 @@ MANUFACTURING = {
     "wiod2011": [f"c{k}" for k in range(3, 17)],
 }
 LIMIT = 2.0  # dynamic / static
+#: firm_elasticity as a multiple of esubm, by dataset: wiod2011 has manufacturing cells with no home
+#: sales, whose firm numbers are nearly indeterminate at firm_elasticity = esubm (docs/dynamics.md
+#: section 2.4), so its dynamic model takes 1.5 x esubm
+FIRM_ELASTICITY = {"default": 1.0, "wiod2011": 1.5}
 
 
-def dynamic_section(size: str) -> dict:
+def dynamic_section(size: str, ds) -> dict:
+    esubm = dict(zip(map(str, ds["sector"].values), map(float, ds["esubm"].values)))
     return {
         "scale_economies": dict.fromkeys(MANUFACTURING[size], "krugman"),
+        "firm_elasticity": {i: FIRM_ELASTICITY[size] * esubm[i] for i in MANUFACTURING[size]},
         "capital": {"closure": "steady_state", "depreciation": 0.05, "rate_of_return": 0.05},
     }
 
 
-def time_one(ds, section) -> tuple[float, float, dict]:
-    """(build seconds, solve seconds, EV% by region) of the FTA on a model with ``section``."""
+def time_one(ds, section) -> tuple[float, float, dict, str]:
+    """(build seconds, solve seconds, EV% by region, solver status) of the FTA on a model with ``section``."""
     scenario = cge.Scenario.from_dict(
         {"name": "fta", "union": {"members": ["CHN", "JPN", "KOR"]}, "stage": "fta", "model": section}
     )
@@ -44,7 +50,7 @@ def time_one(ds, section) -> tuple[float, float, dict]:
     t1 = time.perf_counter()
     res = model.solve(scenario)
     t2 = time.perf_counter()
-    return t1 - t0, t2 - t1, res.ev_pct.to_dict()
+    return t1 - t0, t2 - t1, res.ev_pct.to_dict(), str(res.dataset.attrs["solver_status"])
 
 
 def main(argv=None) -> int:
@@ -56,11 +62,13 @@ def main(argv=None) -> int:
     for size in args.sizes.split(","):
         ds = cge.load_dataset(size)
         totals = {}
-        for label, section in (("static", None), ("dynamic", dynamic_section(size))):
-            build, solve, ev = time_one(ds, section)
+        for label, section in (("static", None), ("dynamic", dynamic_section(size, ds))):
+            build, solve, ev, status = time_one(ds, section)
             totals[label] = build + solve
             evs = " / ".join(f"{ev[r]:.3f}" for r in ("CHN", "JPN", "KOR"))
-            print(f"{size:<10}{label:<9}{build:>9.2f}{solve:>9.2f}{build + solve:>9.2f}   {evs}", flush=True)
+            print(
+                f"{size:<10}{label:<9}{build:>9.2f}{solve:>9.2f}{build + solve:>9.2f}   {evs}   ({status})", flush=True
+            )
         ratio = totals["dynamic"] / totals["static"]
         verdict = "PASS" if ratio <= LIMIT else "MISS"
         ok &= ratio <= LIMIT
