@@ -6,8 +6,9 @@
 
 For each dataset the East Asian FTA (tariffs among CHN, JPN and KOR to zero) is solved on a static
 model (MODEL.md's core) and on a dynamic one (Krugman in every manufacturing sector, steady-state
-capital; firm_elasticity = esubm, 1.5 x esubm on wiod2011), each in a fresh model: build (``cge.Model``) and solve (``Model.solve``, the default path
-of 6 steps with the welfare decomposition) are timed separately.  The target: the dynamic build +
+capital; firm_elasticity = esubm, 1.5 x esubm on wiod2011), each in a fresh model: build
+(``cge.Model``) and solve (``Model.solve``, the default path of 6 steps with the welfare
+decomposition) are timed separately.  The target: the dynamic build +
 solve within twice the static one.  Only the public API is used.
 """
 
