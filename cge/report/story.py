@@ -24,6 +24,13 @@ def money(v: float, unit: str) -> str:
     return f"{abs(v):,.{2 if abs(v) < 10 else 0}f} {unit}"
 
 
+def percent(v: float) -> str:
+    """A percentage for a sentence: three decimals, or two significant digits when smaller."""
+    if abs(v) >= 0.01 or v == 0:
+        return f"{v:+.3f}%"
+    return f"{v:+.{1 - int(np.floor(np.log10(abs(v))))}f}%"
+
+
 def _gains(v: float, plural: bool = False) -> str:
     if plural:
         return "gain" if v > 0 else "lose" if v < 0 else "neither gain nor lose"
@@ -47,11 +54,11 @@ def group_sentence(ds: xr.Dataset) -> str:
         who = {"union": f"<b>{html.escape(_union_label(ds))}</b>", "non-members": "non-members"}.get(group, "the world")
         if group == "union":
             who += " (" + ", ".join(html.escape(n) for n, m in zip(names, member) if m) + ")"
-        parts.append(f"{who} {_gains(total, group == 'non-members')} {money(total, unit)} ({share:+.3f}% of income)")
+        parts.append(f"{who} {_gains(total, group == 'non-members')} {money(total, unit)} ({percent(share)} of income)")
     best, worst = int(np.argmax(pct)), int(np.argmin(pct))
     extremes = (
-        f"Largest gain: {html.escape(names[best])} ({pct[best]:+.3f}%); "
-        f"largest loss: {html.escape(names[worst])} ({pct[worst]:+.3f}%)."
+        f"Largest gain: {html.escape(names[best])} ({percent(pct[best])}); "
+        f"largest loss: {html.escape(names[worst])} ({percent(pct[worst])})."
     )
     sentence = "; ".join(parts)
     return sentence[0].upper() + sentence[1:] + ". " + extremes
@@ -71,7 +78,9 @@ def comparison_headline(ds: xr.Dataset, ladder: bool) -> str:
     unit = units.short(ds.attrs.get("units", units.UNKNOWN), ds.attrs.get("dataset_year"))
     items, previous = [], 0.0
     for k, label in enumerate(map(str, ds["scenario"].values)):
-        one = ds.isel(scenario=k).assign_coords(member=("region", np.asarray(ds["member"].values[k], bool)))
+        one = ds.isel(scenario=k)
+        if "union" in ds.coords:  # each scenario's union ("name: members")
+            one.attrs = {**ds.attrs, "union": str(ds["union"].values[k])}
         line = f"<b>{html.escape(plain_name(label))}</b>: {group_sentence(one)}"
         member = membership(one)
         if ladder and member.any():

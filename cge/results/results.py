@@ -102,11 +102,14 @@ class Comparison:
         out = out.assign_coords(
             member=(("scenario", "region"), member), member_of_union=(("scenario", "region"), member)
         )
-        out = out.assign_coords(stage=("scenario", [str(r.dataset.attrs.get("stage", "")) for r in self.results]))
+        out = out.assign_coords(
+            stage=("scenario", [str(r.dataset.attrs.get("stage", "")) for r in self.results]),
+            union=("scenario", [str(r.dataset.attrs.get("union", "")) for r in self.results]),
+        )
         first = self.results[0].dataset.attrs
         keep = ("dataset", "dataset_sha256", "dataset_source", "units", "dataset_year", "cge_version")
         out.attrs = {k: first[k] for k in keep if k in first}
-        for k in ("closure", "closure_numeraire", "closure_trade_balance", "model_options", "description", "union"):
+        for k in ("closure", "closure_numeraire", "closure_trade_balance", "model_options", "description"):
             values = {r.dataset.attrs.get(k) for r in self.results} - {None}
             if values:
                 out.attrs[k] = values.pop() if len(values) == 1 else "differs by scenario (see each results.nc)"
