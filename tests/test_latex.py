@@ -66,6 +66,8 @@ def test_tables_compile_into_an_a4_article(reports, tmp_path):
         columns=[f"A long column heading {k}" for k in range(15)],
     ).rename_axis("Region")
     (tmp_path / "wide.tex").write_text(to_latex(wide, "A wide table", "tab:wide", notes=("Money in USD.",)))
+    tall = pd.concat([wide] * 20, ignore_index=True).rename_axis("Draw")  # 120 rows x 15 columns
+    (tmp_path / "tall.tex").write_text(to_latex(tall, "A long and wide table", "tab:tall"))
     inputs = [
         reports / d / "report" / f
         for d in ("newton", "ladder")
@@ -73,7 +75,7 @@ def test_tables_compile_into_an_a4_article(reports, tmp_path):
     ]
     doc = "\n".join(
         [r"\documentclass[a4paper]{article}", r"\usepackage{booktabs}", r"\begin{document}"]
-        + [rf"\input{{{p}}}\clearpage" for p in [*inputs, tmp_path / "wide.tex"]]
+        + [rf"\input{{{p}}}\clearpage" for p in [*inputs, tmp_path / "wide.tex", tmp_path / "tall.tex"]]
         + [r"\end{document}", ""]
     )
     (tmp_path / "paper.tex").write_text(doc)
@@ -87,5 +89,5 @@ def test_tables_compile_into_an_a4_article(reports, tmp_path):
     log = (tmp_path / "paper.log").read_text(errors="replace")
     assert run.returncode == 0, run.stdout[-3000:]
     assert "Overfull \\hbox" not in log, [line for line in log.splitlines() if "Overfull" in line]
-    assert "multiply defined" not in log
+    assert "multiply defined" not in log and "Float too large" not in log
     assert (tmp_path / "paper.pdf").stat().st_size > 10_000

@@ -32,6 +32,8 @@ def _tex_escape(s: str) -> str:
 #: the text block of an A4 article (10 pt: 345 pt), less a margin, and the widths (pt) the
 #: estimate of a column uses at \footnotesize: a character, and the space between columns
 TEXT_WIDTH, CHAR, COLUMN_GAP = 330.0, 4.3, 12.0
+#: the rows (and the rules and header of each panel, 3 rows) one float holds on an A4 page
+PAGE_ROWS = 44
 #: a header wraps onto lines of at most this many characters
 HEADER_LINE = 12
 #: a value below this fraction of its column's largest is a rounding residue, printed as zero
@@ -99,36 +101,55 @@ def column_chunks(widths: list[float], first: float, limit: float = TEXT_WIDTH) 
     return chunks
 
 
+def _panel(df: pd.DataFrame, cols: list, rows: list[int], index: list[str], body: dict) -> list[str]:
+    """One tabular: the first column and ``cols``, the rows ``rows``."""
+    align = "l" + "".join("r" if pd.api.types.is_numeric_dtype(df[c]) else "l" for c in cols)
+    lines = [f"\\begin{{tabular}}{{{align}}}", r"\toprule"]
+    lines.append(" & ".join(_header(h) for h in [str(df.index.name or ""), *map(str, cols)]) + r" \\")
+    lines.append(r"\midrule")
+    for row in rows:
+        if str(df.index[row]) in GROUPS and row != rows[0] and str(df.index[row - 1]) not in GROUPS:
+            lines.append(r"\midrule")  # a rule above the first group row
+        lines.append(" & ".join([index[row], *(body[c][row] for c in cols)]) + r" \\")
+    return [*lines, r"\bottomrule", r"\end{tabular}"]
+
+
 def to_latex(df: pd.DataFrame, caption: str, label: str, digits: int = 3, notes: tuple[str, ...] = ()) -> str:
     """A booktabs table for an A4 article (``\\usepackage{booktabs}``): numbers with ``digits``
-    decimals, real minus signs, zeros as "0", NaN as an empty cell; columns that would not fit the
-    text block are set in further panels below (the first column repeated); ``notes`` (units,
-    source) under the table. The same numbers give the same bytes."""
+    decimals, real minus signs, zeros as "0", NaN as an empty cell. Columns that would not fit the
+    text block are set in further panels below (the first column repeated), and panels that would
+    not fit a page go on in further floats ("continued"); ``notes`` (units, source) under the last.
+    The same numbers give the same bytes."""
     scale = {c: _scale(df[c]) for c in df.columns}
     body = {c: [_tex_number(v, digits, scale[c]) for v in df[c].values] for c in df.columns}
     index = [_tex_escape(str(i)) for i in df.index]
     first = _width(index, str(df.index.name or ""))
-    chunks = column_chunks([_width(body[c], str(c)) for c in df.columns], first)
-    lines = [r"\begin{table}[htbp]", r"\centering", r"\footnotesize", f"\\caption{{{_tex_escape(caption)}}}"]
-    lines.append(f"\\label{{{label}}}")
-    for n, chunk in enumerate(chunks):
-        cols = [df.columns[k] for k in chunk]
-        if n:
-            lines.append(r"\par\medskip")
-        align = "l" + "".join("r" if pd.api.types.is_numeric_dtype(df[c]) else "l" for c in cols)
-        lines += [f"\\begin{{tabular}}{{{align}}}", r"\toprule"]
-        lines.append(" & ".join(_header(h) for h in [str(df.index.name or ""), *map(str, cols)]) + r" \\")
-        lines.append(r"\midrule")
-        for row, idx in enumerate(df.index):
-            if str(idx) in GROUPS and row and str(df.index[row - 1]) not in GROUPS:
-                lines.append(r"\midrule")  # a rule above the first group row
-            lines.append(" & ".join([index[row], *(body[c][row] for c in cols)]) + r" \\")
-        lines += [r"\bottomrule", r"\end{tabular}"]
-    if notes:
-        lines.append(r"\par\smallskip")
-        lines.append(r"\parbox{\linewidth}{\scriptsize " + " ".join(_tex_escape(t) for t in notes) + "}")
-    lines += [r"\end{table}", ""]
-    return "\n".join(lines)
+    columns = column_chunks([_width(body[c], str(c)) for c in df.columns], first)
+    n = len(df.index)
+    per = PAGE_ROWS - 3
+    row_chunks = [list(range(k, min(k + per, n))) for k in range(0, n, per)] or [[]]
+    floats: list[list[tuple[list, list[int]]]] = [[]]
+    used = 0
+    for rows in row_chunks:
+        for chunk in columns:
+            if floats[-1] and used + len(rows) + 3 > PAGE_ROWS:
+                floats.append([])
+                used = 0
+            floats[-1].append(([df.columns[k] for k in chunk], rows))
+            used += len(rows) + 3
+    lines: list[str] = []
+    for k, panels in enumerate(floats):
+        lines += [r"\begin{table}[htbp]", r"\centering", r"\footnotesize"]
+        lines.append(f"\\caption{{{_tex_escape(caption)}{' (continued)' if k else ''}}}")
+        if not k:
+            lines.append(f"\\label{{{label}}}")
+        for m, (cols, rows) in enumerate(panels):
+            lines += ([r"\par\medskip"] if m else []) + _panel(df, cols, rows, index, body)
+        if notes and k == len(floats) - 1:
+            lines.append(r"\par\smallskip")
+            lines.append(r"\parbox{\linewidth}{\scriptsize " + " ".join(_tex_escape(t) for t in notes) + "}")
+        lines.append(r"\end{table}")
+    return "\n".join([*lines, ""])
 
 
 def to_html_table(df: pd.DataFrame, digits: int = 2) -> str:
