@@ -50,6 +50,14 @@ def label(*parts: str) -> str:
     return "tab:" + ":".join(re.sub(r"[^A-Za-z0-9._\-]+", "-", p) for p in parts)
 
 
+def display(df: pd.DataFrame) -> pd.DataFrame:
+    """A table for readers: a ladder's stages by their plain names in the column headings (the CSV
+    files keep the identifiers)."""
+    from cge.scenario.stages import plain_name
+
+    return df.rename(columns=lambda c: plain_name(c) if isinstance(c, str) else c)
+
+
 def write_tables(
     out: Path, tables: list[tuple[str, str, pd.DataFrame]], prefix: str, attrs: dict, digits: int = 3
 ) -> None:
@@ -58,7 +66,7 @@ def write_tables(
     notes = latex_notes(attrs)
     for stem, caption, df in tables:
         write_text(out / f"{stem}.csv", to_csv(df))
-        write_text(out / f"{stem}.tex", to_latex(df, caption, label(prefix, stem), digits=digits, notes=notes))
+        write_text(out / f"{stem}.tex", to_latex(display(df), caption, label(prefix, stem), digits=digits, notes=notes))
 
 
 def html_page(
@@ -90,7 +98,7 @@ def html_page(
         shown = df if max_rows is None or len(df) <= max_rows else df.head(max_rows)
         more = "" if shown is df else f" (first {max_rows} of {len(df)} rows shown)"
         parts.append(
-            f"<h2>{html.escape(caption)}</h2>{to_html_table(shown, digits=digits)}"
+            f"<h2>{html.escape(caption)}</h2>{to_html_table(display(shown), digits=digits)}"
             f'<p class="meta">Full precision: {stem}.csv; LaTeX: {stem}.tex{more}</p>'
         )
     return "\n".join(parts + tail)
