@@ -64,6 +64,10 @@ def test_report_figures_equal_results(runs):
             assert float(welfare.loc[r, "Terms of trade"]) == float(res["welfare_terms_of_trade"].sel(region=r))
         members = [str(r) for r, m in zip(res["region"].values, res["member"].values) if m]
         assert float(welfare.loc["union", "EV"]) == pytest.approx(float(res["ev"].sel(region=members).sum()), rel=1e-12)
+        by_sector = pd.read_csv(runs / "run1" / "report" / "allocative_by_sector.csv", index_col=0)
+        allocative = res["welfare_allocative_members"] + res["welfare_allocative_nonmembers"]
+        for r in members:  # the sectors add up to the member's allocative efficiency
+            assert by_sector[r].sum() == pytest.approx(float(allocative.sel(region=r)), rel=1e-9, abs=1e-6)
         trade = pd.read_csv(runs / "run1" / "report" / "trade_effects.csv", index_col=0)
         assert float(trade.loc["CHN", "Trade diversion"]) == pytest.approx(
             float(res["trade_diversion"].sel(region="CHN").sum()), rel=1e-12

@@ -20,6 +20,7 @@ from .page import html_page, write_tables
 from .read import load
 from .sensitivity import render_sensitivity
 from .tables import (
+    allocative_by_sector,
     first_order_table,
     macro_table,
     stage_tables,
@@ -56,6 +57,9 @@ def scenario_parts(ds: xr.Dataset) -> tuple[str, Tables, Charts]:
         tables.append(
             ("trade_effects_by_sector", f"Union trade creation and diversion by sector ({unit})", trade_by_sector(ds))
         )
+    ab = allocative_by_sector(ds)
+    if ab is not None:
+        tables.append(("allocative_by_sector", f"Allocative efficiency of the members by sector ({unit})", ab))
     tables.append(("macro", f"Terms of trade, real GDP, tariff revenue ({unit}) and factor prices", macro_table(ds)))
     stt = structure_table(ds)
     if stt is not None:

@@ -108,6 +108,19 @@ def trade_by_sector(ds: xr.Dataset) -> pd.DataFrame | None:
     ).rename_axis("Sector")
 
 
+def allocative_by_sector(ds: xr.Dataset) -> pd.DataFrame | None:
+    """The members' allocative efficiency by sector (every instrument's wedge, summed), with the
+    union's total: where the gains from reallocation come from."""
+    member = membership(ds)
+    if not member.any() or "welfare_allocative_by_sector" not in ds:
+        return None
+    values = ds["welfare_allocative_by_sector"].sum("instrument").transpose("sector", "region").values
+    regions = np.asarray(list(map(str, ds["region"].values)))
+    df = pd.DataFrame(values[:, member], index=list(map(str, ds["sector"].values)), columns=list(regions[member]))
+    df["union"] = df.sum(axis=1)
+    return df.rename_axis("Sector")
+
+
 def macro_table(ds: xr.Dataset) -> pd.DataFrame:
     regions = list(map(str, ds["region"].values))
     cols = {}
