@@ -14,9 +14,10 @@ import xarray as xr
 from cge import __version__
 from cge import solve as solver_mod
 from cge.dataset.schema import load_dataset
-from cge.errors import ScenarioError
+from cge.errors import ScenarioError, SolveError
 from cge.model.benchmark import benchmark
 from cge.model.build import EquationSystem
+from cge.model.dynamics import determinacy_hint
 from cge.progress import bar, say
 from cge.results.extract import Closure, clean_attrs, extract, with_names
 from cge.results.results import Comparison, Results
@@ -188,14 +189,20 @@ class Model:
         for k, lam in enumerate(lambdas, start=1):
             here = job.start.towards(job.ins, lam) if lam < 1.0 else job.ins
             self.core.set_instruments(here)
-            info = solver_mod.solve(
-                self.core.instance,
-                solver=job.solver,
-                options=job.options,
-                tee=False,
-                progress=self._progress() if self.verbose else None,
-                note=(lambda msg: _say(True, "    " + msg)) if self.verbose else None,
-            )
+            try:
+                info = solver_mod.solve(
+                    self.core.instance,
+                    solver=job.solver,
+                    options=job.options,
+                    tee=False,
+                    progress=self._progress() if self.verbose else None,
+                    note=(lambda msg: _say(True, "    " + msg)) if self.verbose else None,
+                )
+            except SolveError as exc:  # scale economies: say which cells make firm numbers indeterminate
+                hint = determinacy_hint(self.bench, self.core.structure.scale)
+                if not hint:
+                    raise
+                raise SolveError(f"{exc}\n{hint}") from None
             solves.add(info)
             if many:
                 _say(

@@ -351,3 +351,22 @@ def test_compare_static_and_dynamic_side_by_side(data):
     welfare = welfare_table(ds)
     parts = [c for c in welfare.columns if c not in ("Member", "EV", "EV%", "First-order total (one step)")]
     assert np.allclose(welfare[parts].sum(axis=1).values, welfare["EV"].values.astype(float), rtol=1e-12)
+
+
+def test_determinacy_hint():
+    """docs/dynamics.md 2.4: cells with little home sales at firm_elasticity = esubm are named (in
+    wiod2011, not in the default dataset); at 1.5 x esubm none are."""
+    from cge.model.dynamics import Scale, determinacy_hint
+
+    man = {"default": ["FOOD", "TEX", "LMF", "CHM", "MACH", "ELE"], "wiod2011": [f"c{k}" for k in range(3, 17)]}
+    hints = {}
+    for name, sectors in man.items():
+        b = benchmark(cge.load_dataset(name))
+        for factor in (1.0, 1.5):
+            section = {
+                "scale_economies": dict.fromkeys(sectors, "krugman"),
+                "firm_elasticity": {i: factor * float(b.esubm[b.sectors.index(i)]) for i in sectors},
+            }
+            hints[name, factor] = determinacy_hint(b, Scale.of(b, resolve(section, b)))
+    assert hints["default", 1.0] == "" and hints["wiod2011", 1.5] == ""
+    assert "57 cell(s)" in hints["wiod2011", 1.0] and "c5 in" in hints["wiod2011", 1.0]

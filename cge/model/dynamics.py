@@ -163,3 +163,23 @@ def bundle_excess(b: Benchmark, scale: Scale, PY, Y, N, NR, shipped: np.ndarray)
             demand += N[a, c] * Y0 * (sigma - 1.0) / (s * sigma) + fixed * (s + 1.0 - sigma) / (s * sigma)
         out[a, c] = PY[a, c] * (Y[a, c] * Y0 - demand)
     return out
+
+
+def determinacy_hint(b: Benchmark, scale: Scale | None, share: float = 0.1) -> str:
+    """Why a solve with scale economies may fail (docs/dynamics.md section 2.4): the cells whose
+    home sales are below ``share`` of output while ``firm_elasticity <= esubm``; '' if none."""
+    if scale is None:
+        return ""
+    weak = []
+    for i, r in scale.cells:
+        a, c = b.coords.index(("sector", "region"), (i, r))
+        if b.D0[a, c] < share * b.Y0[a, c] and scale.sigma[i] <= b.esubm[a]:
+            weak.append(f"{i} in {r}")
+    if not weak:
+        return ""
+    return (
+        f"With scale economies at firm_elasticity <= esubm, {len(weak)} cell(s) selling less than "
+        f"{share:.0%} of their output at home ({', '.join(weak[:8])}{', ...' if len(weak) > 8 else ''}) leave "
+        f"firm numbers nearly indeterminate (docs/dynamics.md section 2.4): give firm_elasticity above "
+        f"esubm for those sectors, or leave them at constant returns."
+    )
