@@ -142,10 +142,19 @@ def test_page_loads_in_headless_chromium_and_shows_charts(runs, tmp_path, folder
     attribute = lambda name: int(body.split(f'{name}="')[1].split('"')[0])
     assert attribute("data-chart-slots") == attribute("data-charts") == charts  # no chart missing
     assert attribute("data-drawn") == charts  # each drawn, with a height on the page
+    # the screenshot of the whole page: every chart's box on it holds a drawing, not a blank
+    boxes = [tuple(map(int, b.split(","))) for b in body.split('data-chart-boxes="')[1].split('"')[0].split(";")]
     shot = tmp_path / "page.png"
     subprocess.run(
-        [CHROMIUM, *flags, "--window-size=1100,4000", f"--screenshot={shot}", page.as_uri()],
+        [CHROMIUM, *flags, f"--window-size=1100,{attribute('data-height')}", f"--screenshot={shot}", page.as_uri()],
         capture_output=True,
         timeout=120,
     )
-    assert shot.exists() and shot.stat().st_size > 20_000
+    from PIL import Image
+
+    with Image.open(shot) as image:
+        grey = np.asarray(image.convert("L"), dtype=float)
+    assert len(boxes) == charts
+    for name, (x, y, w, h) in zip(CHARTS[folder], boxes):
+        ink = grey[y : y + h, x : x + w] < 200
+        assert h > 100 and ink.mean() > 0.02, f"{folder}: the chart {name!r} is blank on the screenshot"

@@ -30,6 +30,10 @@ var drawn=Array.prototype.filter.call(document.querySelectorAll('.chart svg'),fu
 return s.getBoundingClientRect().height>50&&s.querySelectorAll('path,use,rect').length>3}).length;
 document.body.setAttribute('data-drawn',String(drawn));
 document.body.setAttribute('data-chart-slots',String(document.querySelectorAll('.chart').length));
+document.body.setAttribute('data-chart-boxes',Array.prototype.map.call(document.querySelectorAll('.chart'),
+function(c){var r=c.getBoundingClientRect();
+return [r.left,r.top+window.scrollY,r.width,r.height].map(Math.round).join(',')}).join(';'));
+document.body.setAttribute('data-height',String(Math.ceil(document.documentElement.scrollHeight)));
 document.body.setAttribute('data-errors',String(window.cgeErrors.length));});
 </script>"""
 
