@@ -4,8 +4,10 @@ redesign (issue 13).
 tests/golden/<scenario>.nc holds every numeric variable of every stage's results, recorded by
 tests/golden/record.py from the code as it was before the redesign (commit fffa0c5).  Each value
 must agree to 1e-10 relative (absolute 1e-10 of the variable's largest magnitude, for values near
-zero; accounting residuals to 1e-10 of world income).  Slow: every shipped scenario is solved
-(``pytest -m "not slow"`` leaves it out).
+zero; accounting residuals to 1e-10 of world income).  Every stage of every scenario (and every
+step of the path from the benchmark) must be solved by Newton's method: the fallback to IPOPT is
+off (``solver: {fallback: false}``), so a fallback fails the test.  Slow: every shipped scenario
+is solved (``pytest -m "not slow"`` leaves it out).
 """
 
 from __future__ import annotations
@@ -54,11 +56,15 @@ def accounts_problems(ds: xr.Dataset) -> list[str]:
 def differences(stem: str) -> list[str]:
     """The variables of ``stem``'s results that differ from the stored reference, as messages."""
     reference = stored(stem)
-    comparison = cge.compare([ROOT / "scenarios" / f"{stem}.yaml"])
+    scenario = cge.Scenario.from_yaml(ROOT / "scenarios" / f"{stem}.yaml")
+    no_fallback = scenario.model_copy(update={"solver": {**(scenario.solver or {}), "fallback": False}})
+    comparison = cge.compare([no_fallback])
     assert comparison.labels == list(reference), "the stages differ from the reference"
     out = []
     for label, res in zip(comparison.labels, comparison.results):
         out += accounts_problems(res.dataset)
+        if res.dataset.attrs["solver"] != "newton" or res.dataset.attrs["solver_status"] != "converged":
+            out.append(f"{label}: solved by {res.dataset.attrs['solver']} ({res.dataset.attrs['solver_status']})")
         ref, new = reference[label], res.dataset
         for name, want in ref.data_vars.items():
             got = new[name].astype(want.dtype).transpose(*want.dims).values

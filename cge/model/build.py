@@ -5,7 +5,8 @@ re-solved for every scenario.
 (:mod:`~cge.model.parameters`), the unknowns (:mod:`~cge.model.unknowns`) and the blocks:
 :mod:`~cge.model.prices`, :mod:`~cge.model.production`, :mod:`~cge.model.demand`,
 :mod:`~cge.model.trade`, :mod:`~cge.model.markets`, :mod:`~cge.model.closure`,
-:mod:`~cge.model.income`.  Each block is a function of the model and its
+:mod:`~cge.model.income`, and :mod:`~cge.model.isolated` (cells that trade with nothing else,
+pinned to their benchmark).  Each block is a function of the model and its
 :class:`~cge.model.structure.Structure` (the labelled benchmark, the sets, the options); an
 extension (docs/extensions.md) changes expressions inside its block.  Units: see
 :mod:`cge.model.ces`.
@@ -21,13 +22,13 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 
-from cge.model import closure, demand, income, markets, parameters, prices, production, trade, unknowns
+from cge.model import closure, demand, income, isolated, markets, parameters, prices, production, trade, unknowns
 from cge.model.benchmark import Benchmark
 from cge.model.structure import ELASTICITIES, Structure
 from cge.scenario.options import ModelOptions
 
 #: the equation blocks, in the order they are added (MODEL.md section 5)
-BLOCKS = (prices, production, demand, trade, markets, closure, income)
+BLOCKS = (prices, production, demand, trade, markets, closure, income, isolated)
 
 
 class EquationSystem:

@@ -18,7 +18,7 @@ from cge.model.benchmark import Benchmark
 
 #: the dimensions of each index set
 SET_DIMS: dict[str, tuple[str, ...]] = {
-    **dict.fromkeys(("YR", "AR", "DR", "MR", "VR", "NEST", "CET"), ("sector", "region")),
+    **dict.fromkeys(("YR", "AR", "DR", "MR", "VR", "NEST", "CET", "ISOLATED"), ("sector", "region")),
     "ROUTES": ("sector", "source", "dest"),
     "FM": ("factor", "region"),
     **dict.fromkeys(("FS", "FU"), ("factor", "sector", "region")),
@@ -40,6 +40,7 @@ class Sets:
     FU: list  # (f, j, r) factor use F0 > 0 (mobile and specific)
     NEST: list  # (j, r) in YR with a production nest (esubt or esubc not 0; extension)
     CET: list  # (i, r) in YR with a finite CET elasticity, domestic sales and exports (extension)
+    ISOLATED: list  # (j, r) in YR that trade only among themselves (isolated_cells; cge.model.isolated)
     mobile: dict = field(default_factory=dict)  # factor -> True if mobile
 
     @classmethod
@@ -75,6 +76,7 @@ class Sets:
             FU=fu,
             NEST=[k for k in ir if has("Y0", k) and nest(k)],
             CET=[k for k in ir if cet(k)],
+            ISOLATED=isolated_cells(b),
             mobile=mobile,
         )
 
@@ -113,6 +115,34 @@ class Sets:
     def pooled_factors(self) -> list:
         """The mobile factors (those a common market may pool), in the dataset's order."""
         return list(dict.fromkeys(f for f, _ in self.FM))
+
+
+def isolated_cells(b: Benchmark) -> list:
+    """The output cells (j, r) that buy from and sell to nothing but each other.
+
+    Such a cell has no value added, no exports, no imports of its good and no final demand of its
+    good, and every input it uses and every user of its good is such a cell of the same region
+    (the largest such set: cells are removed until the rule holds).  For example sector GDT in
+    Qinghai in china-provinces, whose whole output is its own intermediate input.  Their zero
+    profit and market clearing equations hold at any price and any activity level (their rows
+    of the Jacobian are dependent), and no other equation reads them: :mod:`cge.model.isolated`
+    pins them instead.
+    """
+    S, R = b.sectors, b.regions
+    exports, fd, va, uses = b.X0.sum(axis=2), b.final_demand, b.VA0, b.intermediate != 0
+    cells = {
+        (a, c)
+        for a in range(len(S))
+        for c in range(len(R))
+        if b.Y0[a, c] != 0 and va[a, c] == 0 and exports[a, c] == 0 and b.M0[a, c] == 0 and fd[a, c] == 0
+    }
+    changed = True
+    while changed:
+        inputs = {(a, c) for a, c in cells if not all((i, c) in cells for i in np.flatnonzero(uses[:, a, c]))}
+        users = {(a, c) for a, c in cells if not all((j, c) in cells for j in np.flatnonzero(uses[a, :, c]))}
+        changed = bool(inputs | users)
+        cells -= inputs | users
+    return [(S[a], R[c]) for a in range(len(S)) for c in range(len(R)) if (a, c) in cells]
 
 
 def _group(cells, split, keys=()) -> dict:

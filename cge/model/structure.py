@@ -151,9 +151,11 @@ class Structure:
     def dropped(self) -> tuple:
         """The output market left out (Walras): the largest, ties broken by codes.
 
-        The choice depends only on the data, not on the order of regions or sectors.
+        The choice depends only on the data, not on the order of regions or sectors; an isolated
+        cell (:mod:`cge.model.isolated`) is never chosen.
         """
-        return max(self.sets.YR, key=lambda k: (self.Y0[k], k))
+        isolated = set(self.sets.ISOLATED)
+        return max((k for k in self.sets.YR if k not in isolated), key=lambda k: (self.Y0[k], k))
 
 
 #: attribute -> benchmark array read as labelled cells

@@ -156,13 +156,16 @@ def solve(
     ``progress(iteration, residual)`` is called at every iteration (newton and cyipopt routes);
     ``note(message)`` announces the long stages of the newton route (reading the model file,
     factorising) and a fallback to IPOPT.
-    The newton route reads ``tol`` and ``max_iter`` from ``options`` (the other options are IPOPT's,
-    used if it falls back).
+    The newton route reads ``tol``, ``max_iter`` and ``fallback`` from ``options`` (``fallback:
+    false`` raises :class:`SolveError` where it would fall back to IPOPT); the other options are
+    IPOPT's, used if it falls back.
     """
     name = pick(solver)
+    options = dict(options or {})
+    fallback = options.pop("fallback", True)
     if name == "newton":
-        return _solve_newton(model, options or {}, tee, progress, note)
-    opts = {**DEFAULT_OPTIONS, **(options or {})}
+        return _solve_newton(model, options, bool(fallback), tee, progress, note)
+    opts = {**DEFAULT_OPTIONS, **options}
     opts.setdefault("print_level", 5 if tee else 0)
     start = time.perf_counter()
     counter = {"iter": 0, "inf_pr": math.nan}
@@ -230,22 +233,24 @@ def forget(model: pyo.ConcreteModel) -> None:
     newton.forget(model)
 
 
-def _solve_newton(model, options: dict, tee: bool, progress, note) -> SolveInfo:
+def _solve_newton(model, options: dict, fallback: bool, tee: bool, progress, note) -> SolveInfo:
     start = time.perf_counter()
     tol = float(options.get("tol", newton.TOL))
     max_iter = int(options.get("max_iter", 100))
     try:
         out = newton.solve(model, tol=tol, max_iter=max_iter, progress=progress, note=note)
     except newton.NewtonFailed as exc:
-        fallback = [s for s in available() if s != "newton"]
         if not fallback:
+            raise SolveError(f"newton did not converge ({exc}); the fallback to IPOPT is off (fallback: false)") from None
+        others = [s for s in available() if s != "newton"]
+        if not others:
             raise SolveError(
                 f"newton did not converge ({exc}) and no IPOPT is available to fall back on.\n" + INSTALL_HELP
             ) from None
         if note is not None:
-            note(f"newton did not converge ({exc}); falling back to {fallback[0]}")
-        info = solve(model, fallback[0], options, tee, progress)
-        info.status = f"{info.status} ({fallback[0]}, after newton: {exc})"
+            note(f"newton did not converge ({exc}); falling back to {others[0]}")
+        info = solve(model, others[0], options, tee, progress)
+        info.status = f"{info.status} ({others[0]}, after newton: {exc})"
         info.seconds = time.perf_counter() - start
         return info
     info = SolveInfo(
