@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,12 +53,33 @@ class _Solves:
     seconds: float = 0.0
     iterations: int = 0
     count: int = 0
+    #: (step, Newton's failure) of the steps that IPOPT solved
+    fallbacks: list = field(default_factory=list)
 
     def add(self, info) -> None:
         self.info = info
         self.seconds += info.seconds
         self.iterations += info.iterations or 0
         self.count += 1
+        if info.fallback:
+            self.fallbacks.append((self.count, info.fallback))
+
+    @property
+    def status(self) -> str:
+        """The last solve's status, and where IPOPT took over from Newton's method, with the first
+        reason (said once, however many steps fell back)."""
+        status = self.info.status
+        if not self.fallbacks:
+            return status
+        if not self.info.fallback:
+            status += f"; newton did not converge at step {self.fallbacks[0][0]} ({self.fallbacks[0][1]})"
+        if self.count > 1:
+            status += f"; IPOPT solved steps {', '.join(str(k) for k, _ in self.fallbacks)} of {self.count}"
+        return status
+
+    def summary(self) -> str:
+        """The status in a few words, for the progress messages."""
+        return f"IPOPT after newton at {len(self.fallbacks)} of {self.count} steps" if self.fallbacks else self.info.status
 
 
 class Model:
@@ -203,17 +224,19 @@ class Model:
                 if not hint:
                     raise
                 raise SolveError(f"{exc}\n{hint}") from None
+            if info.fallback and not solves.fallbacks:  # said once per solve
+                _say(self.verbose, f"    newton did not converge ({info.fallback}); {info.solver} solved the step")
             solves.add(info)
             if many:
                 _say(
                     self.verbose,
-                    f"  step {k}/{len(lambdas)}: {info.status}, {info.seconds:.2f} s, "
-                    f"largest residual {info.max_residual:.1e}",
+                    f"  step {k}/{len(lambdas)}: {info.solver + ' after newton' if info.fallback else info.status}, "
+                    f"{info.seconds:.2f} s, largest residual {info.max_residual:.1e}",
                 )
             path.append(extract(self.core, here, job.member))
         _say(
             self.verbose,
-            f"solved in {solves.seconds:.2f} s ({info.status}); largest residual {info.max_residual:.2e}",
+            f"solved in {solves.seconds:.2f} s ({solves.summary()}); largest residual {info.max_residual:.2e}",
         )
         return path, solves
 
@@ -246,7 +269,7 @@ class Model:
             "cge_version": __version__,
             **{f"{k}_version": v for k, v in solver_mod.versions(info.solver).items()},
             "solver": info.solver,
-            "solver_status": info.status,
+            "solver_status": solves.status,
             "solver_iterations": int(solves.iterations),
             "solver_seconds": round(solves.seconds, 6),
             "solver_solves": solves.count,

@@ -121,3 +121,39 @@ def test_isolated_cells_change_nothing_else_and_newton_solves(base):
     for name in ("price", "output", "composite_price"):
         got = res[name].sel(sector=plain["sector"]).values
         np.testing.assert_allclose(got, plain[name].values, rtol=1e-11, atol=0)
+
+
+def test_a_fallback_names_the_unknown_and_equation_once_per_solve(base, monkeypatch, capsys):
+    # without the pins, the isolated cell makes the Jacobian singular: IPOPT takes over, and the
+    # message names the cell's unknown and equation by their MODEL.md names, once
+    import cge.model.isolated
+
+    monkeypatch.setattr(cge.model.isolated, "add", lambda m, st: None)
+    ds = with_groups(base, {"R1": GROUPS["R1"]})
+    res = cge.Model(ds, verbose=True).solve(shock(ds), steps=3).dataset
+    err = capsys.readouterr().err
+    status = res.attrs["solver_status"]
+    for text in (err, status):
+        assert "PY['G1', 'R1'] (output price)" in text
+        assert "zero_profit['G1', 'R1'] (zero profit)" in text
+    assert err.count("newton did not converge") == 1 and err.count("PY['G1', 'R1']") == 1
+    assert status.count("PY['G1', 'R1']") == 1 and "IPOPT solved steps 1, 2, 3 of 3" in status
+    with pytest.raises(cge.SolveError, match=r"PY\['G1', 'R1'\].*fallback: false"):
+        cge.Model(ds).solve(shock(ds), options={"fallback": False}, steps=1)
+
+
+def test_a_structurally_singular_system_is_refused_with_names():
+    # two equations read x alone, one reads y and z: whatever the values, one equation is left
+    # over and one unknown undetermined; refused, with no fallback, naming them
+    import pyomo.environ as pyo
+
+    from cge.solve import solve
+
+    m = pyo.ConcreteModel()
+    m.x, m.y, m.z = pyo.Var(initialize=0.5), pyo.Var(initialize=1.0), pyo.Var(initialize=1.0)
+    m.first = pyo.Constraint(expr=m.x == 1.0)
+    m.second = pyo.Constraint(expr=m.x**2 == 1.0)
+    m.third = pyo.Constraint(expr=m.y + m.z == 2.0)
+    m.obj = pyo.Objective(expr=0.0)
+    with pytest.raises(cge.SolveError, match=r"structurally singular.*equation (first|second).*unknown (y|z)"):
+        solve(m, "newton")

@@ -86,6 +86,8 @@ class SolveInfo:
     max_residual: float
     worst_equation: str
     options: dict = field(default_factory=dict)
+    #: why Newton's method failed, when IPOPT finished the solve ("" if it did not fall back)
+    fallback: str = ""
 
 
 def _cyipopt_ok() -> bool:
@@ -155,7 +157,8 @@ def solve(
 
     ``progress(iteration, residual)`` is called at every iteration (newton and cyipopt routes);
     ``note(message)`` announces the long stages of the newton route (reading the model file,
-    factorising) and a fallback to IPOPT.
+    factorising); a fallback to IPOPT is said in the status and in ``SolveInfo.fallback`` (the
+    caller says it once, :meth:`cge.runs.Model.solve`).
     The newton route reads ``tol``, ``max_iter`` and ``fallback`` from ``options`` (``fallback:
     false`` raises :class:`SolveError` where it would fall back to IPOPT); the other options are
     IPOPT's, used if it falls back.
@@ -239,18 +242,21 @@ def _solve_newton(model, options: dict, fallback: bool, tee: bool, progress, not
     max_iter = int(options.get("max_iter", 100))
     try:
         out = newton.solve(model, tol=tol, max_iter=max_iter, progress=progress, note=note)
+    except newton.StructurallySingular as exc:
+        raise SolveError(f"the model cannot be solved: {exc}") from None
     except newton.NewtonFailed as exc:
         if not fallback:
-            raise SolveError(f"newton did not converge ({exc}); the fallback to IPOPT is off (fallback: false)") from None
+            raise SolveError(
+                f"newton did not converge ({exc}); the fallback to IPOPT is off (fallback: false)"
+            ) from None
         others = [s for s in available() if s != "newton"]
         if not others:
             raise SolveError(
                 f"newton did not converge ({exc}) and no IPOPT is available to fall back on.\n" + INSTALL_HELP
             ) from None
-        if note is not None:
-            note(f"newton did not converge ({exc}); falling back to {others[0]}")
         info = solve(model, others[0], options, tee, progress)
         info.status = f"{info.status} ({others[0]}, after newton: {exc})"
+        info.fallback = str(exc)
         info.seconds = time.perf_counter() - start
         return info
     info = SolveInfo(

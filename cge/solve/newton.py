@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import pyomo.environ as pyo
 
-from . import linear
+from . import linear, singular
 
 #: chord steps still needed (at the observed rate) beyond which a fresh factorisation is made
 #: (:func:`_refactorise`)
@@ -66,6 +66,11 @@ _LIB_ERROR = None
 
 class NewtonFailed(RuntimeError):
     """Newton's method did not converge (the caller falls back to IPOPT)."""
+
+
+class StructurallySingular(NewtonFailed):
+    """The system is singular whatever the values (:func:`cge.solve.singular.structural`): it is
+    refused, with no fallback."""
 
 
 # ---------------------------------------------------------------------------- the ASL reader
@@ -216,6 +221,10 @@ class System:
         #: where to announce long stages (a callable taking a message), or None
         self.note = None
         self.signature = signature(model)
+        pattern = sp.csr_matrix((np.ones(len(self._rows)), (self._rows, self._cols)), shape=(self.n, self.n))
+        defect = singular.structural(pattern, self.unknowns, self.equations)
+        if defect is not None:
+            raise StructurallySingular(defect)
 
     def __del__(self):
         handle, self._handle = getattr(self, "_handle", None), None
@@ -260,7 +269,8 @@ class System:
         try:
             self.lu = linear.factorise(jac, self.blocks)
         except (RuntimeError, ValueError) as exc:
-            raise NewtonFailed(f"the Jacobian is singular at the current point ({exc})") from None
+            where = singular.numerical(self.jacobian(x), self.unknowns, self.equations)
+            raise NewtonFailed(f"the Jacobian is singular at the current point ({exc}; {where})") from None
         self.factorisations += 1
         self.factorise_seconds += time.perf_counter() - t0
         return self.lu
