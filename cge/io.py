@@ -8,10 +8,11 @@ import os
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-import xarray as xr
+if TYPE_CHECKING:  # imported where used: `cge validate` reads datasets with netCDF4 alone
+    import pandas as pd
+    import xarray as xr
 
 from cge.errors import InputError
 
@@ -57,6 +58,7 @@ def _to_netcdf4(ds: xr.Dataset, path: str, encoding: dict | None) -> None:
     if any(v.chunks is not None for v in ds.variables.values()):  # Dask arrays: xarray's own way
         ds.to_netcdf(path, engine="netcdf4", format="NETCDF4", encoding=encoding)
         return
+    import xarray as xr
     from xarray.backends.netCDF4_ import NETCDF4_PYTHON_LOCK
 
     store = xr.backends.NetCDF4DataStore.open(path, mode="w", format="NETCDF4", lock=NETCDF4_PYTHON_LOCK)
@@ -86,6 +88,8 @@ def read_csv(
     """A CSV file that must have ``columns``: a missing or unreadable file, or a missing column, raises
     ``error`` naming the file (and ``where``, the key or file that points at it; ``hint`` says what
     to do).  ``read`` goes to :func:`pandas.read_csv`."""
+    import pandas as pd
+
     path = Path(path)
     at = f"{where}: " if where else ""
     if not path.is_file():

@@ -49,6 +49,27 @@ def test_cge_datasets_reads_headers_without_xarray() -> None:
     assert "xarray" not in loaded_after(code)
 
 
+def test_cge_validate_reads_arrays_with_netcdf4_alone() -> None:
+    code = (
+        "from click.testing import CliRunner\nfrom cge.cli import cli\n"
+        "r = CliRunner().invoke(cli, ['validate', 'default'])\n"
+        "assert r.exit_code == 0 and ': ok:' in r.output, r.output"
+    )
+    assert loaded_after(code) == {"numpy"}
+
+
+def test_arrays_read_from_the_file_match_the_full_load() -> None:
+    import numpy as np
+
+    from cge.dataset.catalogue import builtin_path
+    from cge.dataset.schema import Arrays, load_dataset
+
+    read, full = Arrays.read(builtin_path("default")), Arrays.of(load_dataset("default", validate=False))
+    assert read.dims == full.dims and read.labels == full.labels
+    for name, values in full.values.items():
+        np.testing.assert_array_equal(read.values[name], values, err_msg=name)
+
+
 def test_catalogue_matches_the_full_load() -> None:
     from cge.dataset.catalogue import builtin_names, builtin_path, describe_file
     from cge.dataset.schema import describe, load_dataset

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
-import xarray as xr
 
 from cge.dataset.catalogue import LABELS, builtin_names, builtin_path, description
 from cge.errors import DataError, nearest
 from cge.io import sha256
+
+if TYPE_CHECKING:  # xarray (with pandas) is imported where a Dataset is made: `cge validate` needs neither
+    import xarray as xr
 
 #: variable -> dimensions, as MODEL.md section 2 names them
 SCHEMA: dict[str, tuple[str, ...]] = {
@@ -74,6 +77,8 @@ def from_arrays(
     codes and ``user`` the sector codes.  ``extensions`` are the optional variables of
     docs/extensions.md (``output_tax``, ``export_tax``, ``esubt``, ``esubc``, ``esubfd``, ``etrans``).
     """
+    import xarray as xr
+
     unknown = sorted(set(extensions) - set(OPTIONAL))
     if unknown:
         raise TypeError(f"from_arrays: unknown variable(s) {', '.join(unknown)}")
@@ -133,6 +138,8 @@ def load_dataset(name_or_path: str | Path = "default", validate: bool = True) ->
     The dataset is read fully into memory and, unless ``validate=False``, checked against MODEL.md
     section 2 (a :class:`~cge.errors.DataError` names every problem found).
     """
+    import xarray as xr
+
     path = resolve(name_or_path)
     try:
         with xr.open_dataset(path) as handle:
@@ -152,6 +159,58 @@ def load_dataset(name_or_path: str | Path = "default", validate: bool = True) ->
 
 
 # --------------------------------------------------------------------------- validation
+@dataclass(frozen=True)
+class Arrays:
+    """A benchmark's variables as numpy arrays, their dimensions and every dimension's codes: what
+    the checks read, from an ``xarray.Dataset`` (:meth:`of`) or straight from a file with netCDF4
+    (:meth:`read`, for ``cge validate``: no xarray, no pandas)."""
+
+    values: dict[str, np.ndarray]
+    dims: dict[str, tuple[str, ...]]
+    labels: dict[str, list[str]]
+
+    @classmethod
+    def of(cls, ds: xr.Dataset) -> Arrays:
+        names = [v for v in ds.data_vars if v in SCHEMA or v in OPTIONAL]
+        return cls(
+            {v: ds[v].values for v in names},
+            {v: tuple(map(str, ds[v].dims)) for v in names},
+            {str(d): [str(c) for c in ds[d].values] for d in ds.dims if d in ds.coords},
+        )
+
+    @classmethod
+    def read(cls, path: str | Path) -> Arrays:
+        """The variables of a benchmark file, read with netCDF4; :class:`DataError` if it cannot be."""
+        import netCDF4
+
+        try:
+            with netCDF4.Dataset(path) as nc:
+                nc.set_auto_mask(False)
+                names = [v for v in nc.variables if v in SCHEMA or v in OPTIONAL]
+                dims = {v: tuple(nc[v].dimensions) for v in names}
+                labels = {d: [str(c) for c in nc[d][:]] for d in nc.dimensions if d in nc.variables}
+                values = {v: np.asarray(nc[v][:]) for v in names}
+        except Exception as exc:  # a corrupt or non-netCDF file
+            raise DataError(f"{path}: cannot be read as a netCDF benchmark dataset ({exc})") from None
+        return cls(values, dims, labels)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.values
+
+    def size(self, dim: str) -> int:
+        return len(self.labels.get(dim, []))
+
+    def floats(self, name: str) -> np.ndarray:
+        return np.asarray(self.values[name], dtype=float)
+
+
+DatasetLike = Union["xr.Dataset", Arrays]
+
+
+def _arrays(ds: DatasetLike) -> Arrays:
+    return ds if isinstance(ds, Arrays) else Arrays.of(ds)
+
+
 @dataclass
 class Report:
     """What :func:`check_dataset` found: a list of problems, each naming its cells."""
@@ -168,156 +227,157 @@ class Report:
         return "\n".join([head] + [f"  - {p}" for p in self.problems])
 
 
-def _cells(da: xr.DataArray, mask: np.ndarray, values: np.ndarray, n: int = 5) -> str:
+def _cells(a: Arrays, dims: tuple[str, ...], mask: np.ndarray, values: np.ndarray, n: int = 5) -> str:
     """The n cells with the largest |values| where mask holds, as 'dim=code' lists."""
     idx = np.argwhere(mask)
     order = np.argsort(-np.abs(values[mask]), kind="stable")[:n]
     out = []
     for k in order:
         pos = idx[k]
-        label = ", ".join(f"{d}={da[d].values[p]}" for d, p in zip(da.dims, pos))
+        label = ", ".join(f"{d}={a.labels[d][p]}" for d, p in zip(dims, pos))
         out.append(f"[{label}] {values[tuple(pos)]:.6g}")
     more = f" (and {mask.sum() - len(out)} more)" if mask.sum() > len(out) else ""
     return "; ".join(out) + more
 
 
-def check_dataset(ds: xr.Dataset) -> Report:
-    """Check a benchmark against MODEL.md section 2; never raises for bad content."""
-    rep = Report()
-    missing = [v for v in SCHEMA if v not in ds]
+def check_dataset(ds: DatasetLike) -> Report:
+    """Check a benchmark (a Dataset, or :class:`Arrays`) against MODEL.md section 2; never raises
+    for bad content."""
+    a, rep = _arrays(ds), Report()
+    for check in (_check_layout, _check_codes, _check_finite, _check_signs_and_ranges, _check_identities):
+        check(a, rep)
+        if rep.problems:
+            break
+    return rep
+
+
+def _check_layout(a: Arrays, rep: Report) -> None:
+    missing = [v for v in SCHEMA if v not in a]
     if missing:
         rep.problems.append(
             f"missing variable(s): {', '.join(missing)} (MODEL.md section 2 requires {', '.join(SCHEMA)})"
         )
     for var, dims in {**SCHEMA, **OPTIONAL}.items():
-        if var in ds and tuple(ds[var].dims) != dims:
-            rep.problems.append(f"variable {var!r} has dimensions {tuple(ds[var].dims)}, expected {dims}")
-    if rep.problems:
-        return rep
-    # coordinates: aliases must carry the same codes in the same order, no duplicates
+        if var in a and a.dims[var] != dims:
+            rep.problems.append(f"variable {var!r} has dimensions {a.dims[var]}, expected {dims}")
+
+
+def _check_codes(a: Arrays, rep: Report) -> None:
+    """Coordinates: aliases must carry the same codes in the same order, no duplicates."""
     for dim in ("region", "sector", "factor"):
-        codes = [str(c) for c in ds[dim].values]
+        codes = a.labels.get(dim, [])
         dup = sorted({c for c in codes if codes.count(c) > 1})
         if dup:
             rep.problems.append(f"duplicate {dim} codes: {', '.join(dup)}")
         if not codes:
             rep.problems.append(f"dimension {dim!r} is empty")
     for alias, dim in (("source", "region"), ("dest", "region"), ("user", "sector")):
-        if [str(c) for c in ds[alias].values] != [str(c) for c in ds[dim].values]:
+        if a.labels.get(alias, []) != a.labels.get(dim, []):
             rep.problems.append(f"coordinate {alias!r} must list the same codes as {dim!r} in the same order")
-    if ds.sizes["region"] < 2:
+    if a.size("region") < 2:
         rep.problems.append("a benchmark needs at least two regions")
-    if rep.problems:
-        return rep
 
-    for var in list(SCHEMA) + [v for v in OPTIONAL if v in ds]:
+
+def _check_finite(a: Arrays, rep: Report) -> None:
+    for var in list(SCHEMA) + [v for v in OPTIONAL if v in a]:
         if var == "mobility":
             continue
-        vals = np.asarray(ds[var].values, dtype=float)
+        vals = a.floats(var)
         bad = ~np.isfinite(vals) & ~((var == "etrans") & (vals == np.inf))
         if bad.any():
-            rep.problems.append(f"{var}: non-finite values at {_cells(ds[var], bad, np.where(bad, 1.0, 0.0))}")
-    if rep.problems:
-        return rep
+            rep.problems.append(f"{var}: non-finite values at {_cells(a, a.dims[var], bad, np.where(bad, 1.0, 0.0))}")
 
+
+def _check_signs_and_ranges(a: Arrays, rep: Report) -> None:
     for var in FLOWS:
-        vals = ds[var].values.astype(float)
-        neg = vals < 0
-        if neg.any():
-            rep.problems.append(f"{var}: negative flows at {_cells(ds[var], neg, vals)}")
-    tar = ds["tariff"].values.astype(float)
-    low = tar <= -1
-    if low.any():
-        rep.problems.append(f"tariff: rates must be > -1, found {_cells(ds['tariff'], low, tar)}")
+        vals = a.floats(var)
+        if (vals < 0).any():
+            rep.problems.append(f"{var}: negative flows at {_cells(a, a.dims[var], vals < 0, vals)}")
+    route = SCHEMA["tariff"]
+    tar = a.floats("tariff")
+    if (tar <= -1).any():
+        rep.problems.append(f"tariff: rates must be > -1, found {_cells(a, route, tar <= -1, tar)}")
     diag = np.zeros_like(tar, dtype=bool)
-    n = ds.sizes["region"]
+    n = a.size("region")
     diag[:, np.arange(n), np.arange(n)] = True
-    bad_diag = diag & (tar != 0)
-    if bad_diag.any():
+    if (diag & (tar != 0)).any():
         rep.problems.append(
-            f"tariff: must be zero on the diagonal (domestic sales), found {_cells(ds['tariff'], bad_diag, tar)}"
+            f"tariff: must be zero on the diagonal (domestic sales), found {_cells(a, route, diag & (tar != 0), tar)}"
         )
     for var in ("output_tax", "export_tax"):
-        if var in ds:
-            vals = ds[var].values.astype(float)
+        if var in a:
+            vals = a.floats(var)
             if (vals <= -1).any():
-                rep.problems.append(f"{var}: rates must be > -1, found {_cells(ds[var], vals <= -1, vals)}")
-    if "export_tax" in ds:
-        ext = ds["export_tax"].values.astype(float)
-        bad_diag = diag & (ext != 0)
-        if bad_diag.any():
+                rep.problems.append(f"{var}: rates must be > -1, found {_cells(a, a.dims[var], vals <= -1, vals)}")
+    if "export_tax" in a:
+        ext = a.floats("export_tax")
+        if (diag & (ext != 0)).any():
             rep.problems.append(
                 f"export_tax: must be zero on the diagonal (domestic sales), found "
-                f"{_cells(ds['export_tax'], bad_diag, ext)}"
+                f"{_cells(a, route, diag & (ext != 0), ext)}"
             )
     lo, hi = ELASTICITY_RANGE
-    for var in ("esubd", "esubm", "esubva") + tuple(v for v in EXT_ELASTICITIES if v in ds):
-        vals = ds[var].values.astype(float)
+    for var in ("esubd", "esubm", "esubva") + tuple(v for v in EXT_ELASTICITIES if v in a):
+        vals = a.floats(var)
         out = (vals < lo) | ((vals > hi) & ~((var == "etrans") & (vals == np.inf)))
         if out.any():
-            rep.problems.append(f"{var}: elasticities must lie in [{lo:g}, {hi:g}], found {_cells(ds[var], out, vals)}")
-    mob = [str(m) for m in ds["mobility"].values]
-    for f, m in zip(ds["factor"].values, mob):
+            rep.problems.append(
+                f"{var}: elasticities must lie in [{lo:g}, {hi:g}], found {_cells(a, a.dims[var], out, vals)}"
+            )
+    for f, m in zip(a.labels["factor"], (str(m) for m in a.values["mobility"])):
         if m not in MOBILITIES:
             rep.problems.append(f"mobility: factor {f!r} has {m!r}, expected one of {MOBILITIES}")
-    if "population" in ds:
-        pop = ds["population"].values.astype(float)
+    if "population" in a:
+        pop = a.floats("population")
         if (pop <= 0).any():
-            rep.problems.append(f"population: must be positive, found {_cells(ds['population'], pop <= 0, pop)}")
-    if rep.problems:
-        return rep
+            rep.problems.append(f"population: must be positive, found {_cells(a, ('region',), pop <= 0, pop)}")
 
-    gap1, tot1, gap2, tot2 = identity_gaps(ds)
-    for label, gap, tot, da in (
+
+def _check_identities(a: Arrays, rep: Report) -> None:
+    gap1, tot1, gap2, tot2 = identity_gaps(a)
+    taxes1 = " and export taxes)" if "export_tax" in a else ")"
+    taxes2 = ", times 1 + output tax)" if "output_tax" in a else ")"
+    for label, gap, tot in (
         (
             "identity 1 (composite balance: intermediate + final demand = domestic sales + imports incl. tariffs"
-            + (" and export taxes)" if "export_tax" in ds else ")"),
+            + taxes1,
             gap1,
             tot1,
-            ds["final_demand"],
         ),
-        (
-            "identity 2 (zero profit: sales = intermediate inputs + factor income"
-            + (", times 1 + output tax)" if "output_tax" in ds else ")"),
-            gap2,
-            tot2,
-            ds["final_demand"],
-        ),
+        ("identity 2 (zero profit: sales = intermediate inputs + factor income" + taxes2, gap2, tot2),
     ):
         rel = np.abs(gap) / np.where(tot > 0, tot, 1.0)
         bad = rel > IDENTITY_RTOL
         if bad.any():
             rep.problems.append(
                 f"{label} fails in {int(bad.sum())} cell(s); worst gaps (lhs - rhs, currency units): "
-                f"{_cells(da, bad, gap)}; largest relative gap {rel.max():.3g} (tolerance {IDENTITY_RTOL:g})"
+                f"{_cells(a, SCHEMA['final_demand'], bad, gap)}; largest relative gap {rel.max():.3g} "
+                f"(tolerance {IDENTITY_RTOL:g})"
             )
-    inc0 = ds["final_demand"].sum("sector").values
+    inc0 = a.floats("final_demand").sum(axis=0)
     if (inc0 <= 0).any():
         rep.problems.append(
             f"final_demand: every region needs positive income (sum of final demand), found "
-            f"{_cells(ds['final_demand'].isel(sector=0), inc0 <= 0, inc0)}"
+            f"{_cells(a, ('region',), inc0 <= 0, inc0)}"
         )
-    bal = trade_balance(ds)
+    bal = trade_balance(a)
     if abs(bal.sum()) > IDENTITY_RTOL * float(inc0.sum()):
         rep.problems.append(f"benchmark trade deficits do not sum to zero (sum {bal.sum():.6g})")
-    return rep
 
 
-def identity_gaps(ds: xr.Dataset):
+def identity_gaps(ds: DatasetLike):
     """Gaps (lhs - rhs) and row totals of MODEL.md's two identities, both shaped (sector, region).
 
     With export or output taxes (docs/extensions.md section 4) imports carry ``1 + export_tax`` and
     costs ``1 + output_tax``.
     """
-    trade = ds["trade"].values.astype(float)
-    tar = ds["tariff"].values.astype(float)
-    inter = ds["intermediate"].values.astype(float)
-    fd = ds["final_demand"].values.astype(float)
-    fac = ds["factor_income"].values.astype(float)
+    a = _arrays(ds)
+    trade, tar, inter = a.floats("trade"), a.floats("tariff"), a.floats("intermediate")
+    fd, fac = a.floats("final_demand"), a.floats("factor_income")
     n = trade.shape[1]
     eye = np.eye(n, dtype=bool)
-    ext = ds["export_tax"].values.astype(float) if "export_tax" in ds else 0.0
-    to = ds["output_tax"].values.astype(float) if "output_tax" in ds else 0.0
+    ext = a.floats("export_tax") if "export_tax" in a else 0.0
+    to = a.floats("output_tax") if "output_tax" in a else 0.0
     buyer = np.where(eye[None], trade, trade * (1 + ext) * (1 + tar))  # (i, s, r)
     lhs1 = inter.sum(axis=1) + fd  # (i, r)
     rhs1 = buyer.sum(axis=1)  # (i, r)
@@ -326,12 +386,13 @@ def identity_gaps(ds: xr.Dataset):
     return lhs1 - rhs1, np.maximum(lhs1, rhs1), lhs2 - rhs2, np.maximum(lhs2, rhs2)
 
 
-def trade_balance(ds: xr.Dataset) -> np.ndarray:
+def trade_balance(ds: DatasetLike) -> np.ndarray:
     """Benchmark trade deficit B[r] = imports - exports at fob prices (basic prices, plus export taxes
     where the data has them), per region."""
-    trade = ds["trade"].values.astype(float)
-    if "export_tax" in ds:
-        trade = trade * (1 + ds["export_tax"].values.astype(float))
+    a = _arrays(ds)
+    trade = a.floats("trade")
+    if "export_tax" in a:
+        trade = trade * (1 + a.floats("export_tax"))
     off = trade * (1 - np.eye(trade.shape[1]))[None]
     return off.sum(axis=(0, 1)) - off.sum(axis=(0, 2))
 
