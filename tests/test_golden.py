@@ -2,7 +2,8 @@
 redesign (issue 13).
 
 tests/golden/<scenario>.nc holds every numeric variable of every stage's results, recorded by
-tests/golden/record.py from the code as it was before the redesign (commit fffa0c5).  Each value
+tests/golden/record.py from the code as it was before the redesign (commit fffa0c5; the China ladders
+re-recorded for issue 15, see record.py).  Each value
 must agree to 1e-10 relative (absolute 1e-10 of the variable's largest magnitude, for values near
 zero; accounting residuals to 1e-10 of world income).  Every stage of every scenario (and every
 step of the path from the benchmark) must be solved by Newton's method: the fallback to IPOPT is
