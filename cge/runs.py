@@ -79,7 +79,9 @@ class _Solves:
 
     def summary(self) -> str:
         """The status in a few words, for the progress messages."""
-        return f"IPOPT after newton at {len(self.fallbacks)} of {self.count} steps" if self.fallbacks else self.info.status
+        if not self.fallbacks:
+            return self.info.status
+        return f"IPOPT after newton at {len(self.fallbacks)} of {self.count} steps"
 
 
 class Model:
