@@ -221,8 +221,7 @@ class System:
         #: where to announce long stages (a callable taking a message), or None
         self.note = None
         self.signature = signature(model)
-        pattern = sp.csr_matrix((np.ones(len(self._rows)), (self._rows, self._cols)), shape=(self.n, self.n))
-        defect = singular.structural(pattern, self.unknowns, self.equations)
+        defect = singular.structural(self._rows, self._cols, self.unknowns, self.equations)
         if defect is not None:
             raise StructurallySingular(defect)
 

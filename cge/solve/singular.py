@@ -20,32 +20,35 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import maximum_bipartite_matching
 
 from cge.model import names
+from cge.solve.linear import Jacobian
 
 #: the largest system whose numerical singularity is diagnosed (two dense QR factorisations)
 NUMERICAL_UP_TO = 6000
 
 
-def structural(jac: sp.spmatrix, unknowns, equations) -> str | None:
-    """``None`` if a perfect matching of equations to unknowns exists; else which ones are left out."""
-    pattern = sp.csr_matrix((np.ones(jac.nnz), jac.nonzero()), shape=jac.shape)
+def structural(rows: np.ndarray, cols: np.ndarray, unknowns, equations) -> str | None:
+    """``None`` if a perfect matching of equations to unknowns exists in the Jacobian's pattern
+    (entries at ``rows``, ``cols``); else which ones are left out."""
+    n = len(equations)
+    pattern = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, len(unknowns)))
     column_of_row = maximum_bipartite_matching(pattern, perm_type="column")
-    rows = np.flatnonzero(column_of_row < 0)
-    if not rows.size:
+    left = np.flatnonzero(column_of_row < 0)
+    if not left.size:
         return None
-    cols = np.setdiff1d(np.arange(jac.shape[1]), column_of_row[column_of_row >= 0])
+    free = np.setdiff1d(np.arange(len(unknowns)), column_of_row[column_of_row >= 0])
+    rows, cols = left, free
     return (
-        f"the system is structurally singular: {rows.size} of its {jac.shape[0]:,} equations cannot be "
+        f"the system is structurally singular: {rows.size} of its {n:,} equations cannot be "
         f"matched to distinct unknowns, whatever the values (for example equation "
         f"{names.equation(equations[rows[0]])} and unknown {names.unknown(unknowns[cols[0]])})"
     )
 
 
-def numerical(jac: sp.spmatrix, unknowns, equations) -> str:
+def numerical(jac: Jacobian, unknowns, equations) -> str:
     """The unknown and the equation most nearly dependent on the others at a singular point."""
-    n = jac.shape[0]
-    if n > NUMERICAL_UP_TO:
-        return f"{n:,} unknowns: too many to name the dependent ones"
-    dense = jac.toarray()
+    if jac.n > NUMERICAL_UP_TO:
+        return f"{jac.n:,} unknowns: too many to name the dependent ones"
+    dense = jac.dense()
     if not np.all(np.isfinite(dense)):
         return "the Jacobian has non-finite entries"
     col = sla.qr(dense, mode="r", pivoting=True)[1][-1]
