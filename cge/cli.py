@@ -82,13 +82,29 @@ def run(scenario, data, out, solver, quiet, steps, make_report):
 )
 @_solve_options
 def compare(scenarios, data, out, solver, quiet, steps, make_report):
-    """Solve several scenarios (or every stage of a ladder) on one built model; print EV% side by side."""
+    """Solve several scenarios (or every stage of a ladder) on one built model; print EV% side by side.
+    A comparison file (a YAML file with `compare:`, a list of scenario files) also ranks them."""
     from cge.runs import compare as compare_
+    from cge.scenario.comparison import is_comparison_file, read_comparison
     from cge.scenario.scenario import Scenario
 
-    scs = [Scenario.from_yaml(p) for p in scenarios]
-    folder = Path(out) if out else Path("results") / (scs[0].name if len(scs) == 1 else "compare")
-    _print_comparison(compare_(scs, data=data, solver=solver, verbose=not quiet, steps=steps), folder)
+    spec = None
+    if len(scenarios) == 1 and is_comparison_file(scenarios[0]):
+        spec, scs = read_comparison(scenarios[0])
+        steps = spec.steps if steps is None else steps
+    else:
+        scs = [Scenario.from_yaml(p) for p in scenarios]
+    name = spec.name if spec else scs[0].name if len(scs) == 1 else "compare"
+    folder = Path(out) if out else Path("results") / name
+    comp = compare_(scs, data=data, solver=solver, verbose=not quiet, steps=steps)
+    _print_comparison(comp, folder)
+    if spec is not None:
+        from cge.io import write_text
+
+        table = comp.ranking(spec.rank)
+        write_text(folder / "ranking.csv", table.to_csv(float_format="%.10g"))
+        click.echo(f"ranked by the union's EV% at {spec.rank or 'the last stage'}:")
+        click.echo(table.to_string(float_format=lambda v: f"{v:.4f}"))
     if make_report:
         from cge.report import render
 

@@ -249,6 +249,11 @@ class Model:
         along = path if steps > 0 else None
         ds = effects.add_effects(path[-1], path[0], along, member, self.bench, self.options.trade_balance)
         ds = units.stamp(ds, units.dataset_unit(self.dataset.attrs), self.dataset.get("population"))
+        provinces = self.dataset.attrs.get("regions_provinces")
+        if provinces:  # who gains across provinces (cge/results/inequality.py)
+            from cge.results.inequality import add_inequality
+
+            ds = add_inequality(ds, str(provinces).split())
         return with_names(ds, str(self.dataset.attrs.get("name", "")))
 
     def _attrs(self, job: _Job, ds: xr.Dataset, solves: _Solves, steps: int) -> dict:

@@ -115,3 +115,17 @@ def chart_error_bars(labels, mean, lower, upper, member, title, ylabel) -> str:
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     return _svg(fig)
+
+
+def chart_output_shares(ds: xr.Dataset) -> str:
+    """Heat map: the change in each province's share of China's output of each sector (points)."""
+    p = np.isfinite(ds["krugman_index_china0"].values)
+    change = 100 * (ds["province_output_share"].values - ds["province_output_share0"].values)[:, p]
+    fig, ax = _fig(width=9.0, height=4.2)
+    lim = float(np.nanmax(np.abs(change))) or 1.0
+    img = ax.imshow(change, cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto")
+    ax.set_xticks(range(int(p.sum())), list(map(str, ds["region"].values[p])), rotation=90, fontsize=7)
+    ax.set_yticks(range(ds.sizes["sector"]), list(map(str, ds["sector"].values)), fontsize=7)
+    fig.colorbar(img, ax=ax, label="change in share of China's output, points")
+    ax.set_title("Which sectors move to which provinces")
+    return _svg(fig)

@@ -15,7 +15,7 @@ from cge.results import units
 from cge.scenario.stages import plain_name
 
 from . import maps, story
-from .charts import svg_of
+from .charts import chart_output_shares, svg_of
 from .page import html_page, write_tables
 from .read import load
 from .sensitivity import render_sensitivity
@@ -23,6 +23,7 @@ from .tables import (
     allocative_by_sector,
     first_order_table,
     macro_table,
+    provinces_table,
     stage_tables,
     structure_table,
     trade_by_sector,
@@ -64,6 +65,9 @@ def scenario_parts(ds: xr.Dataset) -> tuple[str, Tables, Charts]:
     stt = structure_table(ds)
     if stt is not None:
         tables.append(("structure", "Structure among members: specialisation and income spread", stt))
+    pt = provinces_table(ds)
+    if pt is not None:
+        tables.append(("provinces", "Who gains across provinces: income per head and specialisation", pt))
     fo = first_order_table(ds)
     if fo is not None:
         tables.append(("first_order", FIRST_ORDER + f" ({unit})", fo))
@@ -78,6 +82,8 @@ def scenario_charts(ds: xr.Dataset, union: bool) -> Charts:
     if union:
         charts.append(("Creation and diversion by member", svg_of(plot.trade_effects, ds, by="region")))
         charts.append(("Creation and diversion by sector", svg_of(plot.trade_effects, ds, by="sector")))
+    if "province_output_share0" in ds:
+        charts.append(("Output shares by sector and province", chart_output_shares(ds)))
     if "welfare" in ds:
         shown = ds.isel(region=plot.shown_regions(ds, AT_MOST))
         charts.append(("Decomposition", svg_of(plot.decomposition, shown)))

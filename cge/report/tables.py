@@ -147,9 +147,39 @@ def structure_table(ds: xr.Dataset) -> pd.DataFrame | None:
             float(ds["income_per_capita_cv_members0"]),
             float(ds["income_per_capita_cv_members"]),
         )
+    if "theil_provinces0" in ds:
+        rows["Theil's T of income per head among provinces"] = (
+            float(ds["theil_provinces0"]),
+            float(ds["theil_provinces"]),
+        )
+        rows["Gini coefficient of income per head among provinces"] = (
+            float(ds["gini_provinces0"]),
+            float(ds["gini_provinces"]),
+        )
+        for z in map(str, ds["zone"].values):
+            rows[f"Income per head, {z} over the provinces' mean"] = (
+                float(ds["zone_income_ratio0"].sel(zone=z)),
+                float(ds["zone_income_ratio"].sel(zone=z)),
+            )
     if not rows:
         return None
     return pd.DataFrame(rows, index=["Benchmark", "Scenario"]).T.rename_axis("Indicator")
+
+
+def provinces_table(ds: xr.Dataset) -> pd.DataFrame | None:
+    """Who gains across provinces: income per head before and after, its change, and each province's
+    specialisation against the rest of China (cge/results/inequality.py)."""
+    if "krugman_index_china0" not in ds:
+        return None
+    p = np.isfinite(ds["krugman_index_china0"].values)
+    cols = {}
+    if "income_per_capita0" in ds:
+        cols["Income per head, benchmark"] = ds["income_per_capita0"].values[p]
+        cols["Income per head, scenario"] = ds["income_per_capita"].values[p]
+        cols["Change %"] = ds["ev_pct"].values[p]
+    cols["Krugman index against China, benchmark"] = ds["krugman_index_china0"].values[p]
+    cols["Krugman index against China, scenario"] = ds["krugman_index_china"].values[p]
+    return pd.DataFrame(cols, index=list(map(str, ds["region"].values[p]))).rename_axis("Province")
 
 
 def stage_tables(ds: xr.Dataset) -> dict[str, pd.DataFrame]:

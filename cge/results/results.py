@@ -88,6 +88,36 @@ class Comparison:
             cols[label] = pd.Series(col)
         return pd.DataFrame(cols).rename_axis("EV%")
 
+    def ranking(self, stage: str | None = None):
+        """Each ladder (or scenario) by its union's EV% at ``stage`` (default: its last step), best first:
+        members, the union's EV and EV%, the non-members' and the world's EV%."""
+        import pandas as pd
+
+        picked: dict[str, Results] = {}
+        for r in self.results:
+            attrs = r.dataset.attrs
+            if stage is None or attrs.get("stage") == stage:
+                ladder = r.scenario.ladder if r.scenario is not None and r.scenario.ladder else attrs["scenario"]
+                picked[ladder] = r  # the last step wins
+        rows = []
+        for name, r in picked.items():
+            ds, member = r.dataset, membership(r.dataset)
+            ev, inc0 = ds["ev"].values, ev_base(ds)
+            rows.append(
+                {
+                    "scenario": name,
+                    "stage": ds.attrs.get("stage", ""),
+                    "members": " ".join(str(x) for x in ds["region"].values[member]),
+                    "union EV": float(group_sum(ev, member, skipna=False)),
+                    "union EV%": float(group_ev_pct(ev, inc0, member)),
+                    "non-members EV%": float(group_ev_pct(ev, inc0, ~member)) if (~member).any() else np.nan,
+                    "world EV%": float(group_ev_pct(ev, inc0, np.ones_like(member))),
+                }
+            )
+        table = pd.DataFrame(rows).sort_values("union EV%", ascending=False, kind="stable")
+        table.index = pd.RangeIndex(1, len(table) + 1, name="rank")
+        return table
+
     @property
     def dataset(self) -> xr.Dataset:
         """All results stacked along a ``scenario`` dimension; ``member`` (scenario, region) is the
