@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -140,10 +141,99 @@ def _spread(amount: np.ndarray, base: np.ndarray) -> np.ndarray:
     return share * amount[None]
 
 
-# ----------------------------------------------------------------------------- builder
-def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Dataset:
-    """The MODEL.md benchmark built from the C-REM ``allprov`` CSV files in ``raw_dir``."""
-    raw = Path(raw_dir)
+# ----------------------------------------------------------------------------- the source
+#: the raw factor codes, in the benchmark's order (labour, capital, resource)
+FACTORS_RAW = ["lab", "cap", "res"]
+#: the raw arrays read: name -> (columns, the code list of each: Goods, Users, Regions, Factors,
+#: Nhw technologies, import Channels)
+ARRAYS = {
+    "vom": (["activity", "region"], "UR"),
+    "vfm": (["factor", "sector", "region"], "FGR"),
+    "rtf": (["factor", "sector", "region"], "FGR"),
+    "vdfm": (["good", "user", "region"], "GUR"),
+    "vifm_ch": (["good", "user", "region", "channel"], "GURC"),
+    "rtfd": (["good", "user", "region"], "GUR"),
+    "rtfi": (["good", "user", "region"], "GUR"),
+    "rto": (["sector", "region"], "GR"),
+    "vxmd": (["good", "src", "dst"], "GRR"),
+    "vtwr": (["good", "src", "dst"], "GRR"),
+    "rtms": (["good", "src", "dst"], "GRR"),
+    "rtxs": (["good", "src", "dst"], "GRR"),
+    "vst": (["good", "region"], "GR"),
+    "vdst": (["good", "region"], "GR"),
+    "vomnhw": (["nhw", "region"], "NR"),
+    "vfmnhw": (["factor", "nhw", "region"], "FNR"),
+    "vdfmnhw": (["good", "nhw", "region"], "GNR"),
+    "rtonhw": (["nhw", "region"], "NR"),
+    "rtfnhw": (["factor", "nhw", "region"], "FNR"),
+    "rtfdnhw": (["good", "nhw", "region"], "GNR"),
+    "esubd": (["good"], "G"),
+    "esubm": (["good"], "G"),
+    "esubva": (["sector"], "G"),
+}
+
+
+@dataclass
+class _Source:
+    """The raw tables: codes (R regions, I sectors, G = I + final users) and arrays by name
+    (:data:`ARRAYS`; ``vifm`` summed over the channels). ``vdfm`` and ``vdfmnhw`` are cleaned in place."""
+
+    reg: pd.DataFrame
+    sec: pd.DataFrame
+    R: list[str]
+    I: list[str]
+    prov: list[str]
+    world: list[str]
+    a: dict[str, np.ndarray]
+    pop: pd.Series
+
+    @property
+    def G(self) -> list[str]:
+        return self.I + list(FINAL_USERS)
+
+    @property
+    def nI(self) -> int:
+        return len(self.I)
+
+    @property
+    def nR(self) -> int:
+        return len(self.R)
+
+    @property
+    def isprov(self) -> np.ndarray:
+        return np.array([r in self.prov for r in self.R])
+
+    @property
+    def ele(self) -> int:
+        return self.I.index("ELE")
+
+    @property
+    def trp(self) -> int:
+        return self.I.index("TRP")
+
+    @property
+    def pp3(self) -> np.ndarray:
+        """(1, s, r): province -> province routes."""
+        return (self.isprov[:, None] & self.isprov[None, :])[None]
+
+    def ele_row(self, by_region: np.ndarray) -> np.ndarray:
+        """(j, r): ``by_region`` (r) in the ELE row, 0 elsewhere (the nhw technologies merged into ELE)."""
+        return np.eye(self.nI)[self.ele][:, None] * by_region[None]
+
+
+@dataclass
+class _Log:
+    """Every adjustment of the build, for the reconciliation report."""
+
+    ghost_moves: list = field(default_factory=list)
+    neg_moves: list = field(default_factory=list)
+    subsidy_moves: list = field(default_factory=list)
+    margins: dict = field(default_factory=dict)
+    rounding: dict = field(default_factory=dict)
+
+
+def _read_source(raw: Path) -> _Source:
+    """The raw CSV files, their codes checked."""
     if not raw.is_dir():
         raise DataError(f"china_provinces: raw data folder not found: {raw}")
     reg = _read(raw, "regions")
@@ -158,46 +248,52 @@ def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Datas
         raise DataError(
             f"china_provinces: expected 30 provinces and 6 world regions, found {len(prov)} and {len(world)}"
         )
-    Fraw_ordered = ["lab", "cap", "res"]
-    G = I + list(FINAL_USERS)
-    nI, nR = len(I), len(R)
-    isprov = np.array([r in prov for r in R])
-    ele, trp = I.index("ELE"), I.index("TRP")
-
-    A = lambda n, cols, coords: _array(_read(raw, n), cols, coords, n)
-    vom = A("vom", ["activity", "region"], [G, R])
-    vfm = A("vfm", ["factor", "sector", "region"], [Fraw_ordered, I, R])
-    rtf = A("rtf", ["factor", "sector", "region"], [Fraw_ordered, I, R])
-    vdfm = A("vdfm", ["good", "user", "region"], [I, G, R])
-    vifm_ch = A("vifm", ["good", "user", "region", "channel"], [I, G, R, ["CNTRD", "OTHTRD"]])
-    vifm = vifm_ch.sum(axis=3)
-    rtfd = A("rtfd", ["good", "user", "region"], [I, G, R])
-    rtfi = A("rtfi", ["good", "user", "region"], [I, G, R])
-    rto = A("rto", ["sector", "region"], [I, R])
-    vxmd = A("vxmd", ["good", "src", "dst"], [I, R, R])
-    vtwr = A("vtwr", ["good", "src", "dst"], [I, R, R])
-    rtms = A("rtms", ["good", "src", "dst"], [I, R, R])
-    rtxs = A("rtxs", ["good", "src", "dst"], [I, R, R])
-    vst = A("vst", ["good", "region"], [I, R])
-    vdst = A("vdst", ["good", "region"], [I, R])
-    vomnhw = A("vomnhw", ["nhw", "region"], [list(NHW), R])
-    vfmnhw = A("vfmnhw", ["factor", "nhw", "region"], [Fraw_ordered, list(NHW), R])
-    vdfmnhw = A("vdfmnhw", ["good", "nhw", "region"], [I, list(NHW), R])
-    rtonhw = A("rtonhw", ["nhw", "region"], [list(NHW), R])
-    rtfnhw = A("rtfnhw", ["factor", "nhw", "region"], [Fraw_ordered, list(NHW), R])
-    rtfdnhw = A("rtfdnhw", ["good", "nhw", "region"], [I, list(NHW), R])
-    esub = {}
-    for name, col in (("esubd", "good"), ("esubm", "good"), ("esubva", "sector")):
-        esub[name] = A(name, [col], [I])
+    codes = {"G": I, "U": I + list(FINAL_USERS), "R": R, "F": FACTORS_RAW, "N": list(NHW), "C": ["CNTRD", "OTHTRD"]}
+    a = {}
+    for name, (cols, kinds) in ARRAYS.items():
+        file = name.removesuffix("_ch")
+        a[name] = _array(_read(raw, file), cols, [codes[k] for k in kinds], file)
+    a["vifm"] = a["vifm_ch"].sum(axis=3)
     pop = _read(raw, "population")
     pop = pop[pop["yr"] == "107"].set_index("region")["value"]
+    return _Source(reg, sec, R, I, prov, world, a, pop)
 
-    # --- domestic purchases of goods that the region does not produce (vom = 0): rounding noise in
-    # the source (|v| <= NEG_TOL), removed; an industry user's factor income takes up the difference
-    neg_moves = []
-    neg_adj = np.zeros((nI, nR))  # (j, r) change of factor income
-    ghost_moves = []
-    produced = (vom[:nI] + np.eye(nI)[ele][:, None] * vomnhw.sum(axis=0)[None]) > 0
+
+# ----------------------------------------------------------------------------- builder
+def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Dataset:
+    """The MODEL.md benchmark built from the C-REM ``allprov`` CSV files in ``raw_dir`` (the rules:
+    the module docstring, in the order they are applied)."""
+    src = _read_source(Path(raw_dir))
+    log = _Log()
+    neg_adj = np.zeros((src.nI, src.nR))  # (j, r) change of factor income
+    _remove_unproduced(src, neg_adj, log)
+    _move_negative_cells(src, neg_adj, log)
+    _check_rates(src)
+    trade, tariff, cif, landed = _trade_at_fob(src)
+    vifm_net, trp_add = _margins_off_goods(src)
+    _margins_to_trp(src, trade, tariff, log)
+    intermediate, final_demand = _uses(src, vifm_net, trp_add)
+    base = _factor_cost(src)
+    folds = _folds(src, cif, neg_adj)
+    addition = sum(folds.values())
+    _repair_negative_value_added(src, base, addition, intermediate, final_demand, log)
+    factor_income = base + _spread(addition, base)  # type: ignore[arg-type]
+    _close_rounding(trade, intermediate, factor_income, log)
+    _refuse_negative(trade=trade, intermediate=intermediate, final_demand=final_demand, factor_income=factor_income)
+    gaps = _check_identities(src, trade, tariff, intermediate, final_demand, factor_income)
+    rec = _reconciliation(src, trade, tariff, final_demand, factor_income, landed, folds, log, gaps)
+    ds = _dataset(src, trade, tariff, intermediate, final_demand, factor_income, rec)
+    if verbose:
+        print(format_report(rec), file=sys.stderr)
+    return ds
+
+
+def _remove_unproduced(src: _Source, neg_adj: np.ndarray, log: _Log) -> None:
+    """Domestic purchases of goods that the region does not produce (vom = 0): rounding noise in
+    the source (|v| <= NEG_TOL), removed; an industry user's factor income takes up the difference."""
+    I, G, R, nI, a = src.I, src.G, src.R, src.nI, src.a
+    vdfm, vdfmnhw = a["vdfm"], a["vdfmnhw"]
+    produced = (a["vom"][:nI] + src.ele_row(a["vomnhw"].sum(axis=0))) > 0
     for i, g, r in np.argwhere((vdfm != 0) & ~produced[:, None, :]):
         v = float(vdfm[i, g, r])
         if abs(v) > NEG_TOL:
@@ -205,7 +301,7 @@ def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Datas
         vdfm[i, g, r] = 0.0
         if g < nI:
             neg_adj[g, r] += v
-        ghost_moves.append((I[i], G[g], R[r], v))
+        log.ghost_moves.append((I[i], G[g], R[r], v))
     for i, n, r in np.argwhere((vdfmnhw != 0) & ~produced[:, None, :]):
         v = float(vdfmnhw[i, n, r])
         if abs(v) > NEG_TOL:
@@ -213,43 +309,50 @@ def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Datas
                 f"china_provinces: vdfmnhw({I[i]},{NHW[n]},{R[r]}) = {v:.6g} but {R[r]} does not produce {I[i]}"
             )
         vdfmnhw[i, n, r] = 0.0
-        neg_adj[ele, r] += v
-        ghost_moves.append((I[i], NHW[n], R[r], v))
-    # --- negative vdfm cells (rounding noise in the source): move by the documented rule
-    if (vdfm < 0).any():
-        worst = float(vdfm.min())
-        if worst < -NEG_TOL:
-            k = np.unravel_index(np.argmin(vdfm), vdfm.shape)
-            raise DataError(
-                f"china_provinces: vdfm{tuple(c[x] for c, x in zip((I, G, R), k))} = {worst:.6g} "
-                f"(< -{NEG_TOL:g}) is not rounding noise; refusing to zero it"
-            )
-        for i, g, r in np.argwhere(vdfm < 0):
-            e = -float(vdfm[i, g, r])
-            vdfm[i, g, r] = 0.0  # the user buys e more: domestic sales of (i, r) rise by e ...
-            neg_adj[i, r] += e  # ... and so does the producer's factor income;
-            if g < nI:
-                neg_adj[g, r] -= e  # an industry user's cost rises by e: its factor income falls by e
-            neg_moves.append((I[i], G[g], R[r], e))
-    vom_s = vom[:nI]
-    vdfm_s, vdfm_f = vdfm[:, :nI], vdfm[:, nI:]
-    vifm_s, vifm_f = vifm[:, :nI], vifm[:, nI:]
-    eye = np.eye(nR, dtype=bool)
-    off = ~eye[None]
-    pp3 = (isprov[:, None] & isprov[None, :])[None]  # province -> province routes
+        neg_adj[src.ele, r] += v
+        log.ghost_moves.append((I[i], NHW[n], R[r], v))
 
-    # --- sanity of rates
+
+def _move_negative_cells(src: _Source, neg_adj: np.ndarray, log: _Log) -> None:
+    """Negative vdfm cells (rounding noise in the source): set to 0 by the documented rule, or refuse."""
+    vdfm = src.a["vdfm"]
+    if not (vdfm < 0).any():
+        return
+    worst = float(vdfm.min())
+    if worst < -NEG_TOL:
+        k = np.unravel_index(np.argmin(vdfm), vdfm.shape)
+        raise DataError(
+            f"china_provinces: vdfm{tuple(c[x] for c, x in zip((src.I, src.G, src.R), k))} = {worst:.6g} "
+            f"(< -{NEG_TOL:g}) is not rounding noise; refusing to zero it"
+        )
+    for i, g, r in np.argwhere(vdfm < 0):
+        e = -float(vdfm[i, g, r])
+        vdfm[i, g, r] = 0.0  # the user buys e more: domestic sales of (i, r) rise by e ...
+        neg_adj[i, r] += e  # ... and so does the producer's factor income;
+        if g < src.nI:
+            neg_adj[g, r] -= e  # an industry user's cost rises by e: its factor income falls by e
+        log.neg_moves.append((src.I[i], src.G[g], src.R[r], e))
+
+
+def _check_rates(src: _Source) -> None:
+    rtms, rtxs = src.a["rtms"], src.a["rtxs"]
     if (rtms <= -1).any():
         raise DataError("china_provinces: rtms <= -1 found")
-    if (isprov[:, None] & isprov[None, :] & ((rtms != 0) | (rtxs != 0))[:]).any():
+    if (src.pp3[0] & ((rtms != 0) | (rtxs != 0))[:]).any():
         raise DataError("china_provinces: taxes on province -> province flows (the README says there are none)")
 
-    # --- trade at fob (exporter's market price net of export tax); margins become TRP purchases
-    fob = vxmd * (1 - rtxs)
+
+def _trade_at_fob(src: _Source):
+    """Trade at fob (the exporter's market price net of export tax) and tariffs on it; the diagonal:
+    domestic sales. Also the cif and landed values of every route."""
+    a, nR = src.a, src.nR
+    vxmd, vtwr, rtms = a["vxmd"], a["vtwr"], a["rtms"]
+    off = ~np.eye(nR, dtype=bool)[None]
+    fob = vxmd * (1 - a["rtxs"])
     if (fob < 0).any() or ((vtwr > 0) & (fob <= 0)).any():
         raise DataError("china_provinces: negative fob value, or a margin on a route without trade")
     cif = fob + vtwr
-    landed = np.where(pp3, cif, cif * (1 + rtms))
+    landed = np.where(src.pp3, cif, cif * (1 + rtms))
     # the tariff on the margin (rtms*vtwr, revenue of the importer) stays on the good's route
     tariff = np.zeros_like(rtms)
     np.divide(rtms * cif, fob, out=tariff, where=fob > 0)
@@ -258,10 +361,16 @@ def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Datas
     # domestic sales: own-region purchases, plus (world regions) intra-aggregate trade at the value its
     # buyers pay for the good itself (landed minus the margin, which becomes a TRP purchase)
     intra = np.einsum("irr->ir", landed - vtwr)
-    trade[:, np.arange(nR), np.arange(nR)] = vdfm.sum(axis=1) + vdfmnhw.sum(axis=1) + intra
+    trade[:, np.arange(nR), np.arange(nR)] = a["vdfm"].sum(axis=1) + a["vdfmnhw"].sum(axis=1) + intra
+    return trade, tariff, cif, landed
 
-    # margins: the users who paid them in vifm buy TRP instead, channel by channel
-    src_prov = isprov[None, :, None]
+
+def _margins_off_goods(src: _Source):
+    """The users who paid the margins in vifm buy TRP instead, channel by channel: their imports
+    net of the margins (i, g, r) and the TRP they buy (g, r)."""
+    a = src.a
+    vtwr, vifm_ch = a["vtwr"], a["vifm_ch"]
+    src_prov = src.isprov[None, :, None]
     cntrd = np.where(src_prov, vtwr, 0.0).sum(axis=1)  # from provinces
     othtrd = np.where(~src_prov, vtwr, 0.0).sum(axis=1)  # from world regions (incl. diagonal)
     margin_ch = np.stack([cntrd, othtrd], axis=2)  # (i, r, channel)
@@ -271,10 +380,15 @@ def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Datas
     share = np.zeros_like(vifm_ch)
     np.divide(vifm_ch, chan_tot[:, None], out=share, where=chan_tot[:, None] > 0)
     moved = (share * margin_ch[:, None]).sum(axis=3)  # (i, g, r) taken off good i
-    vifm_net = vifm - moved
-    trp_add = moved.sum(axis=0)  # (g, r) added to TRP purchases
-    # who supplies the margins: the province itself (vdst) for interprovincial flows; the global pool
-    # (vst shares) for all other flows, delivered as TRP trade from each supplier to the importer
+    return a["vifm"] - moved, moved.sum(axis=0)
+
+
+def _margins_to_trp(src: _Source, trade: np.ndarray, tariff: np.ndarray, log: _Log) -> None:
+    """Who supplies the margins (TRP trade, in place): the province itself (vdst) for interprovincial
+    flows; the global pool (vst shares) for all other flows, from each supplier to the importer."""
+    a, trp, pp3 = src.a, src.trp, src.pp3
+    vtwr, vst, vdst, rtms = a["vtwr"], a["vst"], a["vdst"], a["rtms"]
+    off = ~np.eye(src.nR, dtype=bool)[None]
     pool_need = np.where(pp3, 0.0, vtwr).sum(axis=(0, 1))  # (r,)
     dom_need = np.where(pp3, vtwr, 0.0).sum(axis=(0, 1))
     if not np.allclose(dom_need, vdst.sum(axis=0), rtol=1e-12, atol=1e-12) or not np.isclose(
@@ -290,50 +404,7 @@ def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Datas
     tariff[trp] = np.where(
         off[0] & (trade[trp] > 0), tariff_trp_old * old_trp / np.where(trade[trp] > 0, trade[trp], 1.0), 0.0
     )
-
-    # --- uses at market prices (before purchase taxes), margins moved to TRP
-    intermediate = vdfm_s + vifm_net[:, :nI]
-    intermediate[:, ele, :] += vdfmnhw.sum(axis=1)
-    intermediate[trp] += trp_add[:nI]
-    final_demand = (vdfm_f + vifm_net[:, nI:]).sum(axis=1)
-    final_demand[trp] += trp_add[nI:].sum(axis=0)
-
-    # --- factor income and the folds, each (j, r)
-    base = vfm * (1 + rtf)
-    base[:, ele, :] += (vfmnhw * (1 + rtfnhw)).sum(axis=1)
-    folds = {
-        "output_tax": rto * vom_s + np.eye(nI)[ele][:, None] * (rtonhw * vomnhw).sum(axis=0)[None],
-        "purchase_tax_industries": (vdfm_s * rtfd[:, :nI] + vifm_s * rtfi[:, :nI]).sum(axis=0)
-        + np.eye(nI)[ele][:, None] * (vdfmnhw * rtfdnhw).sum(axis=(0, 1))[None],
-        "export_tax": (-rtxs * vxmd).sum(axis=2),
-        "intra_aggregate_tariff": np.einsum("irr->ir", rtms * cif),
-        "negative_vdfm_cells_moved": neg_adj,
-    }
-    addition = sum(folds.values())
-    # cells whose value added would turn negative (output subsidies larger than factor payments): the
-    # cell's net fold is undone (value added = factor cost) and the same value of its inputs, scaled
-    # proportionally, is bought by the region's final demand instead (the subsidising government
-    # buys the subsidised inputs); income rises by the subsidy, both identities keep holding
-    subsidy_moves = []
-    negva = (base.sum(axis=0) + addition) < 0
-    for j, r in np.argwhere(negva):
-        # (a cell without factor payments ends with value added 0: GDT-ZHJ, and GAS-GUD whose -3e-16
-        # is rounding noise from the negative-vdfm move)
-        x = -float(addition[j, r])
-        inputs = intermediate[:, j, r].sum()
-        if x <= 0 or x > inputs:
-            raise DataError(
-                f"china_provinces: value added of {I[j]}-{R[r]} is negative after the folds "
-                f"({base[:, j, r].sum() + addition[j, r]:.6g}) and cannot be repaired"
-            )
-        removed = intermediate[:, j, r] * (x / inputs)
-        intermediate[:, j, r] -= removed
-        final_demand[:, r] += removed
-        addition[j, r] = 0.0
-        subsidy_moves.append((I[j], R[r], x, x / inputs))
-    factor_income = base + _spread(addition, base)
-    factor_tax = (vfm * rtf).sum(axis=0) + np.eye(nI)[ele][:, None] * (vfmnhw * rtfnhw).sum(axis=(0, 1))[None]
-    margin_report = {
+    log.margins = {
         "international margins vtwr = pool vst (moved from goods to TRP purchases)": float(pool_need.sum()),
         "of which on intra-aggregate (diagonal) flows": float(np.einsum("irr->", vtwr)),
         "interprovincial margins vdst (COL only; to the importer's own TRP)": float(dom_need.sum()),
@@ -346,29 +417,91 @@ def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Datas
         "TRP routes whose tariff was averaged": int(((tariff_trp_old != 0) & (trp_flow > 0) & off[0]).sum()),
     }
 
-    # --- the source's own rounding residual in zero profit (<= 3.2e-11 bn USD) goes to factor income
-    # of cells that have factor income, so that zero profit holds to machine precision
+
+def _uses(src: _Source, vifm_net: np.ndarray, trp_add: np.ndarray):
+    """Intermediate use (i, j, r) and final demand (i, r) at market prices (before purchase taxes),
+    margins moved to TRP."""
+    nI, ele, trp = src.nI, src.ele, src.trp
+    vdfm = src.a["vdfm"]
+    intermediate = vdfm[:, :nI] + vifm_net[:, :nI]
+    intermediate[:, ele, :] += src.a["vdfmnhw"].sum(axis=1)
+    intermediate[trp] += trp_add[:nI]
+    final_demand = (vdfm[:, nI:] + vifm_net[:, nI:]).sum(axis=1)
+    final_demand[trp] += trp_add[nI:].sum(axis=0)
+    return intermediate, final_demand
+
+
+def _factor_cost(src: _Source) -> np.ndarray:
+    """Factor payments at factor cost vfm*(1+rtf) (f, j, r), the nhw technologies merged into ELE."""
+    a = src.a
+    base = a["vfm"] * (1 + a["rtf"])
+    base[:, src.ele, :] += (a["vfmnhw"] * (1 + a["rtfnhw"])).sum(axis=1)
+    return base
+
+
+def _folds(src: _Source, cif: np.ndarray, neg_adj: np.ndarray) -> dict[str, np.ndarray]:
+    """What is folded into each cell's factor income (j, r), by kind."""
+    a, nI = src.a, src.nI
+    vdfm_s, vifm_s = a["vdfm"][:, :nI], a["vifm"][:, :nI]
+    return {
+        "output_tax": a["rto"] * a["vom"][:nI] + src.ele_row((a["rtonhw"] * a["vomnhw"]).sum(axis=0)),
+        "purchase_tax_industries": (vdfm_s * a["rtfd"][:, :nI] + vifm_s * a["rtfi"][:, :nI]).sum(axis=0)
+        + src.ele_row((a["vdfmnhw"] * a["rtfdnhw"]).sum(axis=(0, 1))),
+        "export_tax": (-a["rtxs"] * a["vxmd"]).sum(axis=2),
+        "intra_aggregate_tariff": np.einsum("irr->ir", a["rtms"] * cif),
+        "negative_vdfm_cells_moved": neg_adj,
+    }
+
+
+def _repair_negative_value_added(src: _Source, base, addition, intermediate, final_demand, log: _Log) -> None:
+    """Cells whose value added would turn negative (output subsidies larger than factor payments):
+    the cell's net fold is undone (value added = factor cost) and the same value of its inputs,
+    scaled proportionally, is bought by the region's final demand instead (the subsidising
+    government buys the subsidised inputs); income rises by the subsidy, both identities keep
+    holding. In place."""
+    negva = (base.sum(axis=0) + addition) < 0
+    for j, r in np.argwhere(negva):
+        # (a cell without factor payments ends with value added 0: GDT-ZHJ, and GAS-GUD whose -3e-16
+        # is rounding noise from the negative-vdfm move)
+        x = -float(addition[j, r])
+        inputs = intermediate[:, j, r].sum()
+        if x <= 0 or x > inputs:
+            raise DataError(
+                f"china_provinces: value added of {src.I[j]}-{src.R[r]} is negative after the folds "
+                f"({base[:, j, r].sum() + addition[j, r]:.6g}) and cannot be repaired"
+            )
+        removed = intermediate[:, j, r] * (x / inputs)
+        intermediate[:, j, r] -= removed
+        final_demand[:, r] += removed
+        addition[j, r] = 0.0
+        log.subsidy_moves.append((src.I[j], src.R[r], x, x / inputs))
+
+
+def _close_rounding(trade, intermediate, factor_income, log: _Log) -> None:
+    """The source's own rounding residual in zero profit (<= 3.2e-11 bn USD) goes to factor income
+    of cells that have factor income (in place), so that zero profit holds to machine precision."""
     gap = trade.sum(axis=2) - intermediate.sum(axis=0) - factor_income.sum(axis=0)
     fix = (factor_income.sum(axis=0) > 0) & (np.abs(gap) <= NEG_TOL)
     factor_income += _spread(np.where(fix, gap, 0.0), factor_income)
-    rounding = {
+    log.rounding = {
         "cells": int((fix & (gap != 0)).sum()),
         "max_abs": float(np.abs(np.where(fix, gap, 0.0)).max()),
         "sum": float(np.where(fix, gap, 0.0).sum()),
     }
 
-    # --- refusals: negative flows anywhere else, nonpositive income
-    for name, arr in (
-        ("trade", trade),
-        ("intermediate", intermediate),
-        ("final_demand", final_demand),
-        ("factor_income", factor_income),
-    ):
+
+def _refuse_negative(**flows: np.ndarray) -> None:
+    """Negative flows anywhere after the folds stop the build."""
+    for name, arr in flows.items():
         if (arr < 0).any():
             k = np.unravel_index(np.argmin(arr), arr.shape)
             raise DataError(f"china_provinces: {name} has negative cells after the folds, worst {k}: {arr[k]:.6g}")
 
-    # --- identities, to TOL relative
+
+def _check_identities(src: _Source, trade, tariff, intermediate, final_demand, factor_income) -> dict:
+    """MODEL.md's identities to TOL relative and positive income; the largest relative gaps."""
+    I, R = src.I, src.R
+    eye = np.eye(src.nR, dtype=bool)
     lhs1 = intermediate.sum(axis=1) + final_demand
     rhs1 = np.where(eye[None], trade, trade * (1 + tariff)).sum(axis=1)
     lhs2 = trade.sum(axis=2)
@@ -385,26 +518,37 @@ def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Datas
     inc0 = final_demand.sum(axis=0)
     if (inc0 <= 0).any():
         raise DataError(f"china_provinces: nonpositive income in {[R[k] for k in np.where(inc0 <= 0)[0]]}")
+    return {"composite": float(g1.max()), "zero_profit": float(g2.max())}
+
+
+def _reconciliation(src: _Source, trade, tariff, final_demand, factor_income, landed, folds, log: _Log, gaps) -> dict:
+    """The reconciliation report (billion USD): the size of every fold and adjustment."""
+    a, nI, isprov, R = src.a, src.nI, src.isprov, src.R
+    vom, vfm, vfmnhw = a["vom"], a["vfm"], a["vfmnhw"]
+    off = ~np.eye(src.nR, dtype=bool)[None]
+    inc0 = final_demand.sum(axis=0)
     X = np.where(off, trade, 0.0)
     B = X.sum(axis=(0, 1)) - X.sum(axis=(0, 2))
-
-    # --- the reconciliation report (billion USD)
-    fd_tax = (vdfm_f * rtfd[:, nI:] + vifm_f * rtfi[:, nI:]).sum(axis=(0, 1))
-    src_vomtot = vom_s.copy()
-    src_vomtot[ele] += vomnhw.sum(axis=0)
-    tb_src = _source_trade_balance(vxmd, vtwr, rtxs, vst, isprov)
+    factor_tax = (vfm * a["rtf"]).sum(axis=0) + src.ele_row((vfmnhw * a["rtfnhw"]).sum(axis=(0, 1)))
+    fd_tax = (a["vdfm"][:, nI:] * a["rtfd"][:, nI:] + a["vifm"][:, nI:] * a["rtfi"][:, nI:]).sum(axis=(0, 1))
+    src_vomtot = vom[:nI].copy()
+    src_vomtot[src.ele] += a["vomnhw"].sum(axis=0)
+    tb_src = _source_trade_balance(a["vxmd"], a["vtwr"], a["rtxs"], a["vst"], isprov)
     Y0 = trade.sum(axis=2)
 
-    def tot(a):
-        return round(float(np.sum(a)), 6)
+    def tot(x):
+        return round(float(np.sum(x)), 6)
 
-    def by_region(a):
-        a = np.asarray(a)
-        if a.ndim == 2:
-            a = a.sum(axis=0)
-        return {R[k]: round(float(a[k]), 6) for k in range(nR)}
+    def by_region(x):
+        x = np.asarray(x)
+        if x.ndim == 2:
+            x = x.sum(axis=0)
+        return {R[k]: round(float(x[k]), 6) for k in range(src.nR)}
 
-    rec = {
+    def moves(m):
+        return {"count": len(m), "total": sum(c[3] for c in m), "cells": [list(c) for c in m[:10]]}
+
+    return {
         "units": "billion USD",
         "folds_into_factor_income": {
             "factor_tax (rtf*vfm, incl. nhw)": {"world": tot(factor_tax), "china": tot(factor_tax[:, isprov])},
@@ -424,19 +568,11 @@ def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Datas
             "by_region": by_region(np.einsum("irr->ir", landed)),
         },
         "negative_value_added_repaired (sector, region, inputs moved to final demand, share of inputs)": [
-            [a, b, x, sh] for a, b, x, sh in subsidy_moves
+            [j, r, x, sh] for j, r, x, sh in log.subsidy_moves
         ],
-        "margins": {k: round(v, 6) for k, v in margin_report.items()},
-        "unproduced_goods_noise_removed": {
-            "count": len(ghost_moves),
-            "total": sum(m[3] for m in ghost_moves),
-            "cells": [list(m) for m in ghost_moves[:10]],
-        },
-        "negative_cells_moved": {
-            "count": len(neg_moves),
-            "total": sum(m[3] for m in neg_moves),
-            "cells": [list(m) for m in neg_moves[:10]],
-        },
+        "margins": {k: round(v, 6) for k, v in log.margins.items()},
+        "unproduced_goods_noise_removed": moves(log.ghost_moves),
+        "negative_cells_moved": moves(log.neg_moves),
         "output_vs_source": {
             "definition": "Y0 = sum_s trade[j,r,s] minus source output vom (+vomnhw for ELE)",
             "world": tot(Y0 - src_vomtot),
@@ -456,31 +592,40 @@ def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Datas
             "source vfm+vfmnhw": by_region(vfm.sum(axis=(0, 1)) + vfmnhw.sum(axis=(0, 1))),
         },
         "tariff_revenue": {"world": tot((X * tariff).sum()), "china": tot((X * tariff)[:, :, isprov])},
-        "source_rounding_residual_to_factor_income": rounding,
-        "identity_max_rel_gap": {"composite": float(g1.max()), "zero_profit": float(g2.max())},
+        "source_rounding_residual_to_factor_income": log.rounding,
+        "identity_max_rel_gap": gaps,
     }
 
-    population = np.array([pop.get(r, np.nan) / 100.0 if r in prov else WORLD_POPULATION_2007[r] for r in R])
+
+def _population(src: _Source) -> np.ndarray:
+    """Million persons: provinces from the raw data (10^4 persons), world regions assumed."""
+    population = np.array(
+        [src.pop.get(r, np.nan) / 100.0 if r in src.prov else WORLD_POPULATION_2007[r] for r in src.R]
+    )
     if np.isnan(population).any():
         raise DataError("china_provinces: population.csv lacks 2007 values for some provinces")
+    return population
 
-    Fout = [FACTORS[f] for f in Fraw_ordered]
+
+def _dataset(src: _Source, trade, tariff, intermediate, final_demand, factor_income, rec: dict) -> xr.Dataset:
+    """The benchmark dataset with its documentation."""
+    Fout = [FACTORS[f] for f in FACTORS_RAW]
     ds = from_arrays(
-        regions=R,
-        sectors=I,
+        regions=src.R,
+        sectors=src.I,
         factors=Fout,
         trade=trade,
         tariff=tariff,
         intermediate=intermediate,
         final_demand=final_demand,
         factor_income=factor_income,
-        esubd=esub["esubd"],
-        esubm=esub["esubm"],
-        esubva=esub["esubva"],
+        esubd=src.a["esubd"],
+        esubm=src.a["esubm"],
+        esubva=src.a["esubva"],
         mobility=[MOBILITY[f] for f in Fout],
-        population=population,
+        population=_population(src),
     )
-    for v in ("trade", "intermediate", "final_demand", "factor_income"):  # type: ignore[assignment]
+    for v in ("trade", "intermediate", "final_demand", "factor_income"):
         ds[v].attrs["units"] = "billion USD"
     ds["trade"].attrs["valuation"] = (
         "cif (exporter market price net of export tax plus transport margin); diagonal = domestic sales"
@@ -508,16 +653,14 @@ def read_china_provinces(raw_dir: Path | str, verbose: bool = False) -> xr.Datas
             "source": SOURCE,
             "licence_note": LICENCE_NOTE,
             "recipe": "cge/dataset/china.py (read_china_provinces); calibration/china-provinces.md",
-            "regions_provinces": " ".join(prov),
-            "regions_world": " ".join(world),
-            "region_names": "; ".join(f"{c} {n}" for c, n in zip(reg["code"], reg["name"])),
-            "sector_names": "; ".join(f"{c} {d}" for c, d in zip(sec["code"], sec["description"])),
+            "regions_provinces": " ".join(src.prov),
+            "regions_world": " ".join(src.world),
+            "region_names": "; ".join(f"{c} {n}" for c, n in zip(src.reg["code"], src.reg["name"])),
+            "sector_names": "; ".join(f"{c} {d}" for c, d in zip(src.sec["code"], src.sec["description"])),
             "mapping_notes": MAPPING_NOTES,
             "reconciliation": json.dumps(rec, sort_keys=False),
         }
     )
-    if verbose:
-        print(format_report(rec), file=sys.stderr)
     return ds
 
 
