@@ -326,6 +326,24 @@ def coefficient_of_variation(x: np.ndarray) -> float:
 
 
 # ----------------------------------------------------------------- all effects into the results
+_R, _S = ("region",), ("sector", "region")
+#: the welfare decomposition's parts, as the results name them
+WELFARE_LONG_NAMES = {
+    "welfare_allocative_members": "allocative efficiency on imports from union members",
+    "welfare_allocative_nonmembers": "allocative efficiency on imports from non-members",
+    "welfare_terms_of_trade": "terms of trade (export price x exports - import price x imports)",
+    "welfare_endowment": "endowment changes and factor movement (common market)",
+    "welfare_revenue_transfer": "tariff revenue received less collected (customs-union pooling)",
+    "welfare_allocative_output_tax": "allocative efficiency, output tax wedge x change in output",
+    "welfare_allocative_export_tax": "allocative efficiency, export tax wedge x change in exports",
+    "welfare_trade_balance": "change in the trade deficit (world-income closure)",
+    "welfare_variety": "variety: more (or fewer) firms selling to the region (scale economies)",
+    "welfare_selection": "selection: average productivity of the firms serving the region (Melitz)",
+    "welfare_capital_accumulation": "capital accumulation: net return on the owner's new capital",
+    "welfare_capital_income": "capital income: price effect on the net return of capital owned across borders",
+}
+
+
 def add_effects(
     ds: xr.Dataset,
     bench_ds: xr.Dataset,
@@ -336,15 +354,38 @@ def add_effects(
 ) -> xr.Dataset:
     """The results Dataset with every effect of MODEL.md section 8 added under INTERFACE.md's names."""
     member = np.asarray(member, bool)
-    R, S = ("region",), ("sector", "region")
-    out: dict[str, Any] = {}  # the new variables, added to the results in one go at the end (one merge)
+    out: dict[str, Any] = _trade_effects_vars(ds, bench_ds, member)  # added in one go at the end (one merge)
+    coords: dict[str, Any] = {}
+    if path is not None:
+        parts, coords = _decomposition_vars(ds, path, member, trade_balance)
+        out.update(parts)
+    out.update(_first_order_vars(bench_ds, ds, member))
+    out.update(_caliendo_parro_vars(bench_ds, ds))
+    out["terms_of_trade"] = (
+        _R,
+        terms_of_trade(bench_ds, ds),
+        {"long_name": "terms of trade: export over import price index (Laspeyres), 1 = benchmark"},
+    )
+    out.update(_gdp_vars(ds, bench))
+    out.update(_specialisation_vars(ds, bench, member))
+    if bench.population is not None:
+        out.update(_per_capita_vars(ds, bench, member))
+    ds = ds.assign_coords(partner=("partner", ds["region"].values), cp_effect=["terms_of_trade", "volume_of_trade"])
+    if coords:
+        ds = ds.assign_coords(coords)
+    return ds.assign(out)
+
+
+def _trade_effects_vars(ds: xr.Dataset, bench_ds: xr.Dataset, member: np.ndarray) -> dict[str, Any]:
+    """Trade creation, diversion and external trade creation by sector and member, and their union sums."""
+    out: dict[str, Any] = {}
     dX = ds["trade_quantity"].values - bench_ds["trade_quantity"].values
     TC, TD, ETC = trade_effects(dX, member)
     note = "(NaN for non-members)"
-    out["trade_creation"] = (S, TC, {"long_name": f"trade creation TC {note}", "units": "benchmark currency units"})
-    out["trade_diversion"] = (S, TD, {"long_name": f"trade diversion TD {note}", "units": "benchmark currency units"})
+    out["trade_creation"] = (_S, TC, {"long_name": f"trade creation TC {note}", "units": "benchmark currency units"})
+    out["trade_diversion"] = (_S, TD, {"long_name": f"trade diversion TD {note}", "units": "benchmark currency units"})
     out["external_trade_creation"] = (
-        S,
+        _S,
         ETC,
         {"long_name": f"external trade creation ETC {note}", "units": "benchmark currency units"},
     )
@@ -354,45 +395,43 @@ def add_effects(
             np.nansum(out[v][1], axis=1) if member.any() else np.full(ds.sizes["sector"], np.nan),
             {"long_name": f"{v.replace('_', ' ')}, sum over union members"},
         )
+    return out
 
-    ev = ds["ev"].values
-    if path is not None:
-        parts = decompose(path, member, decomposition_parts(ds, trade_balance))
-        long = {
-            "welfare_allocative_members": "allocative efficiency on imports from union members",
-            "welfare_allocative_nonmembers": "allocative efficiency on imports from non-members",
-            "welfare_terms_of_trade": "terms of trade (export price x exports - import price x imports)",
-            "welfare_endowment": "endowment changes and factor movement (common market)",
-            "welfare_revenue_transfer": "tariff revenue received less collected (customs-union pooling)",
-            "welfare_allocative_output_tax": "allocative efficiency, output tax wedge x change in output",
-            "welfare_allocative_export_tax": "allocative efficiency, export tax wedge x change in exports",
-            "welfare_trade_balance": "change in the trade deficit (world-income closure)",
-            "welfare_variety": "variety: more (or fewer) firms selling to the region (scale economies)",
-            "welfare_selection": "selection: average productivity of the firms serving the region (Melitz)",
-            "welfare_capital_accumulation": "capital accumulation: net return on the owner's new capital",
-            "welfare_capital_income": "capital income: price effect on the net return of capital owned across borders",
-        }
-        along = f", integrated along the path in {len(path) - 1} step(s)"
-        by_sector = parts.pop(BY_SECTOR)
-        for k, v in parts.items():
-            out[k] = (R, v, {"long_name": long[k] + along})
-        out["welfare"] = (
-            ("component", "region"),
-            np.stack(list(parts.values())),
-            {"long_name": "welfare decomposition of EV by component (the welfare_* parts)" + along},
-        )
-        out[BY_SECTOR] = (
-            ("instrument", "sector", "region"),
-            by_sector,
-            {"long_name": "allocative efficiency by instrument and sector (sums to the allocative parts)" + along},
-        )
-        component = [k.removeprefix("welfare_") for k in parts]
-        instruments = allocative_instruments(tuple(parts))
-        resid = ev - sum(parts.values())
-        out["welfare_decomposition_residual"] = (R, resid, {"long_name": "EV minus the sum of the decomposition"})
+
+def _decomposition_vars(ds: xr.Dataset, path: list[xr.Dataset], member: np.ndarray, trade_balance: str):
+    """The welfare decomposition integrated along ``path``: its variables and its coordinates
+    (component, instrument)."""
+    out: dict[str, Any] = {}
+    parts = decompose(path, member, decomposition_parts(ds, trade_balance))
+    along = f", integrated along the path in {len(path) - 1} step(s)"
+    by_sector = parts.pop(BY_SECTOR)
+    for k, v in parts.items():
+        out[k] = (_R, v, {"long_name": WELFARE_LONG_NAMES[k] + along})
+    out["welfare"] = (
+        ("component", "region"),
+        np.stack(list(parts.values())),
+        {"long_name": "welfare decomposition of EV by component (the welfare_* parts)" + along},
+    )
+    out[BY_SECTOR] = (
+        ("instrument", "sector", "region"),
+        by_sector,
+        {"long_name": "allocative efficiency by instrument and sector (sums to the allocative parts)" + along},
+    )
+    resid = ds["ev"].values - sum(parts.values())
+    out["welfare_decomposition_residual"] = (_R, resid, {"long_name": "EV minus the sum of the decomposition"})
+    coords = {
+        "component": ("component", [k.removeprefix("welfare_") for k in parts]),
+        "instrument": ("instrument", allocative_instruments(tuple(parts))),
+    }
+    return out, coords
+
+
+def _first_order_vars(bench_ds: xr.Dataset, ds: xr.Dataset, member: np.ndarray) -> dict[str, Any]:
+    """The first-order, one-step welfare parts at benchmark weights, and their sum."""
+    out: dict[str, Any] = {}
     for k, v in first_order(bench_ds, ds, member).items():
         out[k] = (
-            R,
+            _R,
             v,
             {
                 "long_name": "FIRST-ORDER, ONE DISCRETE STEP at benchmark weights (the figure much "
@@ -401,26 +440,31 @@ def add_effects(
             },
         )
     out["welfare_first_order_total"] = (
-        R,
-        sum(v[1] for k, v in out.items() if k.startswith("welfare_first_order_")),
+        _R,
+        sum(v[1] for v in out.values()),
         {"long_name": "sum of the first-order one-step parts"},
     )
+    return out
+
+
+def _caliendo_parro_vars(bench_ds: xr.Dataset, ds: xr.Dataset) -> dict[str, Any]:
+    """Caliendo and Parro's terms- and volume-of-trade effects, by sector and partner and in total."""
     cp_terms, cp_volume = caliendo_parro(bench_ds, ds)
     cp = "Caliendo and Parro (2015) first-order decomposition, one step from the benchmark (not EV): "
-    out["welfare_cp"] = (
-        ("cp_effect", "sector", "partner", "region"),
-        np.stack([cp_terms, cp_volume]),
-        {"long_name": cp + "terms-of-trade and volume-of-trade effects by sector and partner"},
-    )
-    out["welfare_cp_terms_of_trade"] = (R, cp_terms.sum(axis=(0, 1)), {"long_name": cp + "terms of trade"})
-    out["welfare_cp_volume_of_trade"] = (R, cp_volume.sum(axis=(0, 1)), {"long_name": cp + "volume of trade"})
-    out["terms_of_trade"] = (
-        R,
-        terms_of_trade(bench_ds, ds),
-        {"long_name": "terms of trade: export over import price index (Laspeyres), 1 = benchmark"},
-    )
-    # real GDP at benchmark prices: value added volume plus taxes at benchmark rates on their bases
-    # (tariffs on import volumes; with the tax extension, output and export taxes too)
+    return {
+        "welfare_cp": (
+            ("cp_effect", "sector", "partner", "region"),
+            np.stack([cp_terms, cp_volume]),
+            {"long_name": cp + "terms-of-trade and volume-of-trade effects by sector and partner"},
+        ),
+        "welfare_cp_terms_of_trade": (_R, cp_terms.sum(axis=(0, 1)), {"long_name": cp + "terms of trade"}),
+        "welfare_cp_volume_of_trade": (_R, cp_volume.sum(axis=(0, 1)), {"long_name": cp + "volume of trade"}),
+    }
+
+
+def _gdp_vars(ds: xr.Dataset, bench) -> dict[str, Any]:
+    """Real GDP at benchmark prices: value added volume plus taxes at benchmark rates on their bases
+    (tariffs on import volumes; with the tax extension, output and export taxes too); benchmark GDP."""
     n = ds.sizes["region"]
     off = ~np.eye(n, dtype=bool)[None]
     X1 = np.where(off, ds["trade_quantity"].values, 0.0)
@@ -429,56 +473,67 @@ def add_effects(
     taxes = (t0 * (1.0 + bench.te0) * X1).sum(axis=(0, 1))
     if bench.has_taxes or "output_tax_rate" in ds:
         taxes = taxes + (bench.to0 * bench.COST0 * Y).sum(axis=0) + (bench.te0 * X1).sum(axis=(0, 2))
-    out["real_gdp"] = (
-        R,
-        (bench.VA0 * Y).sum(axis=0) + taxes,
-        {
-            "long_name": "real GDP at benchmark prices (value added volume + taxes at benchmark rates)",
-            "units": "benchmark currency units",
-        },
-    )
-    out["gdp0"] = (R, gdp0(bench), {"long_name": "benchmark GDP"})
-    out["output_value"] = (
-        S,
-        np.nan_to_num(ds["price"].values) * Y * bench.Y0,
-        {"long_name": "output value PY * Y * Y0", "units": "currency units"},
-    )
+    return {
+        "real_gdp": (
+            _R,
+            (bench.VA0 * Y).sum(axis=0) + taxes,
+            {
+                "long_name": "real GDP at benchmark prices (value added volume + taxes at benchmark rates)",
+                "units": "benchmark currency units",
+            },
+        ),
+        "gdp0": (_R, gdp0(bench), {"long_name": "benchmark GDP"}),
+    }
+
+
+def _specialisation_vars(ds: xr.Dataset, bench, member: np.ndarray) -> dict[str, Any]:
+    """Output value and the Krugman specialisation index, benchmark and scenario (over region pairs
+    and the members' mean)."""
+    Y = np.nan_to_num(ds["output"].values)
     K0 = krugman_index(bench.Y0)
     K1 = krugman_index(bench.Y0 * Y)  # output volumes at benchmark prices
     dims = ("region", "partner")
-    out["krugman_index0"] = (dims, K0, {"long_name": "Krugman specialisation index, benchmark"})
-    out["krugman_index"] = (
-        dims,
-        K1,
-        {"long_name": "Krugman specialisation index, scenario (output at benchmark prices)"},
-    )
-    out["krugman_index_members0"] = (
-        (),
-        member_mean_offdiag(K0, member),
-        {"long_name": "mean Krugman index over pairs of union members, benchmark"},
-    )
-    out["krugman_index_members"] = (
-        (),
-        member_mean_offdiag(K1, member),
-        {"long_name": "mean Krugman index over pairs of union members, scenario"},
-    )
-    if bench.population is not None:
-        pop = bench.population
-        pc0 = bench.INC0 / pop
-        pc1 = bench.INC0 * ds["utility"].values / pop  # real income (money metric at benchmark prices)
-        out["income_per_capita0"] = (R, pc0, {"long_name": "benchmark income per capita"})
-        out["income_per_capita"] = (R, pc1, {"long_name": "real income per capita, INC0 * U / population"})
-        out["income_per_capita_cv_members0"] = (
+    return {
+        "output_value": (
+            _S,
+            np.nan_to_num(ds["price"].values) * Y * bench.Y0,
+            {"long_name": "output value PY * Y * Y0", "units": "currency units"},
+        ),
+        "krugman_index0": (dims, K0, {"long_name": "Krugman specialisation index, benchmark"}),
+        "krugman_index": (
+            dims,
+            K1,
+            {"long_name": "Krugman specialisation index, scenario (output at benchmark prices)"},
+        ),
+        "krugman_index_members0": (
+            (),
+            member_mean_offdiag(K0, member),
+            {"long_name": "mean Krugman index over pairs of union members, benchmark"},
+        ),
+        "krugman_index_members": (
+            (),
+            member_mean_offdiag(K1, member),
+            {"long_name": "mean Krugman index over pairs of union members, scenario"},
+        ),
+    }
+
+
+def _per_capita_vars(ds: xr.Dataset, bench, member: np.ndarray) -> dict[str, Any]:
+    """Income per capita (real, money metric at benchmark prices) and its dispersion among members."""
+    pop = bench.population
+    pc0 = bench.INC0 / pop
+    pc1 = bench.INC0 * ds["utility"].values / pop
+    return {
+        "income_per_capita0": (_R, pc0, {"long_name": "benchmark income per capita"}),
+        "income_per_capita": (_R, pc1, {"long_name": "real income per capita, INC0 * U / population"}),
+        "income_per_capita_cv_members0": (
             (),
             coefficient_of_variation(pc0[member]),
             {"long_name": "coefficient of variation of per-capita income among members, benchmark"},
-        )
-        out["income_per_capita_cv_members"] = (
+        ),
+        "income_per_capita_cv_members": (
             (),
             coefficient_of_variation(pc1[member]),
             {"long_name": "coefficient of variation of per-capita income among members, scenario"},
-        )
-    ds = ds.assign_coords(partner=("partner", ds["region"].values), cp_effect=["terms_of_trade", "volume_of_trade"])
-    if path is not None:
-        ds = ds.assign_coords(component=("component", component), instrument=("instrument", instruments))
-    return ds.assign(out)
+        ),
+    }
