@@ -83,162 +83,235 @@ def solution(core) -> dict[str, np.ndarray]:
     return out
 
 
+_SR, _SSD, _FR, _FSR = (
+    ("sector", "region"),
+    ("sector", "source", "dest"),
+    ("factor", "region"),
+    ("factor", "sector", "region"),
+)
+
+
 def extract(core, ins, member: np.ndarray | None = None) -> xr.Dataset:
     """Read the solved Pyomo instance into the results Dataset."""
     b: Benchmark = core.bench
-    I, R, F = list(b.sectors), list(b.regions), list(b.factors)
-    nr = len(R)
-    nan = np.nan
+    nr = len(b.regions)
     sol = solution(core)
-    PY, Y, PM, inc, W, NF, WU, PD, PE = (sol[k] for k in ("PY", "Y", "PM", "inc", "W", "NF", "WU", "PD", "PE"))
+    PY, PM, W = sol["PY"], sol["PM"], sol["W"]
     scale = core.structure.scale
     V = None if scale is None else variety_factor(b, scale, sol["N"], sol["NR"])
-    PDdom = PD if V is None else PY * np.einsum("irr->ir", V)  # the domestic composite's price
+    PDdom = sol["PD"] if V is None else PY * np.einsum("irr->ir", V)  # the domestic composite's price
     PA, PVA = accounts.prices(b, PY, PM, W, PDdom)
-    acc = accounts.evaluate(b, ins, PY, Y, PA, PM, PVA, W, inc, PDdom, PE, V)
+    acc = accounts.evaluate(b, ins, PY, sol["Y"], PA, PM, PVA, W, sol["inc"], PDdom, sol["PE"], V)
     tq = acc.x.copy()
     tq[:, np.arange(nr), np.arange(nr)] = acc.D if V is None else acc.x[:, np.arange(nr), np.arange(nr)]
-    INC = inc * b.INC0
-    U = inc / acc.PU
-    EV = b.INC0 * (U - 1.0)
+    INC = sol["inc"] * b.INC0
     dyn = dynamic_results(core, sol, acc, INC, ins) if not core.options.is_static else None
-    if dyn is not None and core.structure.capital is not None:  # welfare counts consumption (section 4.4)
-        cons0 = core.structure.capital.cons0
-        U = dyn["consumption"][1] / (cons0 * acc.PU)
-        EV = cons0 * (U - 1.0)
-    PU, FD, rev, rev_recv = acc.PU, acc.FD, acc.tariff_revenue, acc.revenue_received
-    # factor price by region: a mobile factor's W; a specific factor's benchmark-weighted average
-    w_reg = sol["Wm"].copy()
-    for k in range(len(F)):
-        if b.mobility[k] == "specific":
-            wts = b.F0[k]
-            num = np.nansum(np.where(wts > 0, W[k] * wts, 0.0), axis=0)
-            den = wts.sum(axis=0)
-            w_reg[k] = np.where(den > 0, num / np.where(den > 0, den, 1), nan)
-    # the dropped market (Walras): excess supply valued at its price, currency units
-    excess = acc.excess_value
-    if dyn is not None and "_bundle_excess" in dyn:  # scale economies: the bundle market
-        excess = np.where(np.isnan(dyn["_bundle_excess"]), excess, dyn["_bundle_excess"])
-    walras = b.coords.at(excess, ("sector", "region"), core.dropped)
-    # settlements of pooled factors (zero outside a common market)
-    settlement = np.nansum((sol["Wm"] - WU[:, None]) * NF, axis=0)
-    deficit = INC - acc.factor_income - acc.revenue_received - acc.export_tax_revenue - acc.output_tax_revenue
-    deficit = deficit - settlement
-    if dyn is not None and "_capital_income_added" in dyn:
-        deficit = deficit - dyn["_capital_income_added"] - dyn["net_capital_income"][1]
-    coords = {"sector": I, "region": R, "factor": F, "source": R, "dest": R}
-    SR, SSD, FR = ("sector", "region"), ("sector", "source", "dest"), ("factor", "region")
     ds = xr.Dataset(
         {
-            "ev": (("region",), EV, {"long_name": "equivalent variation", "units": "benchmark currency units"}),
-            "ev_pct": (("region",), 100.0 * (U - 1.0), {"long_name": "EV as % of benchmark income", "units": "%"}),
-            "income": (("region",), INC, {"long_name": "regional income INC", "units": "currency units"}),
-            "income0": (("region",), b.INC0, {"long_name": "benchmark income INC0", "units": "currency units"}),
-            "utility": (("region",), U, {"long_name": "welfare index U = INC/(INC0*PU), 1 in the benchmark"}),
-            "utility_price": (("region",), PU, {"long_name": "utility price PU"}),
-            "price": (SR, PY, {"long_name": "output price PY (NaN where the benchmark output is zero)"}),
-            "output": (SR, Y, {"long_name": "activity Y, 1 in the benchmark (NaN where the benchmark output is zero)"}),
-            "composite_price": (SR, PA, {"long_name": "Armington composite price PA"}),
-            "import_price": (SR, PM, {"long_name": "import price index PM"}),
-            "value_added_price": (SR, PVA, {"long_name": "value-added price PVA"}),
-            "trade_quantity": (
-                SSD,
-                tq,
-                {
-                    "long_name": "delivered volume at benchmark prices (diagonal: domestic sales)",
-                    "units": "benchmark currency units",
-                },
-            ),
-            "trade": (
-                SSD,
-                b.trade,
-                {"long_name": "benchmark trade (the benchmark of trade_quantity)", "units": "currency units"},
-            ),
-            "factor_price": (
-                FR,
-                w_reg,
-                {"long_name": "factor price W (a specific factor: benchmark-weighted average over sectors)"},
-            ),
-            "factor_price_sector": (("factor", "sector", "region"), W, {"long_name": "factor price W by using sector"}),
-            "factor_use": (
-                ("factor", "sector", "region"),
-                FD,
-                {"long_name": "factor demand FD", "units": "benchmark currency units"},
-            ),
-            "endowment": (
-                ("factor", "sector", "region"),
-                b.F0 * ins.endowment,
-                {
-                    "long_name": "factor endowment (a mobile factor's endowment is the sum over sectors)",
-                    "units": "benchmark currency units",
-                },
-            ),
-            "union_factor_price": (
-                ("factor",),
-                WU,
-                {
-                    "long_name": "union-wide price WU of a factor pooled in a "
-                    "common market (1 where not pooled; NaN: not mobile)"
-                },
-            ),
-            "factor_flow": (
-                FR,
-                NF,
-                {"long_name": "net inflow of a factor pooled in a common market", "units": "benchmark currency units"},
-            ),
-            "tariff_revenue": (("region",), rev, {"long_name": "tariff revenue collected", "units": "currency units"}),
-            "tariff_revenue_received": (
-                ("region",),
-                rev_recv,
-                {"long_name": "tariff revenue received after union revenue sharing", "units": "currency units"},
-            ),
-            "tariff_rate": (SSD, ins.tariff, {"long_name": "scenario tariff rate t"}),
-            "trade_cost": (SSD, ins.tau, {"long_name": "scenario iceberg trade-cost factor tau"}),
-            "walras_residual": (
-                (),
-                walras,
-                {
-                    "long_name": "residual of the dropped market-clearing equation (excess supply x price)",
-                    "units": "currency units",
-                },
-            ),
-            "trade_deficit": (
-                ("region",),
-                deficit,
-                {
-                    "long_name": "trade deficit term of income (imports less "
-                    "exports at fob prices, as the closure fixes it)",
-                    "units": "currency units",
-                },
-            ),
+            **_welfare_vars(core, b, acc, INC, sol["inc"], dyn),
+            **_production_vars(sol, PA, PVA),
+            **_trade_vars(b, tq),
+            **_factor_vars(b, sol, acc, ins),
+            **_revenue_vars(acc, ins),
+            **_closure_vars(core, b, acc, sol, INC, dyn),
         },
-        coords=coords,
+        coords={
+            "sector": list(b.sectors),
+            "region": list(b.regions),
+            "factor": list(b.factors),
+            "source": list(b.regions),
+            "dest": list(b.regions),
+        },
     )
-    if PD is not None:
-        ds["domestic_price"] = (SR, PD, {"long_name": "price of domestic sales PD (CET extension; PY elsewhere)"})
-        ds["export_price"] = (
-            SR,
-            PE,
-            {"long_name": "price of exports PE before export taxes (CET extension; PY elsewhere)"},
-        )
+    if sol["PD"] is not None:
+        ds = ds.assign(_cet_vars(sol))
     if core.options.taxes:
-        ds["output_tax_rate"] = (SR, ins.output_tax, {"long_name": "scenario output tax rate"})
-        ds["export_tax_rate"] = (SSD, ins.export_tax, {"long_name": "scenario export tax rate, levied by the source"})
-        ds["output_tax_revenue"] = (
-            ("region",),
-            acc.output_tax_revenue,
-            {"long_name": "output tax revenue", "units": "currency units"},
-        )
-        ds["export_tax_revenue"] = (
-            ("region",),
-            acc.export_tax_revenue,
-            {"long_name": "export tax revenue, collected by the exporter", "units": "currency units"},
-        )
+        ds = ds.assign(_tax_vars(acc, ins))
     if dyn is not None:
         ds = ds.assign({k: v for k, v in dyn.items() if not k.startswith("_")})
     if member is not None:
         ds = ds.assign_coords(member=("region", member.astype(bool)))
     return ds
+
+
+def _welfare_vars(core, b: Benchmark, acc, INC, inc, dyn) -> dict:
+    """EV, income and the welfare index U (with capital accumulation, U counts consumption:
+    docs/dynamics.md section 4.4)."""
+    U = inc / acc.PU
+    EV = b.INC0 * (U - 1.0)
+    if dyn is not None and core.structure.capital is not None:
+        cons0 = core.structure.capital.cons0
+        U = dyn["consumption"][1] / (cons0 * acc.PU)
+        EV = cons0 * (U - 1.0)
+    return {
+        "ev": (("region",), EV, {"long_name": "equivalent variation", "units": "benchmark currency units"}),
+        "ev_pct": (("region",), 100.0 * (U - 1.0), {"long_name": "EV as % of benchmark income", "units": "%"}),
+        "income": (("region",), INC, {"long_name": "regional income INC", "units": "currency units"}),
+        "income0": (("region",), b.INC0, {"long_name": "benchmark income INC0", "units": "currency units"}),
+        "utility": (("region",), U, {"long_name": "welfare index U = INC/(INC0*PU), 1 in the benchmark"}),
+        "utility_price": (("region",), acc.PU, {"long_name": "utility price PU"}),
+    }
+
+
+def _production_vars(sol: dict, PA, PVA) -> dict:
+    """Output, its price and the composite, import and value-added prices."""
+    return {
+        "price": (_SR, sol["PY"], {"long_name": "output price PY (NaN where the benchmark output is zero)"}),
+        "output": (
+            _SR,
+            sol["Y"],
+            {"long_name": "activity Y, 1 in the benchmark (NaN where the benchmark output is zero)"},
+        ),
+        "composite_price": (_SR, PA, {"long_name": "Armington composite price PA"}),
+        "import_price": (_SR, sol["PM"], {"long_name": "import price index PM"}),
+        "value_added_price": (_SR, PVA, {"long_name": "value-added price PVA"}),
+    }
+
+
+def _trade_vars(b: Benchmark, tq) -> dict:
+    """Delivered volumes and benchmark trade."""
+    return {
+        "trade_quantity": (
+            _SSD,
+            tq,
+            {
+                "long_name": "delivered volume at benchmark prices (diagonal: domestic sales)",
+                "units": "benchmark currency units",
+            },
+        ),
+        "trade": (
+            _SSD,
+            b.trade,
+            {"long_name": "benchmark trade (the benchmark of trade_quantity)", "units": "currency units"},
+        ),
+    }
+
+
+def _factor_price_by_region(b: Benchmark, sol: dict) -> np.ndarray:
+    """A mobile factor's W; a specific factor's benchmark-weighted average over sectors."""
+    w_reg = sol["Wm"].copy()
+    for k in range(len(b.factors)):
+        if b.mobility[k] == "specific":
+            wts = b.F0[k]
+            num = np.nansum(np.where(wts > 0, sol["W"][k] * wts, 0.0), axis=0)
+            den = wts.sum(axis=0)
+            w_reg[k] = np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+    return w_reg
+
+
+def _factor_vars(b: Benchmark, sol: dict, acc, ins) -> dict:
+    """Factor prices, use, endowments and the common market's union prices and flows."""
+    return {
+        "factor_price": (
+            _FR,
+            _factor_price_by_region(b, sol),
+            {"long_name": "factor price W (a specific factor: benchmark-weighted average over sectors)"},
+        ),
+        "factor_price_sector": (_FSR, sol["W"], {"long_name": "factor price W by using sector"}),
+        "factor_use": (_FSR, acc.FD, {"long_name": "factor demand FD", "units": "benchmark currency units"}),
+        "endowment": (
+            _FSR,
+            b.F0 * ins.endowment,
+            {
+                "long_name": "factor endowment (a mobile factor's endowment is the sum over sectors)",
+                "units": "benchmark currency units",
+            },
+        ),
+        "union_factor_price": (
+            ("factor",),
+            sol["WU"],
+            {
+                "long_name": "union-wide price WU of a factor pooled in a "
+                "common market (1 where not pooled; NaN: not mobile)"
+            },
+        ),
+        "factor_flow": (
+            _FR,
+            sol["NF"],
+            {"long_name": "net inflow of a factor pooled in a common market", "units": "benchmark currency units"},
+        ),
+    }
+
+
+def _revenue_vars(acc, ins) -> dict:
+    """Tariff revenue collected and received, and the scenario's tariffs and trade costs."""
+    return {
+        "tariff_revenue": (
+            ("region",),
+            acc.tariff_revenue,
+            {"long_name": "tariff revenue collected", "units": "currency units"},
+        ),
+        "tariff_revenue_received": (
+            ("region",),
+            acc.revenue_received,
+            {"long_name": "tariff revenue received after union revenue sharing", "units": "currency units"},
+        ),
+        "tariff_rate": (_SSD, ins.tariff, {"long_name": "scenario tariff rate t"}),
+        "trade_cost": (_SSD, ins.tau, {"long_name": "scenario iceberg trade-cost factor tau"}),
+    }
+
+
+def _closure_vars(core, b: Benchmark, acc, sol: dict, INC, dyn) -> dict:
+    """The dropped market's residual (Walras) and the trade deficit term of income."""
+    excess = acc.excess_value  # excess supply valued at its price, currency units
+    if dyn is not None and "_bundle_excess" in dyn:  # scale economies: the bundle market
+        excess = np.where(np.isnan(dyn["_bundle_excess"]), excess, dyn["_bundle_excess"])
+    walras = b.coords.at(excess, ("sector", "region"), core.dropped)
+    # settlements of pooled factors (zero outside a common market)
+    settlement = np.nansum((sol["Wm"] - sol["WU"][:, None]) * sol["NF"], axis=0)
+    deficit = INC - acc.factor_income - acc.revenue_received - acc.export_tax_revenue - acc.output_tax_revenue
+    deficit = deficit - settlement
+    if dyn is not None and "_capital_income_added" in dyn:
+        deficit = deficit - dyn["_capital_income_added"] - dyn["net_capital_income"][1]
+    return {
+        "walras_residual": (
+            (),
+            walras,
+            {
+                "long_name": "residual of the dropped market-clearing equation (excess supply x price)",
+                "units": "currency units",
+            },
+        ),
+        "trade_deficit": (
+            ("region",),
+            deficit,
+            {
+                "long_name": "trade deficit term of income (imports less "
+                "exports at fob prices, as the closure fixes it)",
+                "units": "currency units",
+            },
+        ),
+    }
+
+
+def _cet_vars(sol: dict) -> dict:
+    """The CET extension's domestic and export prices."""
+    return {
+        "domestic_price": (_SR, sol["PD"], {"long_name": "price of domestic sales PD (CET extension; PY elsewhere)"}),
+        "export_price": (
+            _SR,
+            sol["PE"],
+            {"long_name": "price of exports PE before export taxes (CET extension; PY elsewhere)"},
+        ),
+    }
+
+
+def _tax_vars(acc, ins) -> dict:
+    """The tax extension's rates and revenues."""
+    return {
+        "output_tax_rate": (_SR, ins.output_tax, {"long_name": "scenario output tax rate"}),
+        "export_tax_rate": (_SSD, ins.export_tax, {"long_name": "scenario export tax rate, levied by the source"}),
+        "output_tax_revenue": (
+            ("region",),
+            acc.output_tax_revenue,
+            {"long_name": "output tax revenue", "units": "currency units"},
+        ),
+        "export_tax_revenue": (
+            ("region",),
+            acc.export_tax_revenue,
+            {"long_name": "export tax revenue, collected by the exporter", "units": "currency units"},
+        ),
+    }
 
 
 def with_names(ds: xr.Dataset, dataset: str) -> xr.Dataset:
