@@ -297,7 +297,7 @@ def _build(rec: Recipe, table: Optional[Table] = None):
     files.update(ft.files)
     flows = _aggregate(grid, Z, F, tt, not_carried, report)  # 4.
     _raise_negative_domestic_sales(rec, grid, table.categories, flows, report)  # 5.
-    _balance_table(rec, table, R, S, regions, sectors, table.categories, flows.Zg, flows.TZ, flows.Fg, flows.TF, report)
+    _balance_table(rec, table, grid, table.categories, flows, report)  # 6.
     trade, revenue, intermediate, final_demand, tariff = _buyer_prices(rec, grid, flows)  # 7.
     _net_negative_final_demand(rec, table, grid, flows, intermediate, final_demand, report)  # 8.
     output, va = _value_added(rec, grid, trade, intermediate)  # 9.
@@ -568,26 +568,44 @@ def _describe_variables(ds, rec: Recipe, units: str, tariffs: str, ecite: str, p
         ds["population"].attrs.update({"units": rec.population.units, "source": pcite})  # type: ignore[union-attr]
 
 
-def _balance_table(rec, table, R, S, regions, sectors, cats, Zg, TZ, Fg, TF, report):
-    """Check the table's identities; refuse or balance Zg/Fg (and their tariff revenue) in place."""
-    b = rec.balance
-    where = rec.where
-    nr, na = len(regions), len(sectors)
-    nk = len(cats)
+@dataclass
+class _Targets:
+    """Step 6's targets: output ``x`` (S, A) for the rows; for the columns, ``col_target`` where
+    ``col_mask`` (basic inputs = output - value added, or buyer inputs <= output - floor) and the gaps."""
+
+    x: np.ndarray
+    row_gap: np.ndarray
+    col_target: np.ndarray
+    col_gap: np.ndarray
+    col_mask: np.ndarray
+    buyer: bool  # the columns hold at buyer prices
+    what: str  # the column identity, for messages
+    va_mode: str
+
+
+def _balance_table(rec: Recipe, table: Table, grid: _Grid, cats: list[str], flows: _Flows, report: BuildReport):
+    """Step 6: check the table's identities; refuse or balance the flows (and their tariff revenue) in place."""
+    t = _targets(rec, table, grid, flows, report)
+    if _identities_hold(rec, grid, t, report):
+        return
+    _rebalance(rec, grid, cats, flows, t, report)
+
+
+def _targets(rec: Recipe, table: Table, grid: _Grid, flows: _Flows, report: BuildReport) -> _Targets:
+    """Output (row sums of sales, or the source's), the column targets and the gaps to them."""
+    b, where, R, S = rec.balance, rec.where, grid.R, grid.S
     va_mode = b.value_added
     if va_mode == "auto":
         va_mode = "source" if table.va is not None else "residual"
     if va_mode == "source" and table.va is None:
         raise RecipeError(f"{where}: balance.value_added: source, but the source has no value added")
-    rows = Zg.sum(axis=(2, 3)) + Fg.sum(axis=(2, 3))  # (S, A) sales
+    rows = flows.Zg.sum(axis=(2, 3)) + flows.Fg.sum(axis=(2, 3))  # (S, A) sales
     if b.output == "source":
         if table.output is None:
             raise RecipeError(f"{where}: balance.output: source, but the source has no output vector")
         x = R.T @ table.output @ S  # (S, A)
     else:
         x = rows.copy()
-    colb = np.einsum("SADJ->DJ", Zg)  # basic inputs (D, J)
-    colq = np.einsum("SADJ->DJ", Zg + TZ)  # buyer inputs
     if table.output is not None:
         src_out = R.T @ table.output @ S
         resid = rows - src_out
@@ -597,76 +615,78 @@ def _balance_table(rec, table, R, S, regions, sectors, cats, Zg, TZ, Fg, TF, rep
             report.add(
                 f"output := row sums of sales; difference to the source's output vector: total "
                 f"{resid.sum():,.0f} ({resid.sum() / max(src_out.sum(), 1e-300):.3%}); worst "
-                f"{worst(resid, [regions, sectors])}"
+                f"{worst(resid, [grid.regions, grid.sectors])}"
             )
-    scale = np.maximum(np.abs(x), 1.0)
-    row_gap = rows - x
     if va_mode == "source":
-        va = R.T @ table.va @ S
-        col_target = x - va  # basic inputs must equal output - VA
-        col_gap = colb - col_target
-        col_mask = np.ones((nr, na), dtype=bool)
-        W_cols = None
-        what = "inputs + value added - output"
-    else:
-        floor = b.min_value_added_share * x
-        col_target = x - floor  # buyer inputs at most output - floor
-        col_gap = np.where(x - colq < floor - b.threshold * scale, colq - col_target, 0.0)
-        col_mask = col_gap != 0
-        W_cols = "buyer"
-        what = (
-            f"value added below {b.min_value_added_share:g} x output"
-            if b.min_value_added_share
-            else "negative value added (intermediate inputs at buyer prices exceed output)"
+        col_target = x - R.T @ table.va @ S  # basic inputs must equal output - VA
+        col_gap = np.einsum("SADJ->DJ", flows.Zg) - col_target
+        return _Targets(
+            x, rows - x, col_target, col_gap, np.ones(x.shape, bool), False, "inputs + value added - output", va_mode
         )
-    badr = np.abs(row_gap) > b.threshold * scale
-    badc = np.abs(col_gap) > b.threshold * scale
+    colq = np.einsum("SADJ->DJ", flows.Zg + flows.TZ)  # buyer inputs
+    floor = b.min_value_added_share * x
+    col_target = x - floor  # buyer inputs at most output - floor
+    scale = np.maximum(np.abs(x), 1.0)
+    col_gap = np.where(x - colq < floor - b.threshold * scale, colq - col_target, 0.0)
+    what = (
+        f"value added below {b.min_value_added_share:g} x output"
+        if b.min_value_added_share
+        else "negative value added (intermediate inputs at buyer prices exceed output)"
+    )
+    return _Targets(x, rows - x, col_target, col_gap, col_gap != 0, True, what, va_mode)
+
+
+def _identities_hold(rec: Recipe, grid: _Grid, t: _Targets, report: BuildReport) -> bool:
+    """True if rows and columns meet their targets; else the worst gaps are reported (or refused)."""
+    b = rec.balance
+    scale = np.maximum(np.abs(t.x), 1.0)
+    badr = np.abs(t.row_gap) > b.threshold * scale
+    badc = np.abs(t.col_gap) > b.threshold * scale
     if not (badr.any() or badc.any()):
-        report.add(f"table identities hold (relative tolerance {b.threshold:g}; value added: {va_mode}); no balancing")
-        return
-    lab = [regions, sectors]
+        report.add(
+            f"table identities hold (relative tolerance {b.threshold:g}; value added: {t.va_mode}); no balancing"
+        )
+        return True
+    lab = [grid.regions, grid.sectors]
     msg = []
     if badr.any():
         msg.append(
             f"{int(badr.sum())} row(s) where sales != output: worst (sales - output) "
-            f"{worst(np.where(badr, row_gap, 0), lab, 5)}"
+            f"{worst(np.where(badr, t.row_gap, 0), lab, 5)}"
         )
     if badc.any():
-        msg.append(f"{int(badc.sum())} column(s) with {what}: worst (gap) {worst(np.where(badc, col_gap, 0), lab, 5)}")
+        msg.append(
+            f"{int(badc.sum())} column(s) with {t.what}: worst (gap) {worst(np.where(badc, t.col_gap, 0), lab, 5)}"
+        )
     if b.method == "refuse":
         raise RecipeError(
-            f"{where}: the table breaks the identities (balance.method: refuse):\n  "
+            f"{rec.where}: the table breaks the identities (balance.method: refuse):\n  "
             + "\n  ".join(msg)
             + "\n  set balance.method to ras or least_squares to balance it"
         )
     report.add("table breaks the identities: " + "; ".join(msg))
-    # matrix: rows (S, A); columns (D, J) intermediate then (D, k) final demand
+    return False
+
+
+def _rebalance(rec: Recipe, grid: _Grid, cats: list[str], flows: _Flows, t: _Targets, report: BuildReport) -> None:
+    """Balance the flows matrix (rows (S, A); columns (D, J) intermediate, then (D, k) final demand)
+    to the targets with the recipe's method; tariff revenue moves with its flow (same rate)."""
+    b, Zg, TZ, Fg, TF = rec.balance, flows.Zg, flows.TZ, flows.Fg, flows.TF
+    nr, na, nk = len(grid.regions), len(grid.sectors), len(cats)
     nrow = nr * na
     M = np.concatenate([Zg.reshape(nrow, nr * na), Fg.reshape(nrow, nr * nk)], axis=1)
     Tm = np.concatenate([TZ.reshape(nrow, nr * na), TF.reshape(nrow, nr * nk)], axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(M != 0, Tm / M, 0.0)
-    W = 1.0 + rate if W_cols == "buyer" else np.ones_like(M)
-    u = x.reshape(-1)
-    v = np.concatenate([col_target.reshape(-1), np.zeros(nr * nk)])
-    cm = np.concatenate([col_mask.reshape(-1), np.zeros(nr * nk, dtype=bool)])
+    W = 1.0 + rate if t.buyer else np.ones_like(M)
+    u = t.x.reshape(-1)
+    v = np.concatenate([t.col_target.reshape(-1), np.zeros(nr * nk)])
+    cm = np.concatenate([t.col_mask.reshape(-1), np.zeros(nr * nk, dtype=bool)])
     rm = np.ones(nrow, dtype=bool)
     Mn, it = bal.balance(b.method, M, u, v, rm, cm, W, b.max_iter)
-    rlab = [f"{r}.{s}" for r in regions for s in sectors]
-    clab = [f"{r}.{s}" for r in regions for s in sectors] + [f"{r}.{k}" for r in regions for k in cats]
-    if Mn is None:
-        br, bc = it
-        raise RecipeError(
-            f"{where}: cannot balance: no cell can move to meet the target in rows "
-            f"{[rlab[i] for i in br][:10]} / columns {[clab[j] for j in bc][:10]}"
-        )
-    flip = (np.sign(Mn) != np.sign(M)) & (M != 0)
-    if flip.any():
-        cells = [f"{rlab[i]} -> {clab[j]} ({M[i, j]:.6g} -> {Mn[i, j]:.6g})" for i, j in np.argwhere(flip)[:10]]
-        raise RecipeError(
-            f"{where}: {b.method} would flip the sign of {int(flip.sum())} cell(s): {'; '.join(cells)}; "
-            "use balance.method: ras (keeps signs)"
-        )
+    rlab = [f"{r}.{s}" for r in grid.regions for s in grid.sectors]
+    clab = rlab + [f"{r}.{k}" for r in grid.regions for k in cats]
+    _refuse_unbalanced(rec, M, Mn, it, rlab, clab)
     d = np.abs(Mn - M)
     rep = d > np.maximum(b.report_above, b.threshold * np.maximum(np.abs(M), np.abs(Mn)))
     for i, j in np.argwhere(rep):
@@ -684,6 +704,23 @@ def _balance_table(rec, table, R, S, regions, sectors, cats, Zg, TZ, Fg, TF, rep
     Fg[...] = Mn[:, nr * na :].reshape(Fg.shape)
     TZ[...] = Tn[:, : nr * na].reshape(TZ.shape)
     TF[...] = Tn[:, nr * na :].reshape(TF.shape)
+
+
+def _refuse_unbalanced(rec: Recipe, M, Mn, it, rlab: list[str], clab: list[str]) -> None:
+    """A balancing that found no solution, or one that flips a cell's sign, stops the build."""
+    if Mn is None:
+        br, bc = it
+        raise RecipeError(
+            f"{rec.where}: cannot balance: no cell can move to meet the target in rows "
+            f"{[rlab[i] for i in br][:10]} / columns {[clab[j] for j in bc][:10]}"
+        )
+    flip = (np.sign(Mn) != np.sign(M)) & (M != 0)
+    if flip.any():
+        cells = [f"{rlab[i]} -> {clab[j]} ({M[i, j]:.6g} -> {Mn[i, j]:.6g})" for i, j in np.argwhere(flip)[:10]]
+        raise RecipeError(
+            f"{rec.where}: {rec.balance.method} would flip the sign of {int(flip.sum())} cell(s): "
+            f"{'; '.join(cells)}; use balance.method: ras (keeps signs)"
+        )
 
 
 def _labour_shares(rec, table, regions, sectors, R, S, Z, files):
