@@ -80,6 +80,8 @@ def _csv(path: Path, cols: list[str]) -> pd.DataFrame:
 
 
 def caliendo_parro(spec: CPTariffs, rec: Recipe, table: Table) -> FineTariffs:
+    """Caliendo and Parro's applied tariffs (interpolated between 1993 and 2005 for another year),
+    weighted by their 1993 trade onto the source table's sectors and countries."""
     cp = rec.resolve(spec.dir, SHARED_DATA / "cp1993")
     years = [1993, 2005] if spec.year not in (1993, 2005) else [spec.year]
     files = {f"cp1993/tariffs{y}.txt": cp / f"tariffs{y}.txt" for y in years}
@@ -89,6 +91,28 @@ def caliendo_parro(spec: CPTariffs, rec: Recipe, table: Table) -> FineTariffs:
         raise RecipeError(
             f"{rec.where}: Caliendo-Parro files missing (point tariffs.dir at a copy):\n  " + "\n  ".join(missing)
         )
+    T, B = _cp_rates(spec.year, years, files)
+    smap_path = rec.resolve(spec.sector_map, CONCORDANCE / "cp_wiod_sectors.csv")
+    cmap_path = rec.resolve(spec.country_map, CONCORDANCE / "cp_wiod_countries.csv")
+    to_src = _cp_sector_map(smap_path, table)
+    cm = _cp_country_map(cmap_path, table)
+    ri = np.array([CP_REGIONS.index(x) for x in cm.cp_importer])
+    ei = np.array([CP_REGIONS.index(x) for x in cm.cp_exporter])
+    t, fallback = _cp_on_source_grid(T, B, to_src, ri, ei, table.sectors)
+    nc = len(table.countries)
+    sm_label = cm["single_market"].to_numpy() if "single_market" in cm.columns else np.array([""] * nc)
+    same_market = (sm_label[:, None] == sm_label[None, :]) & (sm_label[:, None] != "")
+    t[:, same_market] = 0.0
+    t[:, ri[None, :] == ei[:, None]] = 0.0  # exporter and importer in one CP region
+    t[:, np.arange(nc), np.arange(nc)] = 0.0
+    files["concordance/" + smap_path.name] = smap_path
+    files["concordance/" + cmap_path.name] = cmap_path
+    yr = f"{spec.year}" if len(years) == 1 else f"{spec.year} (linear interpolation of 1993 and 2005)"
+    return FineTariffs(t, fallback, files, [], f"Caliendo-Parro applied tariffs {yr}")
+
+
+def _cp_rates(year: int, years: list[int], files: dict[str, Path]) -> tuple[np.ndarray, np.ndarray]:
+    """The CP tariff rates of ``year`` and the 1993 trade weights, both (sector, importer, exporter)."""
     n = len(CP_REGIONS)
     Ts = {}
     for y in years:
@@ -99,44 +123,53 @@ def caliendo_parro(spec: CPTariffs, rec: Recipe, table: Table) -> FineTariffs:
             raise RecipeError(f"Caliendo-Parro tariffs{y} contain non-finite or negative values")
         Ts[y] = T.reshape(CP_NSEC, n, n) / 100.0  # (sector j, importer n, exporter i)
     if len(years) == 1:
-        T = Ts[spec.year]
+        T = Ts[year]
     else:
-        w = (spec.year - 1993) / 12.0
+        w = (year - 1993) / 12.0
         T = Ts[1993] + w * (Ts[2005] - Ts[1993])
     B = np.loadtxt(files["cp1993/xbilat1993.txt"])
     if B.shape != (CP_NSEC * n, n):
         raise RecipeError(f"unexpected Caliendo-Parro layout: xbilat1993 {B.shape}")
-    B = B.reshape(CP_NSEC, n, n)
+    return T, B.reshape(CP_NSEC, n, n)
 
-    smap_path = rec.resolve(spec.sector_map, CONCORDANCE / "cp_wiod_sectors.csv")
-    cmap_path = rec.resolve(spec.country_map, CONCORDANCE / "cp_wiod_countries.csv")
-    sm = _csv(smap_path, ["cp_index", "code"])
+
+def _cp_sector_map(path: Path, table: Table) -> dict[str, list[int]]:
+    """Source sector -> the CP sectors (0-based) mapped to it."""
+    sm = _csv(path, ["cp_index", "code"])
     if sorted(int(x) for x in sm.cp_index) != list(range(1, CP_NSEC + 1)):
-        raise RecipeError(f"{smap_path}: must list each of the 20 CP tradable sectors (cp_index 1-20) exactly once")
+        raise RecipeError(f"{path}: must list each of the 20 CP tradable sectors (cp_index 1-20) exactly once")
     to_src: dict[str, list[int]] = {}
     for _, r in sm.iterrows():
         for code in r["code"].split():
             if code not in table.sectors:
-                raise RecipeError(f"{smap_path}: unknown source sector {code!r}")
+                raise RecipeError(f"{path}: unknown source sector {code!r}")
             to_src.setdefault(code, []).append(int(r["cp_index"]) - 1)
-    cm = _csv(cmap_path, ["code", "cp_importer", "cp_exporter"])
+    return to_src
+
+
+def _cp_country_map(path: Path, table: Table):
+    """The country map (cp_importer, cp_exporter, optional single_market) in the source's country order."""
+    cm = _csv(path, ["code", "cp_importer", "cp_exporter"])
     dup = sorted(set(cm.code[cm.code.duplicated()]))
     if dup:
-        raise RecipeError(f"{cmap_path}: code(s) mapped more than once: {', '.join(dup)}")
+        raise RecipeError(f"{path}: code(s) mapped more than once: {', '.join(dup)}")
     miss = [c for c in table.countries if c not in set(cm.code)]
     if miss:
-        raise RecipeError(f"{cmap_path}: source region(s) not mapped to a CP region: {', '.join(miss)}")
+        raise RecipeError(f"{path}: source region(s) not mapped to a CP region: {', '.join(miss)}")
     cm = cm.set_index("code").loc[table.countries]
     bad = sorted(set(cm.cp_importer).union(cm.cp_exporter) - set(CP_REGIONS))
     if bad:
-        raise RecipeError(f"{cmap_path}: unknown CP region(s) {bad}; CP regions: {' '.join(CP_REGIONS)}")
-    ri = np.array([CP_REGIONS.index(x) for x in cm.cp_importer])
-    ei = np.array([CP_REGIONS.index(x) for x in cm.cp_exporter])
+        raise RecipeError(f"{path}: unknown CP region(s) {bad}; CP regions: {' '.join(CP_REGIONS)}")
+    return cm
 
-    nc, ns = len(table.countries), len(table.sectors)
+
+def _cp_on_source_grid(T, B, to_src: dict[str, list[int]], ri, ei, sectors: list[str]):
+    """Rates (sector, exporter, importer) on the source grid: trade-weighted over the CP sectors of
+    a source sector (a simple mean where they have no trade, flagged as a fallback)."""
+    nc, ns = len(ri), len(sectors)
     t = np.zeros((ns, nc, nc))
     fallback = np.zeros((ns, nc, nc), dtype=bool)
-    for k, s in enumerate(table.sectors):
+    for k, s in enumerate(sectors):
         js = to_src.get(s)
         if not js:
             continue
@@ -150,15 +183,7 @@ def caliendo_parro(spec: CPTariffs, rec: Recipe, table: Table) -> FineTariffs:
         if len(js) > 1:
             fallback[k] = (w <= 0).T
         t[k] = rate.T  # -> (exporter, importer)
-    sm_label = cm["single_market"].to_numpy() if "single_market" in cm.columns else np.array([""] * nc)
-    same_market = (sm_label[:, None] == sm_label[None, :]) & (sm_label[:, None] != "")
-    t[:, same_market] = 0.0
-    t[:, ri[None, :] == ei[:, None]] = 0.0  # exporter and importer in one CP region
-    t[:, np.arange(nc), np.arange(nc)] = 0.0
-    files["concordance/" + smap_path.name] = smap_path
-    files["concordance/" + cmap_path.name] = cmap_path
-    yr = f"{spec.year}" if len(years) == 1 else f"{spec.year} (linear interpolation of 1993 and 2005)"
-    return FineTariffs(t, fallback, files, [], f"Caliendo-Parro applied tariffs {yr}")
+    return t, fallback
 
 
 def csv_tariffs(spec: CsvTariffs, rec: Recipe, table: Table, regions: list[str], sectors: list[str]) -> FineTariffs:
