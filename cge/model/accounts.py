@@ -81,17 +81,42 @@ def evaluate(b: Benchmark, ins, PY, Y, PA, PM, PVA, W, inc, PD=None, PE=None, V=
     factors of scale economies (docs/dynamics.md; ``None``: constant returns), with PD then the
     price of the domestic composite ``PY V[i,r,r]``."""
     off = b.offdiag
-    has_X, has_D, has_M, has_A = b.X0 > 0, b.D0 > 0, b.M0 > 0, b.A0 > 0
-    has_F = b.F0 > 0
     PY, PA, PM, PVA, W = (np.nan_to_num(v, nan=1.0) for v in (PY, PA, PM, PVA, W))
     PDd = PY if PD is None else np.nan_to_num(PD, nan=1.0)
     PEx = PY if PE is None else np.nan_to_num(PE, nan=1.0)
     Y = np.nan_to_num(Y)
-    sd, sm, sv = b.esubd[:, None], b.esubm[:, None, None], b.esubva[None, :, None]
     te = np.where(off, ins.export_tax, 0.0)
     cif = np.where(off, PEx[:, :, None] * (1.0 + te) * ins.tau, 0.0)  # per delivered unit
     PG = cif * (1.0 + ins.tariff)
-    # production (extension: nests esubt, esubc; with both 0 the core's Leontief demands)
+    INTD, f_va = _production(b, Y, PA, PVA)
+    PU, C = _final_demand(b, PA, inc)
+    A = INTD.sum(axis=1) + C
+    D, M, X = _trade(b, A, PA, PDd, PM, PG, V)
+    has_F = b.F0 > 0
+    FD = np.where(
+        has_F, b.F0 * Y[None] * f_va[None] * _pow(_div(PVA[None], W, has_F), b.esubva[None, :, None], has_F), 0.0
+    )
+    x = X if V is None else np.where(off, V * X, 0.0)
+    rev = (np.where(off, ins.tariff, 0.0) * cif * x).sum(axis=(0, 1))
+    received = (1 - ins.revenue_pool) * rev + ins.revenue_share * (ins.revenue_pool * rev).sum()
+    factor_income = (W * b.F0 * ins.endowment).sum(axis=(0, 1))
+    shipped = ins.tau * x  # quantity leaving s
+    export_tax_revenue = (te * PEx[:, :, None] * shipped).sum(axis=(0, 2))
+    to = ins.output_tax
+    output_tax_revenue = (_div(to, 1.0 + to, b.Y0 > 0) * PY * Y * b.Y0).sum(axis=0)
+    exports = np.where(off, shipped, 0.0).sum(axis=2)
+    excess = PY * Y * b.Y0 - PDd * D - PEx * exports
+    if V is not None:
+        x = x.copy()
+        x[:, np.arange(len(b.regions)), np.arange(len(b.regions))] = np.einsum("irr->ir", V) * D
+    return Accounts(
+        PG, C, A, D, M, X, FD, INTD, PU, rev, received, factor_income, export_tax_revenue, output_tax_revenue, excess, x
+    )
+
+
+def _production(b: Benchmark, Y, PA, PVA):
+    """Intermediate demands INTD (i, j, r) and the value-added demand factor (j, r) (extension:
+    nests esubt, esubc; with both 0 the core's Leontief demands)."""
     inter = b.intermediate
     INT0 = inter.sum(axis=0)
     nest = ((b.esubt_ != 0) | (b.esubc_ != 0))[:, None] & (b.Y0 > 0)  # (j, r)
@@ -107,15 +132,25 @@ def evaluate(b: Benchmark, ins, PY, Y, PA, PM, PVA, W, inc, PD=None, PE=None, V=
     )  # (i, j, r)
     INTD = inter * Y[None] * f_top[None] * f_int
     f_va = np.where(nest, _pow(_div(PC, PVA, nest & (b.VA0 > 0)), et, nest & (b.VA0 > 0)), 1.0)
-    # final demand (extension esubfd; 1 = the core's Cobb-Douglas)
+    return INTD, f_va
+
+
+def _final_demand(b: Benchmark, PA, inc):
+    """The utility price PU (r) and final demand C (i, r) (extension esubfd; 1 = the core's Cobb-Douglas)."""
+    has_A = b.A0 > 0
     sfd = b.esubfd_
     PU = _ces(b.beta, np.where(has_A, PA, 1.0), sfd[None, :], axis=0)
     C_cd = _div(b.final_demand * inc[None, :], PA, has_A)
     C_ces = _div(b.final_demand * inc[None, :], PU[None, :], has_A) * _pow(
         _div(PU[None, :], PA, has_A), sfd[None, :], has_A
     )
-    C = np.where(sfd[None, :] == 1.0, C_cd, C_ces)
-    A = INTD.sum(axis=1) + C
+    return PU, np.where(sfd[None, :] == 1.0, C_cd, C_ces)
+
+
+def _trade(b: Benchmark, A, PA, PDd, PM, PG, V):
+    """Armington demands: domestic D and imports M (i, r) of the composite A, imports X (i, s, r) by source."""
+    has_X, has_D, has_M, has_A = b.X0 > 0, b.D0 > 0, b.M0 > 0, b.A0 > 0
+    sd, sm = b.esubd[:, None], b.esubm[:, None, None]
     D = np.where(has_D, b.D0 * _div(A, b.A0, has_A) * _pow(_div(PA, PDd, has_D), sd, has_D), 0.0)
     M = np.where(has_M, b.M0 * _div(A, b.A0, has_M) * _pow(_div(PA, PM, has_M), sd, has_M), 0.0)
     rel = _div(PG, b.PG0, has_X)
@@ -124,21 +159,4 @@ def evaluate(b: Benchmark, ins, PY, Y, PA, PM, PVA, W, inc, PD=None, PE=None, V=
     X = np.where(
         has_X, b.X0 * _div(M, b.M0, has_M)[:, None, :] * _pow(_div(PM[:, None, :], rel, has_X), sm, has_X), 0.0
     )
-    FD = np.where(has_F, b.F0 * Y[None] * f_va[None] * _pow(_div(PVA[None], W, has_F), sv, has_F), 0.0)
-    x = X if V is None else np.where(off, V * X, 0.0)
-    rev = (np.where(off, ins.tariff, 0.0) * cif * x).sum(axis=(0, 1))
-    received = (1 - ins.revenue_pool) * rev + ins.revenue_share * (ins.revenue_pool * rev).sum()
-    E = b.F0 * ins.endowment
-    factor_income = (W * E).sum(axis=(0, 1))
-    shipped = ins.tau * x  # quantity leaving s
-    export_tax_revenue = (te * PEx[:, :, None] * shipped).sum(axis=(0, 2))
-    to = ins.output_tax
-    output_tax_revenue = (_div(to, 1.0 + to, b.Y0 > 0) * PY * Y * b.Y0).sum(axis=0)
-    exports = np.where(off, shipped, 0.0).sum(axis=2)
-    excess = PY * Y * b.Y0 - PDd * D - PEx * exports
-    if V is not None:
-        x = x.copy()
-        x[:, np.arange(len(b.regions)), np.arange(len(b.regions))] = np.einsum("irr->ir", V) * D
-    return Accounts(
-        PG, C, A, D, M, X, FD, INTD, PU, rev, received, factor_income, export_tax_revenue, output_tax_revenue, excess, x
-    )
+    return D, M, X
