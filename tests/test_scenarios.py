@@ -16,5 +16,6 @@ def test_there_are_shipped_scenarios():
         "north-america-fta",
         "china-chengdu-chongqing",
         "china-yangtze-river-delta",
+        "china-yangtze-river-delta-scale",
         "china-jing-jin-ji",
     } <= names
