@@ -306,25 +306,7 @@ def _build(rec: Recipe, table: Optional[Table] = None):
     esubd, esubm, esubva, ecite = _elasticities(rec, table, sectors, S, files)
     population, pcite = _population(rec, table, regions, R, files)
     _check_identities(rec.where, grid, trade, tariff, intermediate, final_demand, output, factor_income, report)
-    _figures(
-        report,
-        table,
-        R,
-        S,
-        regions,
-        sectors,
-        trade,
-        revenue,
-        output,
-        va,
-        factor_income,
-        final_demand,
-        Z,
-        tt,
-        population,
-    )
-    units = rec.units or table.units or "currency units"
-    mob = rec.factors.mobility  # type: ignore[union-attr]
+    _figures(report, regions, sectors, trade, revenue, output, va, factor_income, final_demand)
     ds = from_arrays(
         regions=regions,
         sectors=sectors,
@@ -337,9 +319,10 @@ def _build(rec: Recipe, table: Optional[Table] = None):
         esubd=esubd,
         esubm=esubm,
         esubva=esubva,
-        mobility=[mob["labour"], mob["capital"]],
+        mobility=[rec.factors.mobility["labour"], rec.factors.mobility["capital"]],  # type: ignore[union-attr]
         population=population,
     )
+    units = rec.units or table.units or "currency units"
     _describe_variables(ds, rec, units, ft.description, ecite, pcite)
     ds.attrs = _attrs(rec, table, files, rec.year or table.year, units, rdesc, sdesc, ft, report)
     rep = check_dataset(ds)
@@ -849,7 +832,8 @@ def _population(rec, table, regions, R, files):
     return arr, cite
 
 
-def _figures(report, table, R, S, regions, sectors, trade, revenue, output, va, fi, fd, Z, tt, pop):
+def _figures(report, regions, sectors, trade, revenue, output, va, fi, fd):
+    """The build's headline figures and lines of the report."""
     nr = len(regions)
     imports = trade.sum() - np.trace(trade, axis1=1, axis2=2).sum()
     f = report.figures
@@ -962,15 +946,7 @@ def _build_finished(rec: Recipe):
     recipe's elasticities applied and its provenance added."""
     report = BuildReport()
     where, kind = rec.where, rec.source.kind
-    if rec.regions != "identity" or rec.sectors != "identity":
-        raise RecipeError(
-            f"{where}: the {kind} source is a finished benchmark: regions and sectors must be "
-            "'identity' (aggregate it with a scenario-level tool instead)"
-        )
-    if rec.tariffs.kind != "none":
-        raise RecipeError(f"{where}: the {kind} source brings its own tariffs: tariffs must be {{kind: none}}")
-    if rec.factors is not None:
-        raise RecipeError(f"{where}: the {kind} source brings its own factor split: leave out 'factors'")
+    _refuse_processing(rec)
     ds, files, inner = _read_china(rec) if kind == "china_provinces" else _read_gtap(rec)
     if rec.elasticities is not None:
         sectors = [str(s) for s in ds["sector"].values]
@@ -986,9 +962,6 @@ def _build_finished(rec: Recipe):
             rep.message(f"{where}: the {kind} benchmark")
             + "\n  (a finished benchmark cannot be rebalanced here: fix the source or the reader)"
         )
-    ft = FineTariffs(
-        np.zeros((0, 0, 0)), description=inner.get("tariffs", "from the source (see calibration/README.md)")
-    )
     trade = ds["trade"].values
     out = trade.sum(axis=2)
     imports = trade.sum() - np.einsum("iss->", trade)
@@ -997,6 +970,30 @@ def _build_finished(rec: Recipe):
         f"{out.sum():,.0f}; trade between regions {imports:,.0f}"
     )
     report.figures.update(world_output=float(out.sum()), international_trade=float(imports))
+    ds.attrs = _finished_attrs(rec, ds, files, inner, report)
+    return ds, report
+
+
+def _refuse_processing(rec: Recipe) -> None:
+    """A finished benchmark is not aggregated, given tariffs or split into factors."""
+    where, kind = rec.where, rec.source.kind
+    if rec.regions != "identity" or rec.sectors != "identity":
+        raise RecipeError(
+            f"{where}: the {kind} source is a finished benchmark: regions and sectors must be "
+            "'identity' (aggregate it with a scenario-level tool instead)"
+        )
+    if rec.tariffs.kind != "none":
+        raise RecipeError(f"{where}: the {kind} source brings its own tariffs: tariffs must be {{kind: none}}")
+    if rec.factors is not None:
+        raise RecipeError(f"{where}: the {kind} source brings its own factor split: leave out 'factors'")
+
+
+def _finished_attrs(rec: Recipe, ds, files: dict, inner: dict, report: BuildReport) -> dict:
+    """A finished benchmark's attributes: the recipe's provenance over the reader's own."""
+    kind = rec.source.kind
+    ft = FineTariffs(
+        np.zeros((0, 0, 0)), description=inner.get("tariffs", "from the source (see calibration/README.md)")
+    )
 
     class _Tab:
         description = inner.get("source", kind)
@@ -1022,5 +1019,4 @@ def _build_finished(rec: Recipe):
         if k not in a and k not in ("name", "year", "recipe"):
             a[k] = v
     a["reader_recipe"] = inner.get("recipe", "")
-    ds.attrs = a
-    return ds, report
+    return a
