@@ -8,6 +8,7 @@ The three China ladders were re-recorded for issue 15 (the same variables, value
 method, which no longer falls back to IPOPT): the isolated cell GDT in Qinghai, whose price and
 activity IPOPT had left wherever it stopped, is pinned (cge/model/isolated.py), and the other values
 moved by IPOPT's tolerance (largest residual 1e-11 against Newton's 1e-14).
+china-yangtze-river-delta-scale was added for issue 14 (recorded at commit fe00d51, Newton on every step).
 """
 
 from __future__ import annotations
