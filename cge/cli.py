@@ -1,18 +1,56 @@
-"""The ``cge`` command line (INTERFACE.md). Exit status: 0 ok, 2 bad input, 1 failure to solve."""
+"""The ``cge`` command line (INTERFACE.md).
+
+Exit status: 0 ok, 2 bad input (one message naming the file, key or line), 1 failure to solve or
+to write, 130 and 143 after SIGINT and SIGTERM.  Any other exception is a bug: a short message
+asks to report it (the traceback only with ``--debug``).
+"""
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import warnings
 from pathlib import Path
 
 import click
 
-from cge.errors import CGEError
+from cge.errors import CGEError, Terminated, show
+
+#: the solver routes (cge.solve.ROUTES, not imported here: it loads Pyomo) and 'auto'
+SOLVERS = ("auto", "newton", "cyipopt", "ipopt")
 
 
 def _fail(exc: CGEError):
     click.echo(f"error: {exc}", err=True)
     sys.exit(exc.exit_code)
+
+
+def _interrupted(exc: KeyboardInterrupt):
+    from cge import io
+
+    name = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
+    done = f"after writing {', '.join(map(str, io.WRITTEN))}" if io.WRITTEN else "nothing was written"
+    click.echo(f"interrupted ({name}); {done}", err=True)
+    sys.exit(143 if isinstance(exc, Terminated) else 130)
+
+
+def _unexpected(exc: BaseException, debug: bool):
+    """The last resort: a bug, not bad input.  A short message (the traceback with --debug)."""
+    if debug:
+        import traceback
+
+        traceback.print_exception(type(exc), exc, exc.__traceback__)
+    if isinstance(exc, MemoryError):
+        click.echo("error: out of memory (try a smaller dataset, fewer scenarios or fewer workers)", err=True)
+    else:
+        click.echo(
+            f"error: internal error ({type(exc).__name__}: {show(str(exc))}); this is a bug in cge: please "
+            f"report it with the command and its input files"
+            + ("" if debug else " (run again with --debug for the traceback)"),
+            err=True,
+        )
+    sys.exit(1)
 
 
 class _Group(click.Group):
@@ -21,15 +59,19 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except CGEError as exc:
             _fail(exc)
-        except KeyboardInterrupt:
-            click.echo("interrupted; nothing was written", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as exc:
+            _interrupted(exc)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:
+            _unexpected(exc, bool(ctx.params.get("debug")) or bool(os.environ.get("CGE_DEBUG")))
 
 
 def _solve_options(command):
     """The options every solving command takes: solver, quiet, steps, report."""
     for option in reversed([
-        click.option("--solver", default="auto", show_default=True, help="newton, cyipopt, ipopt or auto"),
+        click.option("--solver", type=click.Choice(SOLVERS), default="auto", show_default=True,
+                     help="the solver route"),
         click.option("--quiet", "-q", is_flag=True, help="no progress messages"),
         click.option("--steps", type=click.IntRange(0, 1000), default=None,
                      help="steps from the benchmark for the welfare decomposition (default 6; 0 skips it)"),
@@ -39,9 +81,31 @@ def _solve_options(command):
     return command
 
 
+def _output(out: str | None, default: Path) -> Path:
+    """The output folder (--out, or the default), refused before any work if it holds other files."""
+    from cge.io import check_output_folder
+
+    folder = Path(out) if out else default
+    check_output_folder(folder, "--out" if out else "output folder")
+    return folder
+
+
+def _write(folder: Path, write, make_report: bool) -> None:
+    """Write the outputs (and the report) into a temporary folder swapped into place at the end."""
+    from cge.io import output_folder
+
+    with output_folder(folder) as tmp:
+        write(tmp)
+        if make_report:
+            from cge.report import render
+
+            render(tmp)
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cge-integration")
-def cli():
+@click.option("--debug", is_flag=True, help="show the traceback of an internal error")
+def cli(debug):
     """Trade-integration scenarios on a multi-region CGE model."""
 
 
@@ -57,19 +121,19 @@ def run(scenario, data, out, solver, quiet, steps, make_report):
     from cge.scenario.scenario import Scenario
 
     sc = Scenario.from_yaml(scenario)
-    folder = Path(out) if out else Path("results") / sc.name
+    folder = _output(out, Path("results") / sc.name)
     if sc.is_ladder:
-        _print_comparison(compare_([sc], data=data, solver=solver, verbose=not quiet, steps=steps), folder)
+        comp = compare_([sc], data=data, solver=solver, verbose=not quiet, steps=steps)
+        _write(folder, comp.write_into, make_report)
+        _print_comparison(comp, folder)
     else:
         res = run_(sc, data=data, solver=solver, verbose=not quiet, steps=steps)
-        path = res.write(folder)
+        _write(folder, res.write_into, make_report)
         click.echo(f"scenario {sc.name} on dataset {res.dataset.attrs.get('dataset')}")
         click.echo(res.summary())
-        click.echo(f"results written to {path}")
+        click.echo(f"results written to {folder / 'results.nc'}")
     if make_report:
-        from cge.report import render
-
-        click.echo(f"report written to {render(folder)}")
+        click.echo(f"report written to {folder / 'report'}")
 
 
 @cli.command()
@@ -95,20 +159,24 @@ def compare(scenarios, data, out, solver, quiet, steps, make_report):
     else:
         scs = [Scenario.from_yaml(p) for p in scenarios]
     name = spec.name if spec else scs[0].name if len(scs) == 1 else "compare"
-    folder = Path(out) if out else Path("results") / name
+    folder = _output(out, Path("results") / name)
     comp = compare_(scs, data=data, solver=solver, verbose=not quiet, steps=steps)
-    _print_comparison(comp, folder)
-    if spec is not None:
-        from cge.io import write_text
+    table = comp.ranking(spec.rank) if spec is not None else None
 
-        table = comp.ranking(spec.rank)
-        write_text(folder / "ranking.csv", table.to_csv(float_format="%.10g"))
+    def write(tmp: Path) -> None:
+        comp.write_into(tmp)
+        if table is not None:
+            from cge.io import write_text
+
+            write_text(tmp / "ranking.csv", table.to_csv(float_format="%.10g"))
+
+    _write(folder, write, make_report)
+    _print_comparison(comp, folder)
+    if spec is not None and table is not None:
         click.echo(f"ranked by the union's EV% at {spec.rank or 'the last stage'}:")
         click.echo(table.to_string(float_format=lambda v: f"{v:.4f}"))
     if make_report:
-        from cge.report import render
-
-        click.echo(f"report written to {render(folder)}")
+        click.echo(f"report written to {folder / 'report'}")
 
 
 @cli.command()
@@ -167,7 +235,7 @@ def compare(scenarios, data, out, solver, quiet, steps, make_report):
     show_default=True,
     help="solves from the benchmark per draw (the decomposition path)",
 )
-@click.option("--solver", default="auto", show_default=True, help="newton, cyipopt, ipopt or auto")
+@click.option("--solver", type=click.Choice(SOLVERS), default="auto", show_default=True, help="the solver route")
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar or messages")
 @click.option("--report", "make_report", is_flag=True, help="also write the report (HTML, CSV, LaTeX)")
 def sensitivity(
@@ -195,7 +263,7 @@ def sensitivity(
     from cge.sensitivity import summary_table
 
     sc = Scenario.from_yaml(scenario)
-    folder = Path(out) if out else Path("results") / f"{sc.name}-sensitivity"
+    folder = _output(out, Path("results") / f"{sc.name}-sensitivity")
     ds = ssa(
         sc,
         data=data,
@@ -211,7 +279,7 @@ def sensitivity(
         solver=solver,
         progress=not quiet,
     )
-    path = write_netcdf(ds, folder / "sensitivity.nc")
+    _write(folder, lambda tmp: write_netcdf(ds, tmp / "sensitivity.nc"), make_report)
     click.echo(
         f"sensitivity of {sc.name} on dataset {ds.attrs.get('dataset')}: {ds.attrs['n_draws']} draws "
         f"({ds.attrs['method']}), {ds.attrs['n_failed']} failed; parameters: {ds.attrs['parameters']}"
@@ -224,11 +292,9 @@ def sensitivity(
 
         for k in np.flatnonzero(ds["status"].values != "ok")[:5]:
             click.echo(f"draw {k} failed: {ds['message'].values[k]}", err=True)
-    click.echo(f"results written to {path}")
+    click.echo(f"results written to {folder / 'sensitivity.nc'}")
     if make_report:
-        from cge.report import render
-
-        click.echo(f"report written to {render(folder)}")
+        click.echo(f"report written to {folder / 'report'}")
     if ds.attrs["n_failed"] == ds.attrs["n_draws"]:
         from cge.errors import SolveError
 
@@ -269,7 +335,6 @@ def report(folder, digits):
 
 
 def _print_comparison(comp, folder: Path) -> None:
-    comp.write(folder)
     click.echo(f"EV% by region on dataset {comp.results[0].dataset.attrs.get('dataset')}")
     click.echo(comp.table().to_string(float_format=lambda v: f"{v:.4f}"))
     worst = max(abs(float(r.dataset["walras_residual"])) for r in comp.results)
@@ -349,8 +414,24 @@ def validate(name_or_path):
     )
 
 
+def _terminate(signum, frame):
+    raise Terminated()
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    click.echo(f"warning: {message}", err=True)
+
+
 def main(argv=None):
-    cli.main(args=argv, standalone_mode=True)
+    """The entry point: SIGTERM ends the command like SIGINT (clean-up runs; exit 143); warnings are
+    one line each."""
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    warnings.showwarning = _show_warning
+    try:
+        cli.main(args=argv, standalone_mode=True)
+    except KeyboardInterrupt as exc:  # outside a command (while the options are read)
+        _interrupted(exc)
 
 
 if __name__ == "__main__":

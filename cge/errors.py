@@ -8,6 +8,7 @@ what is wrong and where (file, key, region, sector).  A model that cannot be sol
 from __future__ import annotations
 
 import difflib
+import reprlib
 from collections.abc import Iterable
 
 
@@ -31,6 +32,10 @@ class ScenarioError(InputError):
     """A scenario file or object that is invalid."""
 
 
+class InputWarning(UserWarning):
+    """Input that is allowed but implausible (a tariff above 500%, say): solved, with a warning."""
+
+
 class SolveError(CGEError):
     """The model could not be solved (exit status 1)."""
 
@@ -41,11 +46,34 @@ class SolverNotAvailable(SolveError):
     """No usable NLP solver is installed."""
 
 
-def nearest(word: str, choices: Iterable[str]) -> str:
-    """A ' (did you mean X?)' hint for an unknown code, or '' if nothing is close."""
+class OutputError(CGEError):
+    """An output that cannot be written (a full disk, a read-only or unwritable folder): exit status 1."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like SIGINT's KeyboardInterrupt so that the same clean-up runs (exit 143)."""
+
+
+def nearest(word: object, choices: Iterable[str]) -> str:
+    """A ' (did you mean X?)' hint for an unknown code, or '' if nothing is close.
+
+    The same code in another case wins; otherwise the closest code ignoring case, if it is close
+    (difflib's ratio 0.6 or more)."""
     choices = [str(c) for c in choices]
-    match = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.0)
-    if not match:
-        low = {c.lower(): c for c in choices}
-        match = [low[str(word).lower()]] if str(word).lower() in low else []
-    return f" (did you mean {match[0]!r}?)" if match else ""
+    low: dict[str, str] = {}
+    for c in choices:
+        low.setdefault(c.lower(), c)
+    key = str(word).lower()
+    match = [low[key]] if key in low else difflib.get_close_matches(key, list(low), n=1, cutoff=0.6)
+    return f" (did you mean {low.get(match[0], match[0])!r}?)" if match else ""
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 60
+_REPR.maxlist = _REPR.maxdict = _REPR.maxtuple = 6
+_REPR.maxlevel = 3
+
+
+def show(value: object) -> str:
+    """A value as messages show it: its repr, truncated (a huge or deeply nested value stays short)."""
+    return _REPR.repr(value)

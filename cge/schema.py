@@ -1,15 +1,30 @@
 """Validation shared by every input file (scenarios, model sections, recipes): the strict pydantic
-base, the YAML reader that refuses duplicate keys, and the one formatter of validation errors."""
+base and number types, the YAML reader (bounded size and depth, UTF-8, no tags or aliases,
+duplicate keys refused), and the one formatter of validation errors."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Annotated
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AllowInfNan, BaseModel, ConfigDict, ValidationError
+from pydantic import Strict as StrictType
 from pydantic_core import ErrorDetails
 
-from cge.errors import nearest
+from cge.errors import InputError, nearest, show
+
+#: a number: an int or a float, never a boolean or text (YAML's ``true``, ``"1"``); inf allowed
+Real = Annotated[float, StrictType()]
+#: a finite number (no inf, no nan)
+Finite = Annotated[float, StrictType(), AllowInfNan(False)]
+#: an integer, never a boolean, a float or text
+Integer = Annotated[int, StrictType()]
+#: input files larger than this are refused (a scenario or a recipe is a few kB)
+MAX_YAML_BYTES = 1 << 20
+#: nesting deeper than this is refused (the schemas need 5 levels)
+MAX_YAML_DEPTH = 20
 
 
 class Strict(BaseModel):
@@ -36,8 +51,65 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 
 
 def parse_yaml(text: str):
-    """Parse YAML text (safe types only); a key given twice in one mapping is a ``yaml.YAMLError``."""
+    """Parse YAML text (safe types only); a key given twice in one mapping, a tag, an alias or
+    nesting deeper than :data:`MAX_YAML_DEPTH` is a ``yaml.YAMLError``."""
+    _check_events(text)
     return yaml.load(text, Loader=_UniqueKeyLoader)
+
+
+def _check_events(text: str) -> None:
+    """Refuse tags, anchors and aliases (an alias bomb), and deep nesting, before anything is
+    built (the event stream is flat, so a deep file cannot exhaust the recursion limit)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    depth = 0
+    for ev in yaml.parse(text, Loader=loader):
+        mark = ev.start_mark
+        if isinstance(ev, yaml.AliasEvent) or getattr(ev, "anchor", None) is not None:
+            raise yaml.MarkedYAMLError(problem="anchors and aliases (& and *) are not allowed", problem_mark=mark)
+        if getattr(ev, "tag", None) is not None:
+            raise yaml.MarkedYAMLError(problem=f"tags ({show(ev.tag)}) are not allowed", problem_mark=mark)
+        if isinstance(ev, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise yaml.MarkedYAMLError(problem=f"nested more than {MAX_YAML_DEPTH} levels deep", problem_mark=mark)
+        elif isinstance(ev, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def read_yaml(path: str | Path, what: str, error: type[InputError] = InputError):
+    """Read and parse a YAML input file, refusing by name (``error``) anything it should not hold:
+    more than :data:`MAX_YAML_BYTES`, text that is not UTF-8, invalid YAML, a duplicate key, a
+    tag or an alias, deep nesting.  Returns ``(data, text)``; messages never echo the contents."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_YAML_BYTES + 1)
+    except OSError as exc:
+        raise error(f"{path}: cannot read the {what} file ({exc.strerror})") from None
+    if len(raw) > MAX_YAML_BYTES:
+        raise error(f"{path}: the {what} file is larger than {MAX_YAML_BYTES >> 20} MiB")
+    text = decode_utf8(raw, path, f"the {what} file", error)
+    try:
+        return parse_yaml(text), text
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        at = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise error(f"{path}{at}: not valid YAML ({exc.problem or exc.context})") from None
+    except yaml.YAMLError as exc:
+        raise error(f"{path}: not valid YAML ({show(str(exc))})") from None
+
+
+def decode_utf8(raw: bytes, path: Path, what: str, error: type[InputError] = InputError) -> str:
+    """Bytes as UTF-8 text (a leading byte-order mark dropped); refused by name otherwise."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise error(f"{path}: {what} is UTF-16 text; save it as UTF-8")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise error(
+            f"{path}, line {line}: {what} is not UTF-8 text (byte 0x{raw[exc.start]:02x}); save it as UTF-8"
+        ) from None
 
 
 #: union branches pydantic names by their type
@@ -90,11 +162,12 @@ def _message(err: ErrorDetails, loc: list, top_keys: Sequence[str], choices: Map
         return "unknown key" + (nearest(str(loc[-1]), top_keys) if len(loc) == 1 and top_keys else "")
     if kind == "literal_error" and choices and loc and loc[0] in choices:
         valid = choices[str(loc[0])]
-        return f"unknown {str(loc[0]).rstrip('s')} {value!r}{nearest(str(value), valid)}; one of {', '.join(valid)}"
+        return f"unknown {str(loc[0]).rstrip('s')} {show(value)}{nearest(str(value), valid)}; one of {', '.join(valid)}"
     if kind == "union_tag_invalid":
         tag = value.get("kind") if isinstance(value, dict) else ""
         return (
-            f"unknown kind {tag!r}; one of " + err["msg"].split("does not match any of the expected tags:")[-1].strip()
+            f"unknown kind {show(tag)}; one of "
+            + err["msg"].split("does not match any of the expected tags:")[-1].strip()
         )
     if kind in _BOUNDS:
         return f"must be {_BOUNDS[kind]} {next(iter(ctx.values())):g}"
@@ -137,6 +210,6 @@ def format_errors(
         value = err.get("input")
         msg = (explain(err, loc) if explain else None) or _message(err, loc[len(prefix) :], top_keys, choices)
         quiet = err["type"] in ("missing", "extra_forbidden", "union_tag_invalid") or isinstance(value, dict)
-        lines.append(f"{key or '(top)'}: {msg}" + ("" if quiet else f" (got {value!r})"))
+        lines.append(f"{key or '(top)'}: {msg}" + ("" if quiet else f" (got {show(value)})"))
     # the branches of a union (e.g. identity | map) may say the same: keep distinct lines only
     return f"{where}: invalid {what}\n  - " + "\n  - ".join(dict.fromkeys(lines))

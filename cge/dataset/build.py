@@ -33,7 +33,7 @@ from cge import __version__
 from cge.dataset.schema import check_dataset, from_arrays
 from cge.errors import nearest
 from cge.io import read_csv, sha256, write_netcdf
-from cge.schema import parse_yaml
+from cge.schema import read_yaml
 
 from . import balance as bal
 from .csv_table import read_csv_table
@@ -188,19 +188,15 @@ def build_dataset(recipe_path, out_path=None, *, overrides: Optional[dict] = Non
     before validation.  Returns ``(dataset, report)``.
     """
     if overrides:
-        p = Path(recipe_path)
-        try:
-            raw = parse_yaml(p.read_text())
-        except OSError as exc:
-            raise RecipeError(f"{p}: cannot read the recipe file ({exc.strerror})") from None
+        raw, text = read_yaml(recipe_path, "recipe", RecipeError)
         for key, val in overrides.items():
             node = raw
             parts = key.split(".")
             for k in parts[:-1]:
                 node = node.setdefault(k, {})
             node[parts[-1]] = val
-        rec = load_recipe(raw, where=str(p))
-        rec.text = p.read_text()
+        rec = load_recipe(raw, where=str(recipe_path))
+        rec.text = text
     else:
         rec = load_recipe(recipe_path)
     ds, report = _build(rec)

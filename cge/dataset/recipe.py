@@ -15,7 +15,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from cge.errors import InputError
-from cge.schema import Strict, format_errors, parse_yaml
+from cge.schema import Finite, Integer, Strict, format_errors, read_yaml
 
 #: the repository root (the folder holding cge/); default raw-data folders are relative to it
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -108,7 +108,7 @@ class NoTariffs(_Strict):
 class CPTariffs(_Strict):
     kind: Literal["caliendo_parro"]
     dir: Optional[str] = None  # default ../shared/data/cp1993
-    year: int = Field(2005, ge=1993, le=2005)  # 1993 or 2005; years between: linear interpolation
+    year: Integer = Field(2005, ge=1993, le=2005)  # 1993 or 2005; years between: linear interpolation
     sector_map: Optional[str] = None  # default: the package's WIOD concordance
     country_map: Optional[str] = None
 
@@ -131,7 +131,7 @@ class TableFile(_Strict):
 
 
 class Factors(_Strict):
-    labour_share: Union[float, dict[str, float], TableFile]
+    labour_share: Union[Finite, dict[str, Finite], TableFile]
     mobility: dict[Literal["labour", "capital"], Literal["mobile", "specific"]] = Field(
         default_factory=lambda: {"labour": "mobile", "capital": "mobile"}  # type: ignore[arg-type]
     )
@@ -153,17 +153,17 @@ class Factors(_Strict):
 
 
 class ElasticityOverride(_Strict):
-    esubd: Optional[float] = Field(None, ge=0, le=100)
-    esubm: Optional[float] = Field(None, ge=0, le=100)
-    esubva: Optional[float] = Field(None, ge=0, le=100)
+    esubd: Optional[Finite] = Field(None, ge=0, le=100)
+    esubm: Optional[Finite] = Field(None, ge=0, le=100)
+    esubva: Optional[Finite] = Field(None, ge=0, le=100)
 
 
 class Elasticities(_Strict):
     file: Optional[str] = None  # columns sector,esubd,esubva[,esubm]
     level: Literal["source", "aggregate"] = "aggregate"
-    esubd: Optional[float] = Field(None, ge=0, le=100)  # uniform values (instead of a file)
-    esubva: Optional[float] = Field(None, ge=0, le=100)
-    esubm_factor: float = Field(2.0, gt=0)  # esubm = factor x esubd unless given
+    esubd: Optional[Finite] = Field(None, ge=0, le=100)  # uniform values (instead of a file)
+    esubva: Optional[Finite] = Field(None, ge=0, le=100)
+    esubm_factor: Finite = Field(2.0, gt=0)  # esubm = factor x esubd unless given
     overrides: dict[str, ElasticityOverride] = Field(default_factory=dict)
     citation: Optional[str] = None
 
@@ -201,12 +201,12 @@ class Negatives(_Strict):
 
 class Balance(_Strict):
     method: Literal["refuse", "ras", "least_squares"] = "refuse"
-    threshold: float = Field(1e-6, gt=0, lt=1)  # relative tolerance of the identities
-    report_above: float = Field(0.0, ge=0)  # list adjustments larger than this (currency units)
+    threshold: Finite = Field(1e-6, gt=0, lt=1)  # relative tolerance of the identities
+    report_above: Finite = Field(0.0, ge=0)  # list adjustments larger than this (currency units)
     output: Literal["row_sums", "source"] = "row_sums"
     value_added: Literal["auto", "residual", "source"] = "auto"
-    min_value_added_share: float = Field(0.0, ge=0, lt=1)
-    max_iter: int = Field(10000, ge=1)
+    min_value_added_share: Finite = Field(0.0, ge=0, lt=1)
+    max_iter: Integer = Field(10000, ge=1)
     negatives: Negatives = Field(default_factory=Negatives)
 
 
@@ -260,14 +260,7 @@ def load_recipe(path_or_dict: Union[str, Path, dict], where: Optional[str] = Non
         path = None if where == "<recipe>" else where
     else:
         p = Path(path_or_dict)
-        try:
-            text = p.read_text()
-        except OSError as exc:
-            raise RecipeError(f"{p}: cannot read the recipe file ({exc.strerror})") from None
-        try:
-            raw = parse_yaml(text)
-        except yaml.YAMLError as exc:
-            raise RecipeError(f"{p}: not valid YAML ({exc})") from None
+        raw, text = read_yaml(p, "recipe", RecipeError)
         where = path = str(p)
     if not isinstance(raw, dict):
         raise RecipeError(f"{where}: a recipe must be a YAML mapping with 'name' and 'source'")

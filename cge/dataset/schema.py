@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Union
 import numpy as np
 
 from cge.dataset.catalogue import LABELS, builtin_names, builtin_path, description
-from cge.errors import DataError, nearest
-from cge.io import sha256
+from cge.errors import DataError, nearest, show
+from cge.io import read_netcdf, sha256
 
 if TYPE_CHECKING:  # xarray (with pandas) is imported where a Dataset is made: `cge validate` needs neither
     import xarray as xr
@@ -48,6 +48,8 @@ FLOWS = ("trade", "intermediate", "final_demand", "factor_income")
 MOBILITIES = ("mobile", "specific")
 #: elasticities outside this closed range are refused
 ELASTICITY_RANGE = (0.0, 100.0)
+#: flows above this (in currency units) are an absurd scale and refused
+MAX_VALUE = 1e15
 #: MODEL.md: identities must hold to this relative tolerance of the row total
 IDENTITY_RTOL = 1e-6
 
@@ -138,14 +140,12 @@ def load_dataset(name_or_path: str | Path = "default", validate: bool = True) ->
     The dataset is read fully into memory and, unless ``validate=False``, checked against MODEL.md
     section 2 (a :class:`~cge.errors.DataError` names every problem found).
     """
-    import xarray as xr
 
     path = resolve(name_or_path)
     try:
-        with xr.open_dataset(path) as handle:
-            ds = handle.load()
+        ds = read_netcdf(path)
     except Exception as exc:  # a corrupt or non-netCDF file
-        raise DataError(f"{path}: cannot be read as a netCDF benchmark dataset ({exc})") from None
+        raise DataError(f"{path}: cannot be read as a netCDF benchmark dataset ({show(str(exc))})") from None
     ds.attrs.setdefault("name", path.stem)
     ds.attrs["file"] = str(path)
     ds.attrs["sha256"] = sha256(path)
@@ -279,13 +279,23 @@ def _check_codes(a: Arrays, rep: Report) -> None:
 
 
 def _check_finite(a: Arrays, rep: Report) -> None:
+    """Numbers (not text or booleans), finite, and flows below :data:`MAX_VALUE` (an absurd scale)."""
     for var in list(SCHEMA) + [v for v in OPTIONAL if v in a]:
         if var == "mobility":
             continue
+        if np.asarray(a.values[var]).dtype.kind not in "fiu":
+            rep.problems.append(f"{var}: stored as {np.asarray(a.values[var]).dtype} values; numbers are expected")
+            continue
         vals = a.floats(var)
         bad = ~np.isfinite(vals) & ~((var == "etrans") & (vals == np.inf))
+        big = np.abs(np.where(bad, 0.0, vals)) > MAX_VALUE
         if bad.any():
             rep.problems.append(f"{var}: non-finite values at {_cells(a, a.dims[var], bad, np.where(bad, 1.0, 0.0))}")
+        elif var in FLOWS and big.any():
+            rep.problems.append(
+                f"{var}: values above {MAX_VALUE:g} currency units at {_cells(a, a.dims[var], big, vals)}: an "
+                f"absurd scale (a benchmark in million USD has flows below 1e9); rescale the dataset"
+            )
 
 
 def _check_signs_and_ranges(a: Arrays, rep: Report) -> None:

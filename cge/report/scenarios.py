@@ -10,7 +10,7 @@ import pandas as pd
 import xarray as xr
 
 from cge import plot
-from cge.io import write_text
+from cge.io import output_folder, write_text
 from cge.results import units
 from cge.scenario.stages import plain_name
 
@@ -151,23 +151,33 @@ def results_name(ds: xr.Dataset, is_comparison: bool) -> str:
 
 def render(folder: str | Path, digits: int = 3) -> Path:
     """Write the report for the results in ``folder`` (LaTeX tables to ``digits`` decimals);
-    returns the report folder.
+    returns the report folder, ``folder/report``, built in a temporary folder that replaces it as a
+    whole at the end (cge.io.output_folder).
 
     A folder with ``sensitivity.nc`` (``cge sensitivity``) gets the sensitivity page: as
     ``index.html`` when it holds no other results, else as ``sensitivity.html`` linked from it.
     """
     folder = Path(folder)
     ssa_file = folder / "sensitivity.nc"
-    if ssa_file.is_file() and not (folder / "results.nc").is_file() and not (folder / "comparison.nc").is_file():
-        return render_sensitivity(folder, "index.html", digits)
-    ds, is_comp = load(folder)
-    out = folder / "report"
+    only_ssa = ssa_file.is_file() and not (folder / "results.nc").is_file() and not (folder / "comparison.nc").is_file()
+    loaded = None if only_ssa else load(folder)  # bad input refused before anything is written
+    with output_folder(folder / "report") as out:
+        if loaded is None:
+            render_sensitivity(folder, "index.html", digits, out)
+        else:
+            _render(folder, *loaded, out, digits)
+    return folder / "report"
+
+
+def _render(folder: Path, ds: xr.Dataset, is_comp: bool, out: Path, digits: int) -> None:
+    """The report of a scenario's or a comparison's results into ``out``."""
+    ssa_file = folder / "sensitivity.nc"
     title, tables, charts = comparison_parts(ds) if is_comp else scenario_parts(ds)
     write_tables(out, tables, results_name(ds, is_comp), ds.attrs, digits)
     lead = story.comparison_headline(ds, is_ladder(ds)) if is_comp else story.headline(ds)
     tail = []
     if ssa_file.is_file():
-        render_sensitivity(folder, "sensitivity.html", digits)
+        render_sensitivity(folder, "sensitivity.html", digits, out)
         tail.append('<p><a href="sensitivity.html">Sensitivity analysis (sensitivity.nc)</a></p>')
     unit = html.escape(str(ds.attrs.get("units", units.UNKNOWN)))
     tail.append(
@@ -178,4 +188,3 @@ def render(folder: str | Path, digits: int = 3) -> Path:
     )
     tail += [story.glossary(ds), story.provenance(ds), "</body></html>\n"]
     write_text(out / "index.html", html_page(title, [], charts, tables, tail, lead=lead))
-    return out

@@ -158,12 +158,12 @@ def sensitivity_parts(ds: xr.Dataset) -> tuple[list[tuple[str, str, pd.DataFrame
     return tables, charts
 
 
-def render_sensitivity(folder: str | Path, page: str = "index.html", digits: int = 3) -> Path:
+def render_sensitivity(folder: str | Path, page: str = "index.html", digits: int = 3, out: Path | None = None) -> Path:
     """The sensitivity report: EV% with error bars (mean, 95% Chebyshev interval), tables as CSV and
-    LaTeX (``digits`` decimals)."""
+    LaTeX (``digits`` decimals), written into ``out`` (default ``folder/report``)."""
     folder = Path(folder)
     ds = load_sensitivity(folder)
-    out = folder / "report"
+    out = out or folder / "report"
     tables, charts = sensitivity_parts(ds)
     write_tables(out, tables, f"{ds.attrs.get('scenario', 'scenario')}-sensitivity", ds.attrs, digits)
     a = ds.attrs

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from cge.io import write_netcdf, write_text
+from cge.io import output_folder, write_netcdf, write_text
 from cge.results import tidy, units
 from cge.results.groups import ev_base, group_ev_pct, group_sum, masks, membership
 from cge.scenario.scenario import Scenario
@@ -42,8 +42,15 @@ class Results:
         return tidy.frame(ds, ds.attrs.get("scenario", ""), ds.attrs.get("stage"))
 
     def write(self, folder: str | Path) -> Path:
+        """The files of :meth:`write_into`, built in a temporary folder that replaces ``folder`` as a
+        whole at the end (cge.io.output_folder); returns ``folder/results.nc``."""
+        with output_folder(folder) as tmp:
+            self.write_into(tmp)
+        return Path(folder) / "results.nc"
+
+    def write_into(self, folder: str | Path) -> Path:
         """``folder/results.nc``, the long table as ``tidy.csv`` and ``tidy.parquet``, and any
-        ``subtotals.nc``."""
+        ``subtotals.nc``, written one by one."""
         path = self.to_netcdf(Path(folder) / "results.nc")
         tidy.write(self.to_frame(), folder)
         if self.subtotals is not None:
@@ -147,7 +154,14 @@ class Comparison:
         return out
 
     def write(self, folder: str | Path) -> Path:
-        """``folder/<label>/results.nc`` per scenario, ``comparison.nc`` and ``ev_pct.csv``."""
+        """The files of :meth:`write_into`, built in a temporary folder that replaces ``folder`` as a
+        whole at the end (cge.io.output_folder)."""
+        with output_folder(folder) as tmp:
+            self.write_into(tmp)
+        return Path(folder)
+
+    def write_into(self, folder: str | Path) -> Path:
+        """``folder/<label>/results.nc`` per scenario, ``comparison.nc`` and ``ev_pct.csv``, written one by one."""
         folder = Path(folder)
         for label, r in zip(self.labels, self.results):
             r.to_netcdf(folder / label / "results.nc")

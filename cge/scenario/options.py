@@ -33,11 +33,11 @@ from dataclasses import dataclass, replace
 from typing import Literal, Optional, Union
 
 import numpy as np
-from pydantic import Field, ValidationError
+from pydantic import Field, StrictBool, ValidationError
 
-from cge.errors import ScenarioError, nearest
+from cge.errors import ScenarioError, nearest, show
 from cge.model.benchmark import Benchmark
-from cge.schema import Strict, format_errors
+from cge.schema import Finite, Real, Strict, format_errors
 
 #: elasticities a scenario may override: name -> (dimension, neutral value)
 ELASTICITIES = {
@@ -52,7 +52,7 @@ ELASTICITIES = {
 #: the largest finite elasticity accepted (as for the dataset's, cge.dataset.schema.ELASTICITY_RANGE)
 MAX_ELASTICITY = 100.0
 
-Values = Union[float, dict[str, float]]
+Values = Union[Real, dict[str, Real]]
 
 
 _Strict = Strict
@@ -81,8 +81,8 @@ class CapitalSection(_Strict):
     """``model.capital`` (docs/dynamics.md section 4)."""
 
     closure: Literal["fixed", "steady_state"] = "fixed"
-    depreciation: float = 0.05
-    rate_of_return: float = 0.05
+    depreciation: Finite = 0.05
+    rate_of_return: Finite = 0.05
     international: Literal["none", "union", "world"] = "none"
     factor: str = "capital"
 
@@ -97,7 +97,7 @@ class ModelSection(_Strict):
     esubc: Optional[Values] = None
     esubfd: Optional[Values] = None
     etrans: Optional[Values] = None
-    taxes: Optional[bool] = None
+    taxes: Optional[StrictBool] = None
     closure: ClosureSection = Field(default_factory=ClosureSection)
     scale_economies: Optional[Union[Kind, dict[str, Kind]]] = None
     firm_elasticity: Optional[Values] = None
@@ -209,7 +209,7 @@ def _codes_values(name: str, given, labels, where: str) -> list[tuple[str, float
         for code, _ in items:
             if code not in labels:
                 kind = ELASTICITIES[name]
-                raise ScenarioError(f"{key}: unknown {kind} code {code!r}{nearest(code, labels)}")
+                raise ScenarioError(f"{key}: unknown {kind} code {show(code)}{nearest(code, labels)}")
     else:
         items = [(code, given) for code in labels]
     out = []
@@ -243,7 +243,7 @@ def resolve(
         try:
             section = ModelSection.model_validate(section)
         except ValidationError as exc:
-            raise ScenarioError(format_errors(exc, f"{where}: model", "scenario", data=section)) from None
+            raise ScenarioError(format_errors(exc, where, "model section", prefix=("model",), data=section)) from None
     overrides = []
     for name, dim in ELASTICITIES.items():
         given = getattr(section, name)
@@ -307,7 +307,7 @@ def _by_sector(given, sectors, key: str) -> dict:
         return dict.fromkeys(sectors, given)
     for code in given:
         if code not in sectors:
-            raise ScenarioError(f"{key}: unknown sector code {code!r}{nearest(code, sectors)}")
+            raise ScenarioError(f"{key}: unknown sector code {show(code)}{nearest(code, sectors)}")
     return dict(given)
 
 

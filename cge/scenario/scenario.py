@@ -13,22 +13,37 @@ that are set on a model built once; nothing here builds or solves a model.
 from __future__ import annotations
 
 import csv
+import io
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 import numpy as np
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from cge.errors import ScenarioError, nearest
+from cge.errors import InputWarning, ScenarioError, nearest, show
 from cge.model.benchmark import Benchmark
 from cge.scenario import stages as stages_mod
 from cge.scenario.options import ModelOptions, ModelSection, resolve
+from cge.scenario.solver_options import check_solver_options
 from cge.scenario.stages import ORDER as STAGES
-from cge.schema import Strict, format_errors, parse_yaml
+from cge.schema import Finite, Integer, Strict, decode_utf8, format_errors, read_yaml
 
 Codes = Union[Literal["all"], list[str], str]
+
+#: tariff and tax rates lie in (-1, MAX_RATE]: above it (a rate of 10,000%) a scenario is refused ...
+MAX_RATE = 100.0
+#: ... and above PLAUSIBLE_RATE (500%) it is solved with a warning
+PLAUSIBLE_RATE = 5.0
+#: a scale (of a tariff, a trade cost or an endowment) or a trade-cost factor lies in [0, MAX_SCALE]
+MAX_SCALE = 100.0
+#: a tariff file larger than this is refused (50 regions x 50 sectors of routes take 4 MB)
+MAX_CSV_BYTES = 32 << 20
+Rate = Annotated[Finite, Field(gt=-1.0, le=MAX_RATE)]
+Scale = Annotated[Finite, Field(ge=0.0, le=MAX_SCALE)]
+Factor = Annotated[Finite, Field(gt=0.0, le=MAX_SCALE)]
 
 
 _Strict = Strict
@@ -44,9 +59,9 @@ class TariffShock(_Strict):
     sector: Codes = "all"
     source: Codes = "all"
     dest: Codes = "all"
-    set_: Optional[float] = Field(None, alias="set", gt=-1.0)
-    scale: Optional[float] = Field(None, ge=0.0)
-    file: Optional[str] = None
+    set_: Optional[Rate] = Field(None, alias="set")
+    scale: Optional[Scale] = None
+    file: Optional[str] = Field(None, max_length=1000)
 
     _norm = field_validator("sector", "source", "dest", mode="before")(_as_list)
 
@@ -74,8 +89,8 @@ class TradeCostShock(_SetOrScale):
     sector: Codes = "all"
     source: Codes = "all"
     dest: Codes = "all"
-    scale: Optional[float] = Field(None, gt=0.0)
-    set_: Optional[float] = Field(None, alias="set", gt=0.0)
+    scale: Optional[Factor] = None
+    set_: Optional[Factor] = Field(None, alias="set")
 
     _norm = field_validator("sector", "source", "dest", mode="before")(_as_list)
 
@@ -86,7 +101,7 @@ class EndowmentShock(_Strict):
     factor: Codes
     region: Codes = "all"
     sector: Codes = "all"
-    scale: float = Field(gt=0.0)
+    scale: Factor
 
     _norm = field_validator("factor", "region", "sector", mode="before")(_as_list)
 
@@ -96,8 +111,8 @@ class OutputTaxShock(_SetOrScale):
 
     sector: Codes = "all"
     region: Codes = "all"
-    set_: Optional[float] = Field(None, alias="set", gt=-1.0)
-    scale: Optional[float] = Field(None, ge=0.0)
+    set_: Optional[Rate] = Field(None, alias="set")
+    scale: Optional[Scale] = None
 
     _norm = field_validator("sector", "region", mode="before")(_as_list)
 
@@ -108,8 +123,8 @@ class ExportTaxShock(_SetOrScale):
     sector: Codes = "all"
     source: Codes = "all"
     dest: Codes = "all"
-    set_: Optional[float] = Field(None, alias="set", gt=-1.0)
-    scale: Optional[float] = Field(None, ge=0.0)
+    set_: Optional[Rate] = Field(None, alias="set")
+    scale: Optional[Scale] = None
 
     _norm = field_validator("sector", "source", "dest", mode="before")(_as_list)
 
@@ -152,7 +167,7 @@ class Union_(_Strict):
 class Scenario(_Strict):
     """One scenario file (INTERFACE.md)."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=100)
     description: str = ""
     data: str = "default"
     union: Optional[Union_] = None
@@ -164,7 +179,7 @@ class Scenario(_Strict):
     model: Optional[ModelSection] = None
     #: named groups of the scenario's changes ("stage", or a shock's position in ``shocks``, from 0),
     #: each given its exact contribution to every result (cge/results/subtotals.py)
-    subtotals: Optional[dict[str, list[Union[Literal["stage"], int]]]] = None
+    subtotals: Optional[dict[str, list[Union[Literal["stage"], Integer]]]] = None
 
     #: where the scenario was read from (for relative paths and messages); not part of the file
     source_path: Optional[str] = Field(None, exclude=True)
@@ -233,14 +248,7 @@ class Scenario(_Strict):
     @classmethod
     def from_yaml(cls, path: str | Path) -> Scenario:
         path = Path(path)
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise ScenarioError(f"{path}: cannot read the scenario file ({exc.strerror})") from None
-        try:
-            raw = parse_yaml(text)
-        except yaml.YAMLError as exc:
-            raise ScenarioError(f"{path}: not valid YAML ({exc})") from None
+        raw, text = read_yaml(path, "scenario", ScenarioError)
         if not isinstance(raw, dict):
             raise ScenarioError(f"{path}: a scenario file must be a YAML mapping with at least 'name'")
         return cls.from_dict(raw, where=str(path), text=text)
@@ -249,6 +257,8 @@ class Scenario(_Strict):
     def from_dict(cls, raw: dict, where: str = "<scenario>", text: str | None = None) -> Scenario:
         if "source_path" in raw or "source_text" in raw:
             raise ScenarioError(f"{where}: unknown key 'source_path'/'source_text'")
+        if isinstance(raw.get("solver"), dict):
+            check_solver_options(raw["solver"], where)
         try:
             sc = cls.model_validate(raw)
         except ValidationError as exc:
@@ -303,7 +313,7 @@ class Scenario(_Strict):
                 _codes(body.source, bench.regions, "region", key + ".source")
                 _codes(body.dest, bench.regions, "region", key + ".dest")
                 if shock.kind == "tariff" and body.file is not None:
-                    read_tariff_csv(self.base_dir / body.file, bench, key + ".file")
+                    read_tariff_csv(data_file(self.base_dir, body.file, key + ".file"), bench, key + ".file")
 
     # ---------------------------------------------------------------- model options
     @property
@@ -333,7 +343,9 @@ class Scenario(_Strict):
             ins = self.integration().apply(bench, self.union.members, ins)
         chain: list[tuple[str | int, Instruments]] = [("stage", ins)]
         for k, shock in enumerate(self.shocks):
-            ins = apply_shock(shock, bench, ins, self.base_dir, f"{self.where}: shocks[{k}].{shock.kind}")
+            key = f"{self.where}: shocks[{k}].{shock.kind}"
+            before, ins = ins, apply_shock(shock, bench, ins, self.base_dir, key)
+            check_instruments(before, ins, bench, key)
             chain.append((k, ins))
         return chain
 
@@ -412,7 +424,7 @@ class Instruments:
 # ------------------------------------------------------------------- helpers
 def _known(code: str, valid, kind: str, key: str) -> None:
     if code not in valid:
-        raise ScenarioError(f"{key}: unknown {kind} code {code!r}{nearest(code, valid)}")
+        raise ScenarioError(f"{key}: unknown {kind} code {show(code)}{nearest(code, valid)}")
 
 
 def _codes(sel, valid, kind: str, key: str) -> None:
@@ -440,36 +452,73 @@ def route_mask(bench: Benchmark, sector="all", source="all", dest="all") -> np.n
     return m & bench.offdiag
 
 
+def data_file(base: Path, name: str, key: str) -> Path:
+    """A file named in a scenario: inside the scenario's folder (or below it), never elsewhere."""
+    path = (base / name).resolve()
+    if not path.is_relative_to(base.resolve()):
+        raise ScenarioError(
+            f"{key}: {show(name)} is outside the scenario's folder ({base.resolve()}); data files named in a "
+            f"scenario must lie in its folder or below it"
+        )
+    return path
+
+
 def read_tariff_csv(path: Path, bench: Benchmark, key: str) -> list[tuple[int, int, int, float]]:
-    """A tariff table: CSV with columns sector, source, dest, rate (one row per route)."""
+    """A tariff table: UTF-8 CSV with the columns sector, source, dest, rate (one row per route, each
+    route once).  A bad line is refused naming the line and column; the file's text is not echoed."""
     try:
-        fh = open(path, newline="")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_CSV_BYTES + 1)
     except OSError as exc:
         raise ScenarioError(f"{key}: cannot read tariff file {str(path)!r} ({exc.strerror})") from None
-    out = []
-    with fh:
-        reader = csv.DictReader(fh)
-        need = {"sector", "source", "dest", "rate"}
-        if reader.fieldnames is None or not need <= set(reader.fieldnames):
+    if len(raw) > MAX_CSV_BYTES:
+        raise ScenarioError(f"{path}: a tariff file is larger than {MAX_CSV_BYTES >> 20} MiB")
+    if b"\0" in raw:
+        raise ScenarioError(f"{path}: not a CSV text file (it holds NUL bytes)")
+    rows = csv.reader(io.StringIO(decode_utf8(raw, path, "the tariff file", ScenarioError), newline=""))
+    try:
+        header = [h.strip() for h in next(rows, [])]
+        if header != ["sector", "source", "dest", "rate"]:
             raise ScenarioError(
-                f"{path}: a tariff file needs the columns sector, source, dest, rate; found {reader.fieldnames}"
+                f"{path}, line 1: a tariff file has the header sector,source,dest,rate; found {show(','.join(header))}"
             )
-        for line, row in enumerate(reader, start=2):
-            here = f"{path}, line {line}"
-            _known(row["sector"], bench.sectors, "sector", here + ", column sector")
-            _known(row["source"], bench.regions, "region", here + ", column source")
-            _known(row["dest"], bench.regions, "region", here + ", column dest")
-            if row["source"] == row["dest"]:
-                raise ScenarioError(f"{here}: a tariff applies to imports only (source == dest = {row['dest']!r})")
-            try:
-                rate = float(row["rate"])
-            except ValueError:
-                raise ScenarioError(f"{here}, column rate: not a number: {row['rate']!r}") from None
-            if not np.isfinite(rate) or rate <= -1:
-                raise ScenarioError(f"{here}, column rate: must be a finite rate > -1, got {rate}")
-            route = (row["sector"], row["source"], row["dest"])
-            out.append((*bench.coords.index(("sector", "source", "dest"), route), rate))
+        out, seen = [], {}  # type: ignore[var-annotated]
+        for row in rows:
+            here = f"{path}, line {rows.line_num}"
+            if not row:
+                continue
+            if len(row) != 4:
+                raise ScenarioError(f"{here}: {len(row)} field(s), expected 4 (sector, source, dest, rate)")
+            route = tuple(c.strip() for c in row[:3])
+            for code, col, valid, kind in zip(route, ("sector", "source", "dest"), _route_labels(bench), _KINDS):
+                _known(code, valid, kind, f"{here}, column {col}")
+            if route[1] == route[2]:
+                raise ScenarioError(f"{here}: a tariff applies to imports only (source == dest = {route[2]!r})")
+            if route in seen:
+                raise ScenarioError(f"{here}: the route {','.join(route)} is given twice (first on line {seen[route]})")
+            seen[route] = rows.line_num
+            out.append((*bench.coords.index(("sector", "source", "dest"), route), _rate(row[3], here)))
+    except csv.Error as exc:
+        raise ScenarioError(f"{path}, line {rows.line_num}: not valid CSV ({exc})") from None
     return out  # type: ignore[return-value]
+
+
+_KINDS = ("sector", "region", "region")
+
+
+def _route_labels(bench: Benchmark):
+    return bench.sectors, bench.regions, bench.regions
+
+
+def _rate(text: str, here: str) -> float:
+    """A tariff rate from a CSV field: a finite number in (-1, MAX_RATE]."""
+    try:
+        rate = float(text)
+    except ValueError:
+        raise ScenarioError(f"{here}, column rate: not a number: {show(text)}") from None
+    if not np.isfinite(rate) or rate <= -1 or rate > MAX_RATE:
+        raise ScenarioError(f"{here}, column rate: a rate must be finite, > -1 and <= {MAX_RATE:g}, got {show(text)}")
+    return rate
 
 
 def apply_shock(shock: Shock, bench: Benchmark, ins: Instruments, base: Path, key: str) -> Instruments:
@@ -477,7 +526,7 @@ def apply_shock(shock: Shock, bench: Benchmark, ins: Instruments, base: Path, ke
     body = getattr(shock, shock.kind)
     if shock.kind == "tariff":
         if body.file is not None:
-            for i, s, r, rate in read_tariff_csv(base / body.file, bench, key + ".file"):
+            for i, s, r, rate in read_tariff_csv(data_file(base, body.file, key + ".file"), bench, key + ".file"):
                 ins.tariff[i, s, r] = rate
         else:
             m = route_mask(bench, body.sector, body.source, body.dest)
@@ -506,6 +555,53 @@ def apply_shock(shock: Shock, bench: Benchmark, ins: Instruments, base: Path, ke
         )
         ins.endowment[m] *= body.scale
     return ins
+
+
+#: instrument -> (lowest, highest) value a scenario may reach (the lowest excluded)
+LIMITS = {
+    "tariff": (-1.0, MAX_RATE),
+    "output_tax": (-1.0, MAX_RATE),
+    "export_tax": (-1.0, MAX_RATE),
+    "tau": (0.0, MAX_SCALE),
+    "endowment": (0.0, MAX_SCALE),
+}
+
+
+def check_instruments(before: Instruments, after: Instruments, bench: Benchmark, key: str) -> None:
+    """Refuse instruments a shock pushed out of range (a scaled tariff above MAX_RATE, say), naming
+    the first cell; warn of a rate it set above PLAUSIBLE_RATE.  Only the cells it changed count."""
+    for name, (lo, hi) in LIMITS.items():
+        arr = getattr(after, name)
+        changed = arr != getattr(before, name)
+        bad = changed & (~np.isfinite(arr) | (arr <= lo) | (arr > hi))
+        if bad.any():
+            at = np.argwhere(bad)[0]
+            raise ScenarioError(
+                f"{key}: gives {name} {arr[tuple(at)]:.6g} at {_cell(bench, name, at)}; it must lie in ({lo:g}, {hi:g}]"
+            )
+        high = changed & (arr > PLAUSIBLE_RATE)
+        if name in ("tariff", "output_tax", "export_tax") and high.any():
+            at = np.argwhere(high)[0]
+            warnings.warn(
+                f"{key}: a {name.replace('_', ' ')} of {arr[tuple(at)]:.6g} ({arr[tuple(at)]:.0%}) at "
+                f"{_cell(bench, name, at)} is above the plausible bound of {PLAUSIBLE_RATE:.0%}",
+                InputWarning,
+                stacklevel=2,
+            )
+
+
+def _cell(bench: Benchmark, name: str, at) -> str:
+    dims = {"output_tax": ("sector", "region"), "endowment": ("factor", "sector", "region")}.get(
+        name, ("sector", "source", "dest")
+    )
+    labels = {
+        "sector": bench.sectors,
+        "source": bench.regions,
+        "dest": bench.regions,
+        "region": bench.regions,
+        "factor": bench.factors,
+    }
+    return "[" + ", ".join(f"{d}={labels[d][k]}" for d, k in zip(dims, at)) + "]"
 
 
 def format_validation_error(exc: ValidationError, where: str, data=None) -> str:

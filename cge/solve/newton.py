@@ -76,19 +76,31 @@ class StructurallySingular(NewtonFailed):
 # ---------------------------------------------------------------------------- the ASL reader
 def _library_path() -> Path:
     """Where the compiled reader lives: next to its source (``scripts/setup.sh`` builds it there),
-    else in the user's cache directory, compiled on first use."""
+    else in the first of :func:`_cache_dirs` that holds it (the first one, if none does)."""
     local = _SOURCE.with_name("libcge_asl.so")
     if local.exists() and local.stat().st_mtime >= _SOURCE.stat().st_mtime:
         return local
     digest = hashlib.sha256(_SOURCE.read_bytes()).hexdigest()[:12]
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "cge"
-    return cache / f"libcge_asl-{digest}.so"
+    paths = [d / f"libcge_asl-{digest}.so" for d in _cache_dirs()]
+    return next((p for p in paths if p.exists()), paths[0])
+
+
+def _cache_dirs() -> list[Path]:
+    """Where the reader may be compiled: the user's cache ($XDG_CACHE_HOME or ~/.cache), then a
+    folder of this user's in the temporary directory (when the home directory is not writable)."""
+    out = []
+    try:
+        out.append(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cge")
+    except RuntimeError:  # no home directory
+        pass
+    out.append(Path(tempfile.gettempdir()) / f"cge-{os.getuid()}")
+    return out
 
 
 def build_library(target: Path | None = None) -> Path:
     """Compile ``cge/_asl/cge_asl.c`` against Debian's ``libamplsolver`` (atomic: a temporary file
-    renamed into place).  Raises ``RuntimeError`` saying what is missing."""
-    target = target or _library_path()
+    renamed into place), into ``target`` or else the first writable cache folder.  Raises
+    ``RuntimeError`` saying what is missing."""
     cc = shutil.which("gcc") or shutil.which("cc")
     if cc is None:
         raise RuntimeError("no C compiler (gcc) to build cge's ASL reader: apt-get install gcc")
@@ -96,6 +108,19 @@ def build_library(target: Path | None = None) -> Path:
         raise RuntimeError(
             f"the AMPL Solver Library headers are missing ({_ASL_INCLUDE}/asl.h): apt-get install libamplsolver-dev"
         )
+    targets = [target] if target else [d / _library_path().name for d in _cache_dirs()]
+    for t in targets:
+        try:
+            return _compile(cc, t)
+        except OSError:
+            continue
+    raise RuntimeError(
+        f"cannot write cge's ASL reader to {' or '.join(str(t.parent) for t in targets)} (not writable): "
+        f"set XDG_CACHE_HOME to a writable folder, or build it once with scripts/setup.sh"
+    )
+
+
+def _compile(cc: str, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(fd)
@@ -124,7 +149,7 @@ def library():
         path = _library_path()
         try:
             if not path.exists():
-                build_library(path)
+                path = build_library()
             ctypes.CDLL(str(path))
         except (RuntimeError, OSError) as exc:
             _LIB_ERROR = str(exc)
