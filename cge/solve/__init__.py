@@ -29,14 +29,13 @@ from pyomo.opt import TerminationCondition
 
 from cge.errors import SolveError, SolverNotAvailable
 
-from . import newton
-
 
 def _drop_pyomo_scipy_hook() -> None:
-    """Pyomo hooks the import of SciPy: whoever imports it first (here xarray, through dask.array)
-    also imports ``scipy.stats``, ``scipy.integrate`` and ``scipy.spatial``, which cge never uses
-    (0.3 to 0.5 s of a run's 1.5).  The hook is dropped; Pyomo's own deferred ``scipy`` still
-    imports them when Pyomo uses it (the IPOPT route)."""
+    """Pyomo hooks the import of SciPy: whoever imports it first (:mod:`cge.solve.singular`, or
+    xarray through dask.array) also imports ``scipy.stats``, ``scipy.integrate`` and
+    ``scipy.spatial``, which cge never uses (0.3 to 0.5 s of a run's 2).  The hook is dropped
+    before :mod:`cge.solve.newton` is imported; Pyomo's own deferred ``scipy`` still imports them
+    when Pyomo uses it (the IPOPT route)."""
     from pyomo.common import dependencies
 
     callbacks = getattr(getattr(dependencies, "DeferredImportCallbackFinder", None), "_callbacks", None)
@@ -45,6 +44,8 @@ def _drop_pyomo_scipy_hook() -> None:
 
 
 _drop_pyomo_scipy_hook()
+
+from . import newton  # noqa: E402  (after the hook is dropped: newton imports SciPy)
 
 INSTALL_HELP = (
     "No IPOPT solver is available to Pyomo. Install one with the project's set-up script:\n"
