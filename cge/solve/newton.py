@@ -387,7 +387,7 @@ def solve(model: pyo.ConcreteModel, tol: float = TOL, max_iter: int = 100, progr
             while not (norm_new < 0.9 * norm) and alpha > 0.1:
                 alpha *= 0.5
                 x_new, F_new, norm_new = _try(system, x, step, alpha)
-        if not fresh and _refactorise(norm, norm_new, tol, system.n):
+        if not fresh and _refactorise(norm, norm_new, tol, *_worth(system)):
             # the kept factorisation contracts too slowly to be worth keeping: a Newton step with
             # a fresh Jacobian from x (quadratic convergence from there)
             system.factorise(x)
@@ -435,23 +435,33 @@ def solve(model: pyo.ConcreteModel, tol: float = TOL, max_iter: int = 100, progr
     }
 
 
-def _refactorise(norm: float, norm_new: float, tol: float, n: int) -> bool:
+def _worth(system: System) -> tuple[float, float]:
+    """How many chord steps a fresh factorisation is worth, and the rate at which a chord step is
+    always kept: ``CHORD_STEPS + n / 400`` and ``SLOW_RATE`` for the direct solves,
+    :attr:`linear.BlockKrylov.CHORD_STEPS` and ``SLOW_RATE`` for the Krylov route, whose
+    "factorisation" (the Jacobian and the blocks' LU) costs about one chord step."""
+    if isinstance(system.lu, linear.BlockKrylov):
+        return linear.BlockKrylov.CHORD_STEPS, linear.BlockKrylov.SLOW_RATE
+    return CHORD_STEPS + system.n / 400, SLOW_RATE
+
+
+def _refactorise(norm: float, norm_new: float, tol: float, worth: float, slow_rate: float) -> bool:
     """Is a fresh factorisation better than going on with chord steps at the observed rate?
 
     A step that does not cut the residual by at least 10% always refactorises; one that cuts it
-    by a factor ``SLOW_RATE`` or better never does.  In between, it refactorises if more chord
-    steps would still be needed to reach ``tol`` at that rate than a factorisation is worth:
-    ``CHORD_STEPS + n / 400`` for ``n`` unknowns (a chord step costs a residual evaluation and two
-    triangular solves; measured, a factorisation costs some 15 of them at 400 unknowns and some
-    100 at 37,000).  The rule depends on the residuals and the size only, never on timings, so a
-    solve is reproducible bit for bit.
+    by a factor ``slow_rate`` or better never does.  In between, it refactorises if more chord
+    steps would still be needed to reach ``tol`` at that rate than a factorisation is ``worth``
+    (:func:`_worth`; for the direct solves ``CHORD_STEPS + n / 400`` for ``n`` unknowns: a chord
+    step costs a residual evaluation and two triangular solves; measured, a dense factorisation
+    costs some 15 of them at 400 unknowns and some 100 at 37,000).  The rule depends on the
+    residuals and the size only, never on timings, so a solve is reproducible bit for bit.
     """
     rate = norm_new / norm
     if not rate < 0.9:
         return True
-    if rate <= SLOW_RATE:
+    if rate <= slow_rate:
         return False
-    return math.log(tol / max(norm_new, tol)) / math.log(rate) > CHORD_STEPS + n / 400
+    return math.log(tol / max(norm_new, tol)) / math.log(rate) > worth
 
 
 def _try(system: System, x, step, alpha):
