@@ -5,7 +5,7 @@ the benchmark, with the fallback off, and by IPOPT with a tight tolerance in one
 decomposition, which only the path needs), on separate models.  Prices, activities,
 incomes, factor prices and trade must agree to 1e-10 of each variable's largest magnitude, and EV
 to 1e-10 of benchmark income (EV is near zero where a shock is small: north-america-fta's differs
-by 1.5e-10 of its largest |EV|, 1e-8 currency units).  Slow: some 2 minutes of CPU (IPOPT on the
+by 1.5e-10 of its largest |EV|, 1e-8 currency units).  Slow: some 3 minutes of CPU (IPOPT on the
 China ladders).
 """
 
