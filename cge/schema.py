@@ -81,13 +81,13 @@ def read_yaml(path: str | Path, what: str, error: type[InputError] = InputError)
     more than :data:`MAX_YAML_BYTES`, text that is not UTF-8, invalid YAML, a duplicate key, a
     tag or an alias, deep nesting.  Returns ``(data, text)``; messages never echo the contents."""
     path = Path(path)
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_YAML_BYTES + 1)
-    except OSError as exc:
-        raise error(f"{path}: cannot read the {what} file ({exc.strerror})") from None
-    if len(raw) > MAX_YAML_BYTES:
-        raise error(f"{path}: the {what} file is larger than {MAX_YAML_BYTES >> 20} MiB")
+    raw = read_bounded(
+        path,
+        MAX_YAML_BYTES,
+        error,
+        f"{path}: cannot read the {what} file",
+        f"{path}: the {what} file is larger than {MAX_YAML_BYTES >> 20} MiB",
+    )
     text = decode_utf8(raw, path, f"the {what} file", error)
     try:
         return parse_yaml(text), text
@@ -97,6 +97,19 @@ def read_yaml(path: str | Path, what: str, error: type[InputError] = InputError)
         raise error(f"{path}{at}: not valid YAML ({exc.problem or exc.context})") from None
     except yaml.YAMLError as exc:
         raise error(f"{path}: not valid YAML ({show(str(exc))})") from None
+
+
+def read_bounded(path: Path, limit: int, error: type[InputError], unreadable: str, too_large: str) -> bytes:
+    """The bytes of an input file of at most ``limit`` bytes, read without reading more than that;
+    refused as ``error`` with ``unreadable`` (and the system's reason) or ``too_large``."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(limit + 1)
+    except OSError as exc:
+        raise error(f"{unreadable} ({exc.strerror})") from None
+    if len(raw) > limit:
+        raise error(too_large)
+    return raw
 
 
 def decode_utf8(raw: bytes, path: Path, what: str, error: type[InputError] = InputError) -> str:

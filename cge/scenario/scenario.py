@@ -29,7 +29,7 @@ from cge.scenario import stages as stages_mod
 from cge.scenario.options import ModelOptions, ModelSection, resolve
 from cge.scenario.solver_options import check_solver_options
 from cge.scenario.stages import ORDER as STAGES
-from cge.schema import Finite, Integer, Strict, decode_utf8, format_errors, read_yaml
+from cge.schema import Finite, Integer, Strict, decode_utf8, format_errors, read_bounded, read_yaml
 
 Codes = Union[Literal["all"], list[str], str]
 
@@ -466,13 +466,13 @@ def data_file(base: Path, name: str, key: str) -> Path:
 def read_tariff_csv(path: Path, bench: Benchmark, key: str) -> list[tuple[int, int, int, float]]:
     """A tariff table: UTF-8 CSV with the columns sector, source, dest, rate (one row per route, each
     route once).  A bad line is refused naming the line and column; the file's text is not echoed."""
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_CSV_BYTES + 1)
-    except OSError as exc:
-        raise ScenarioError(f"{key}: cannot read tariff file {str(path)!r} ({exc.strerror})") from None
-    if len(raw) > MAX_CSV_BYTES:
-        raise ScenarioError(f"{path}: a tariff file is larger than {MAX_CSV_BYTES >> 20} MiB")
+    raw = read_bounded(
+        path,
+        MAX_CSV_BYTES,
+        ScenarioError,
+        f"{key}: cannot read tariff file {str(path)!r}",
+        f"{path}: a tariff file is larger than {MAX_CSV_BYTES >> 20} MiB",
+    )
     if b"\0" in raw:
         raise ScenarioError(f"{path}: not a CSV text file (it holds NUL bytes)")
     rows = csv.reader(io.StringIO(decode_utf8(raw, path, "the tariff file", ScenarioError), newline=""))
