@@ -43,6 +43,10 @@ import xarray as xr
 
 from cge.scenario.stages import gdp0
 
+#: MODEL.md section 8's trade effects by sector and member, each also summed over the union (``<name>_union``)
+TRADE_EFFECTS = ("trade_creation", "trade_diversion", "external_trade_creation")
+TRADE_EFFECTS_ALL = TRADE_EFFECTS + tuple(f"{v}_union" for v in TRADE_EFFECTS)
+
 DECOMPOSITION = (
     "welfare_allocative_members",
     "welfare_allocative_nonmembers",
@@ -389,7 +393,7 @@ def _trade_effects_vars(ds: xr.Dataset, bench_ds: xr.Dataset, member: np.ndarray
         ETC,
         {"long_name": f"external trade creation ETC {note}", "units": "benchmark currency units"},
     )
-    for v in ("trade_creation", "trade_diversion", "external_trade_creation"):
+    for v in TRADE_EFFECTS:
         out[f"{v}_union"] = (
             ("sector",),
             np.nansum(out[v][1], axis=1) if member.any() else np.full(ds.sizes["sector"], np.nan),

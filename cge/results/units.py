@@ -12,6 +12,8 @@ import re
 import numpy as np
 import xarray as xr
 
+from cge.results.effects import TRADE_EFFECTS_ALL
+
 #: result variables in the benchmark's currency (EV units); the welfare parts are added by name
 CURRENCY = (
     "ev",
@@ -28,12 +30,7 @@ CURRENCY = (
     "trade_deficit",
     "output_tax_revenue",
     "export_tax_revenue",
-    "trade_creation",
-    "trade_diversion",
-    "external_trade_creation",
-    "trade_creation_union",
-    "trade_diversion_union",
-    "external_trade_creation_union",
+    *TRADE_EFFECTS_ALL,
     "welfare",
     "welfare_first_order",
     "welfare_decomposition_residual",

@@ -8,6 +8,7 @@ import numpy as np
 import xarray as xr
 
 from cge import __version__
+from cge.results.effects import TRADE_EFFECTS_ALL
 from cge.results.groups import membership
 
 from .parameters import ELASTICITIES
@@ -17,12 +18,7 @@ from .stats import CHEBYSHEV_K, STAT_LABELS, group_ev_pct, summary_array
 SUMMARY_VARS = (
     "ev_pct",
     "ev",
-    "trade_creation",
-    "trade_diversion",
-    "external_trade_creation",
-    "trade_creation_union",
-    "trade_diversion_union",
-    "external_trade_creation_union",
+    *TRADE_EFFECTS_ALL,
 )
 
 
