@@ -77,3 +77,21 @@ def test_catalogue_matches_the_full_load() -> None:
     assert builtin_names(), "no built-in datasets installed"
     for name in builtin_names():
         assert describe_file(builtin_path(name)) == describe(load_dataset(name, validate=False)), name
+
+
+def test_the_default_run_loads_neither_dask_nor_scipys_linear_algebra(tmp_path) -> None:
+    # xarray would import Dask (and Dask's arrays SciPy) at its first operation; the structural
+    # check of a small system needs no SciPy; the newton route needs pyomo.core, not pyomo.environ
+    from pathlib import Path
+
+    out = tmp_path / "out"
+    code = (
+        "from click.testing import CliRunner\nfrom cge.cli import cli\n"
+        f"r = CliRunner().invoke(cli, ['run', 'scenarios/east-asia-fta.yaml', '--out', {str(out)!r}, '-q'])\n"
+        "assert r.exit_code == 0, r.output\nimport sys\n"
+        "print(' '.join(m for m in ('dask', 'scipy.linalg', 'scipy.sparse', 'pyomo.environ') if sys.modules.get(m)))"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
+    assert done.stdout.split() == []
+    assert (out / "results.nc").exists()

@@ -157,3 +157,26 @@ def test_a_structurally_singular_system_is_refused_with_names():
     m.obj = pyo.Objective(expr=0.0)
     with pytest.raises(cge.SolveError, match=r"structurally singular.*equation (first|second).*unknown (y|z)"):
         solve(m, "newton")
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_small_systems_matching_is_as_large_as_scipys(seed):
+    # random patterns, some with empty rows or columns and crowded blocks: the augmenting paths
+    # (below 1,500 unknowns) match as many rows as SciPy's Hopcroft-Karp, to distinct columns
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import maximum_bipartite_matching
+
+    from cge.solve.singular import matching
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 60))
+    dense = rng.random((n, n)) < rng.uniform(0.02, 0.2)
+    dense[: n // 3, : n // 2] |= rng.random((n // 3, n // 2)) < 0.5
+    dense[:, rng.integers(0, n)] = seed % 2 == 0  # an empty column, or a full one
+    rows, cols = np.nonzero(dense)
+    ours = matching(rows, cols, n, n)
+    theirs = maximum_bipartite_matching(csr_matrix(dense.astype(float)), perm_type="column")
+    matched = ours[ours >= 0]
+    assert (ours >= 0).sum() == (theirs >= 0).sum()
+    assert len(set(matched.tolist())) == matched.size
+    assert all(dense[r, c] for r, c in enumerate(ours) if c >= 0)

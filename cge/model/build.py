@@ -20,7 +20,7 @@ set-and-resolve, never a rebuild.
 from __future__ import annotations
 
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from cge.model import closure, demand, income, isolated, markets, parameters, prices, production, trade, unknowns
 from cge.model.benchmark import Benchmark

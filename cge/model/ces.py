@@ -10,7 +10,7 @@ benchmark; quantities (``D``, ``M``, ``X``, ``A``, ``C``, ``FD``) are in benchma
 from __future__ import annotations
 
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 #: lower bound of every price and activity index (keeps CES powers real)
 LB = 1e-9

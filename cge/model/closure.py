@@ -10,7 +10,7 @@ or a region's factor price).  The closure as a named object that travels with th
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from cge.model.structure import Structure
 

@@ -10,7 +10,7 @@ Extensions change the expressions here: CES final demand (``esubfd``) and the pr
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from cge.model.prices import factor_price
 from cge.model.production import input_demand

@@ -13,7 +13,7 @@ its net return (``net_capital_income``, section 4.3).
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from cge.model.markets import capital_endowment
 from cge.model.prices import export_price

@@ -14,7 +14,7 @@ one MODEL.md's equations give, and the system has a unique solution.
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from cge.model.structure import Structure
 

@@ -13,7 +13,7 @@ rule (``rental_rule``).
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from cge.model.ces import ces_price
 from cge.model.structure import Structure

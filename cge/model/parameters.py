@@ -10,7 +10,7 @@ from __future__ import annotations
 import weakref
 
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from cge.errors import InputError
 from cge.model.ces import instrument

@@ -12,7 +12,7 @@ instead of ``PY``, CES final demand (``esubfd``) the utility price.  Scale econo
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from cge.model.ces import ces_price
 from cge.model.structure import Structure

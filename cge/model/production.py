@@ -8,7 +8,7 @@ an output tax ``to`` (the producer receives ``PY / (1 + to)``).
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from cge.model.ces import ces_price
 from cge.model.structure import Structure

@@ -9,7 +9,7 @@ are composite quantities; firms ship ``x = V X`` (:func:`shipped`).
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from cge.model.prices import source_price, variety
 from cge.model.structure import Structure

@@ -41,7 +41,7 @@ import weakref
 from pathlib import Path
 
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from . import linear, singular
 
