@@ -24,6 +24,7 @@ from cge.results.results import Comparison, Results
 from cge.scenario.options import ModelOptions, ModelSection
 from cge.scenario.options import resolve as resolve_options
 from cge.scenario.scenario import Instruments, Scenario
+from cge.schema import confined
 
 
 def _say(verbose: bool, msg: str) -> None:
@@ -462,11 +463,13 @@ def _load(data) -> xr.Dataset:
     return data if isinstance(data, xr.Dataset) else load_dataset(data)
 
 
-def _data_path(sc: Scenario):
-    """A scenario's ``data``: a built-in name, or a path relative to the scenario file."""
+def _data_path(sc: Scenario) -> str:
+    """A scenario's ``data``: a built-in name, or a benchmark file in the scenario's folder or below it
+    (cge.schema.confined); a dataset elsewhere is given explicitly (``--data``, or ``data=``)."""
     d = sc.data
-    if d.endswith(".nc") and not Path(d).is_absolute():
-        cand = sc.base_dir / d
-        if cand.exists():
-            return str(cand)
-    return d
+    if not (d.endswith(".nc") or "/" in d or "\\" in d or (sc.base_dir / d).exists()):
+        return d  # a built-in name (or an unknown one, refused by name when loaded)
+    return str(confined(sc.base_dir, d, f"{sc.where}: data", _DATA_ELSEWHERE, ScenarioError))
+
+
+_DATA_ELSEWHERE = "give a dataset that lies elsewhere on the command line (--data PATH) or as data= in Python"

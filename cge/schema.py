@@ -112,6 +112,23 @@ def read_bounded(path: Path, limit: int, error: type[InputError], unreadable: st
     return raw
 
 
+def confined(
+    base: Path, name: str, key: str, elsewhere: str, error: type[InputError] = InputError, owner: str = "scenario"
+) -> Path:
+    """A file named inside an input file (a scenario's dataset, tariff or estimates file, a comparison
+    file's scenarios): resolved in ``base``, that file's folder, and refused unless it lies there or
+    below it (symbolic links followed), so that an input file never makes the program read elsewhere.
+    ``key`` names the place (none: the caller adds it), ``owner`` the input file's kind; ``elsewhere``
+    says how to use a file that lies elsewhere."""
+    path = (base / name).resolve()
+    if not path.is_relative_to(base.resolve()):
+        raise error(
+            f"{key + ': ' if key else ''}{show(name)} is outside the {owner}'s folder ({base.resolve()}): a file "
+            f"named in a {owner} is read only from its folder or below it; {elsewhere}"
+        )
+    return path
+
+
 def decode_utf8(raw: bytes, path: Path, what: str, error: type[InputError] = InputError) -> str:
     """Bytes as UTF-8 text (a leading byte-order mark dropped); refused by name otherwise."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):

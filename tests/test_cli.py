@@ -1,6 +1,7 @@
 """`cge run` end to end, and its exit codes: 0 ok, 2 bad input (named), 1 failure to solve."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -39,6 +40,12 @@ def write(tmp_path, body, name="s.yaml"):
     p = tmp_path / name
     p.write_text(yaml.safe_dump(body, sort_keys=False) if isinstance(body, dict) else body)
     return p
+
+
+def beside(folder, syn_file) -> str:
+    """The dataset copied beside a scenario in ``folder`` (a scenario reads data only from its folder)."""
+    shutil.copy(syn_file, folder / "syn.nc")
+    return "syn.nc"
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +141,7 @@ def test_not_yaml_and_missing_file_exit_2(tmp_path):
 
 def test_tariff_table_from_csv(tmp_path, syn_file):
     (tmp_path / "t.csv").write_text("sector,source,dest,rate\nS1,R1,R2,0.0\nS2,R3,R1,0.4\n")
-    sc = write(tmp_path, {"name": "csv", "data": str(syn_file), "shocks": [{"tariff": {"file": "t.csv"}}]})
+    sc = write(tmp_path, {"name": "csv", "data": beside(tmp_path, syn_file), "shocks": [{"tariff": {"file": "t.csv"}}]})
     res = cge.run(sc)
     t = res.dataset["tariff_rate"]
     assert float(t.sel(sector="S1", source="R1", dest="R2")) == 0.0
@@ -172,7 +179,12 @@ def test_shock_semantics(syn_file, tmp_path):
 def test_failure_to_solve_exits_1_with_diagnosis(tmp_path, syn_file):
     sc = write(
         tmp_path,
-        {"name": "x", "data": str(syn_file), "solver": {"max_iter": 1}, "shocks": [{"trade_cost": {"scale": 3.0}}]},
+        {
+            "name": "x",
+            "data": beside(tmp_path, syn_file),
+            "solver": {"max_iter": 1},
+            "shocks": [{"trade_cost": {"scale": 3.0}}],
+        },
     )
     out = cge_cli("run", str(sc), "--out", str(tmp_path / "o"))
     assert out.returncode == 1, out.stderr
@@ -181,7 +193,7 @@ def test_failure_to_solve_exits_1_with_diagnosis(tmp_path, syn_file):
 
 
 def test_missing_solver_is_a_clear_error(tmp_path, syn_file, monkeypatch):
-    sc = write(tmp_path, {"name": "x", "data": str(syn_file)})
+    sc = write(tmp_path, {"name": "x", "data": beside(tmp_path, syn_file)})
     env = dict(os.environ, PATH="/nonexistent")
     out = subprocess.run(
         [sys.executable, "-m", "cge.cli", "run", str(sc), "--solver", "ipopt"],

@@ -186,7 +186,7 @@ def test_ladder_last_stage_equals_the_stage_solved_alone(data, tmp_path):
             "stage_options": opts,
         }
     )
-    comp = cge.compare([ladder])
+    comp = cge.compare([ladder], data=path)
     assert comp.labels == ["pta", "fta", "customs_union", "common_market", "economic_union"]
     alone = (
         cge.Model(ds)

@@ -17,10 +17,10 @@ from typing import Literal, Optional
 import yaml
 from pydantic import Field, ValidationError
 
-from cge.errors import ScenarioError
+from cge.errors import ScenarioError, show
 from cge.scenario.scenario import Scenario, format_validation_error
 from cge.scenario.stages import ORDER as STAGES
-from cge.schema import Strict, parse_yaml
+from cge.schema import Strict, confined, parse_yaml
 
 
 class ComparisonFile(Strict):
@@ -31,9 +31,6 @@ class ComparisonFile(Strict):
     compare: list[str] = Field(min_length=1)
     rank: Optional[Literal[STAGES]] = None  # type: ignore[valid-type]
     steps: Optional[int] = Field(None, ge=0, le=1000)
-
-    def scenarios(self, base: Path) -> list[Scenario]:
-        return [Scenario.from_yaml(base / p) for p in self.compare]
 
 
 def is_comparison_file(path: str | Path) -> bool:
@@ -54,6 +51,9 @@ def read_comparison(path: str | Path) -> tuple[ComparisonFile, list[Scenario]]:
     except ValidationError as exc:
         raise ScenarioError(format_validation_error(exc, str(path), raw)) from None
     for p in spec.compare:
-        if not (path.parent / p).is_file():
-            raise ScenarioError(f"{path}: compare: scenario file {p!r} not found beside the comparison file")
-    return spec, spec.scenarios(path.parent)
+        if not confined(path.parent, p, f"{path}: compare", _ELSEWHERE, ScenarioError, "comparison file").is_file():
+            raise ScenarioError(f"{path}: compare: scenario file {show(p)} not found beside the comparison file")
+    return spec, [Scenario.from_yaml(path.parent / p) for p in spec.compare]
+
+
+_ELSEWHERE = "name scenario files that lie elsewhere on the command line (cge compare A.yaml B.yaml)"

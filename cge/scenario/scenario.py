@@ -29,7 +29,7 @@ from cge.scenario import stages as stages_mod
 from cge.scenario.options import ModelOptions, ModelSection, resolve
 from cge.scenario.solver_options import check_solver_options
 from cge.scenario.stages import ORDER as STAGES
-from cge.schema import Finite, Integer, Strict, decode_utf8, format_errors, read_bounded, read_yaml
+from cge.schema import Finite, Integer, Strict, confined, decode_utf8, format_errors, read_bounded, read_yaml
 
 Codes = Union[Literal["all"], list[str], str]
 
@@ -453,14 +453,8 @@ def route_mask(bench: Benchmark, sector="all", source="all", dest="all") -> np.n
 
 
 def data_file(base: Path, name: str, key: str) -> Path:
-    """A file named in a scenario: inside the scenario's folder (or below it), never elsewhere."""
-    path = (base / name).resolve()
-    if not path.is_relative_to(base.resolve()):
-        raise ScenarioError(
-            f"{key}: {show(name)} is outside the scenario's folder ({base.resolve()}); data files named in a "
-            f"scenario must lie in its folder or below it"
-        )
-    return path
+    """A tariff file named in a scenario: in the scenario's folder or below it (cge.schema.confined)."""
+    return confined(base, name, key, "copy the file there", ScenarioError)
 
 
 def read_tariff_csv(path: Path, bench: Benchmark, key: str) -> list[tuple[int, int, int, float]]:

@@ -28,9 +28,9 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from cge.errors import ScenarioError, nearest
+from cge.errors import InputError, ScenarioError, nearest
 from cge.model.benchmark import Benchmark
-from cge.schema import Strict, format_errors
+from cge.schema import Strict, confined, format_errors
 
 if TYPE_CHECKING:
     from cge.scenario.scenario import Instruments
@@ -53,8 +53,15 @@ class BorderEstimate(Strict):
     @field_validator("file")
     @classmethod
     def _beside_scenario(cls, v: str, info: ValidationInfo) -> str:
+        from cge.gravity.border import ESTIMATED
+
+        if v == str(ESTIMATED):  # `estimated`: the shipped estimates, a built-in
+            return v
         base = (info.context or {}).get("base_dir")
-        return str((Path(base) / v).resolve()) if base is not None and not Path(v).is_absolute() else v
+        try:
+            return str(confined(Path(base or "."), v, "", "copy the file there"))
+        except InputError as exc:
+            raise ValueError(str(exc)) from None
 
     def shifted(self, z: float) -> BorderEstimate:
         """The same estimate with the coefficient moved by ``z`` more standard errors."""
