@@ -85,8 +85,19 @@ def _without_dask() -> None:
     """Mark Dask absent for a command that makes no Dask arrays (``sys.modules[name] = None``: an
     import of it then fails, as if it were not installed).  xarray imports Dask, and Dask's arrays
     import SciPy, at its first operation on any array, only to ask whether the array is Dask's:
-    0.4 s of the default run's 2.5.  ``cge sensitivity`` keeps it (its local cluster is Dask's)."""
-    sys.modules.setdefault("dask", None)  # type: ignore[arg-type]
+    0.4 s of the default run's 2.5.  ``cge sensitivity`` keeps it (its local cluster is Dask's).
+    The mark is taken away when the command ends, so that a process that runs a command in-process
+    (a notebook, a test) can still use Dask afterwards."""
+    if "dask" in sys.modules:
+        return
+    sys.modules["dask"] = None  # type: ignore[assignment]
+    click.get_current_context().call_on_close(_dask_back)
+
+
+def _dask_back() -> None:
+    """Take away :func:`_without_dask`'s mark (only the mark: a real Dask module stays)."""
+    if "dask" in sys.modules and sys.modules["dask"] is None:
+        del sys.modules["dask"]
 
 
 def _output(out: str | None, default: Path) -> Path:
