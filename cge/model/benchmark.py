@@ -51,10 +51,11 @@ class Coords:
 
     def cells(self, array: np.ndarray, dims: tuple[str, ...]) -> dict[tuple, float]:
         """The nonzero cells of ``array`` keyed by their labels."""
-        return {
-            tuple(self.labels[d][k] for d, k in zip(dims, pos)): float(array[tuple(pos)])
-            for pos in np.argwhere(array != 0)
-        }
+        where = np.nonzero(array)
+        if not dims:
+            return {(): float(array)} if array != 0 else {}
+        labels = [np.array(self.labels[d], dtype=object)[k].tolist() for d, k in zip(dims, where)]
+        return dict(zip(zip(*labels), np.asarray(array, dtype=float)[where].tolist()))
 
     def grid(self, values, dims: tuple[str, ...], fill: float = np.nan) -> np.ndarray:
         """An array along ``dims`` from ``{label tuple: value}`` (or ``(key, value)`` pairs); ``fill`` elsewhere."""

@@ -19,6 +19,8 @@ set-and-resolve, never a rebuild.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 import pyomo.core as pyo
 
@@ -75,8 +77,18 @@ class EquationSystem:
 
     def unknowns(self):
         """The unknowns of the system: every variable that is not an instrument."""
+        return iter(self._unknowns)
+
+    @cached_property
+    def _unknowns(self) -> tuple:
+        """The unknowns, listed once (the model is complete when built)."""
         skip = {id(c) for c in self.instruments()}
-        return (v for v in self.instance.component_data_objects(pyo.Var) if id(v.parent_component()) not in skip)
+        return tuple(v for v in self.instance.component_data_objects(pyo.Var) if id(v.parent_component()) not in skip)
+
+    @cached_property
+    def _start_values(self) -> list:
+        """Every unknown with its benchmark value (:meth:`benchmark_value`)."""
+        return [(var, self.benchmark_value(var)) for var in self._unknowns]
 
     def set_instruments(self, ins) -> None:
         """Set the scenario instruments (:func:`cge.model.parameters.set_instruments`)."""
@@ -92,8 +104,8 @@ class EquationSystem:
 
     def reset_start(self) -> None:
         """Start the next solve from the benchmark (indices 1, net factor flows 0, benchmark revenue)."""
-        for var in self.unknowns():
-            var.set_value(self.benchmark_value(var))
+        for var, value in self._start_values:
+            var.set_value(value)
 
     def benchmark_value(self, var) -> float:
         """The benchmark value of an unknown (1 for every price and activity index)."""
