@@ -100,6 +100,13 @@ def _dask_back() -> None:
         del sys.modules["dask"]
 
 
+def _positive(value: float, param) -> float:
+    """An option's number: finite and above 0 (click.FloatRange lets nan through)."""
+    if not (0.0 < value < float("inf")):
+        raise click.BadParameter(f"must be a finite number above 0, got {value}", param=param)
+    return value
+
+
 def _output(out: str | None, default: Path) -> Path:
     """The output folder (--out, or the default), refused before any work if it holds other files."""
     from cge.io import check_output_folder
@@ -213,11 +220,12 @@ def compare(scenarios, data, out, solver, quiet, steps, make_report):
     show_default=True,
     help="Stroud degree-3 quadrature (2 x parameters draws) or Monte Carlo",
 )
-@click.option("--n", "n_draws", type=int, default=None, help="Monte Carlo draws (default 100)")
+@click.option("--n", "n_draws", type=click.IntRange(2, 1_000_000), default=None, help="Monte Carlo draws (default 100)")
 @click.option("--seed", type=int, default=0, show_default=True, help="Monte Carlo seed")
 @click.option(
     "--spread",
     type=float,
+    callback=lambda ctx, param, v: _positive(v, param),
     default=0.5,
     show_default=True,
     help="relative spread: uniform/triangular half-width, normal sd, as a share of the value",

@@ -50,6 +50,8 @@ MOBILITIES = ("mobile", "specific")
 ELASTICITY_RANGE = (0.0, 100.0)
 #: flows above this (in currency units) are an absurd scale and refused
 MAX_VALUE = 1e15
+#: a benchmark whose largest flow is below this is an absurd scale too (residuals are solved to 1e-8)
+MIN_LARGEST = 1e-3
 #: MODEL.md: identities must hold to this relative tolerance of the row total
 IDENTITY_RTOL = 1e-6
 
@@ -296,6 +298,19 @@ def _check_finite(a: Arrays, rep: Report) -> None:
                 f"{var}: values above {MAX_VALUE:g} currency units at {_cells(a, a.dims[var], big, vals)}: an "
                 f"absurd scale (a benchmark in million USD has flows below 1e9); rescale the dataset"
             )
+    _check_tiny(a, rep)
+
+
+def _check_tiny(a: Arrays, rep: Report) -> None:
+    """A benchmark whose flows are all tiny: lost in the solver's absolute tolerance (1e-8)."""
+    if any(np.asarray(a.values[v]).dtype.kind not in "fiu" for v in FLOWS):
+        return
+    largest = max(float(np.nanmax(np.abs(a.floats(v)), initial=0.0)) for v in FLOWS)
+    if largest < MIN_LARGEST:
+        rep.problems.append(
+            f"trade, intermediate, final_demand, factor_income: the largest flow is {largest:g} currency units, "
+            f"below {MIN_LARGEST:g}: an absurd scale (residuals are solved to 1e-8); rescale the dataset"
+        )
 
 
 def _check_signs_and_ranges(a: Arrays, rep: Report) -> None:

@@ -320,13 +320,12 @@ def _scale(section: ModelSection, bench: Benchmark, where: str) -> tuple:
     shapes = _by_sector(section.pareto_shape, bench.sectors, key + "pareto_shape")
     for name, given, wanted in (("firm_elasticity", sigmas, on), ("pareto_shape", shapes, None)):
         users = wanted if wanted is not None else [i for i in on if kinds[i] == "melitz"]
-        if isinstance(getattr(section, name), dict):
-            for code in given:
-                if code not in users:
-                    raise ScenarioError(
-                        f"{key}{name}[{code}]: sector {code} has no "
-                        + ("scale economies" if name == "firm_elasticity" else "melitz scale economies")
-                    )
+        what = "scale economies" if name == "firm_elasticity" else "melitz scale economies"
+        if getattr(section, name) is not None and not isinstance(getattr(section, name), dict) and not users:
+            raise ScenarioError(f"{key}{name}: no sector has {what}, so the value given applies to none")
+        for code in given if isinstance(getattr(section, name), dict) else ():
+            if code not in users:
+                raise ScenarioError(f"{key}{name}[{code}]: sector {code} has no {what}")
     out = []
     for i in on:
         a = bench.sectors.index(i)
@@ -363,9 +362,8 @@ def capital_factor(bench: Benchmark, name: str) -> str | None:
 
 
 def _capital(section: CapitalSection, bench: Benchmark, where: str, members: tuple) -> CapitalOptions | None:
-    """The steady-state capital closure, checked (docs/dynamics.md section 4); None when fixed."""
-    if section.closure == "fixed":
-        return None
+    """The steady-state capital closure, checked (docs/dynamics.md section 4); None when fixed.  The
+    values given are checked with the fixed closure too (a wrong value is never passed over)."""
     key = f"{where}: model.capital"
     delta, rho = float(section.depreciation), float(section.rate_of_return)
     if not 0.0 < delta < 1.0:
@@ -373,10 +371,12 @@ def _capital(section: CapitalSection, bench: Benchmark, where: str, members: tup
     if not (np.isfinite(rho) and rho > 0.0):
         raise ScenarioError(f"{key}.rate_of_return: must be positive, got {rho:g}")
     factor = capital_factor(bench, section.factor)
-    if factor is None:
+    if factor is None and (section.closure != "fixed" or "factor" in section.model_fields_set):
         raise ScenarioError(
-            f"{key}.factor: {section.factor!r} is not a factor of the dataset ({', '.join(bench.factors)})"
+            f"{key}.factor: {show(section.factor)} is not a factor of the dataset ({', '.join(bench.factors)})"
         )
+    if section.closure == "fixed" or factor is None:
+        return None
     FK = bench.F0[bench.factors.index(factor)]
     if not FK.sum() > 0:
         raise ScenarioError(f"{key}.factor: the dataset has no income of {factor}")

@@ -152,7 +152,7 @@ class Shock(_Strict):
 
 
 class Union_(_Strict):
-    name: str = "union"
+    name: str = Field("union", max_length=100)
     members: list[str]
 
     @field_validator("members")
@@ -467,9 +467,10 @@ def read_tariff_csv(path: Path, bench: Benchmark, key: str) -> list[tuple[int, i
         f"{key}: cannot read tariff file {str(path)!r}",
         f"{path}: a tariff file is larger than {MAX_CSV_BYTES >> 20} MiB",
     )
-    if b"\0" in raw:
+    text = decode_utf8(raw, path, "the tariff file", ScenarioError)
+    if "\0" in text:
         raise ScenarioError(f"{path}: not a CSV text file (it holds NUL bytes)")
-    rows = csv.reader(io.StringIO(decode_utf8(raw, path, "the tariff file", ScenarioError), newline=""))
+    rows = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [h.strip() for h in next(rows, [])]
         if header != ["sector", "source", "dest", "rate"]:
@@ -494,6 +495,8 @@ def read_tariff_csv(path: Path, bench: Benchmark, key: str) -> list[tuple[int, i
             out.append((*bench.coords.index(("sector", "source", "dest"), route), _rate(row[3], here)))
     except csv.Error as exc:
         raise ScenarioError(f"{path}, line {rows.line_num}: not valid CSV ({exc})") from None
+    if not out:
+        raise ScenarioError(f"{path}: no routes after the header (a tariff file lists at least one)")
     return out  # type: ignore[return-value]
 
 
