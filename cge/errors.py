@@ -42,6 +42,10 @@ class SolveError(CGEError):
     exit_code = 1
 
 
+class NewtonNoConvergence(SolveError):
+    """Newton's method did not converge and the fallback to IPOPT is off (``fallback: false``)."""
+
+
 class SolverNotAvailable(SolveError):
     """No usable NLP solver is installed."""
 

@@ -14,7 +14,7 @@ import xarray as xr
 from cge import __version__
 from cge import solve as solver_mod
 from cge.dataset.schema import load_dataset
-from cge.errors import ScenarioError, SolveError
+from cge.errors import NewtonNoConvergence, ScenarioError, SolveError
 from cge.model.benchmark import benchmark
 from cge.model.build import EquationSystem
 from cge.model.dynamics import determinacy_hint
@@ -54,6 +54,8 @@ class _Solves:
     seconds: float = 0.0
     iterations: int = 0
     count: int = 0
+    #: the points of the path solved: ``count``, and more where a step was halved (Model._step)
+    points: int = 0
     #: (step, Newton's failure) of the steps that IPOPT solved
     fallbacks: list = field(default_factory=list)
 
@@ -62,6 +64,7 @@ class _Solves:
         self.seconds += info.seconds
         self.iterations += info.iterations or 0
         self.count += 1
+        self.points += info.points
         if info.fallback:
             self.fallbacks.append((self.count, info.fallback))
 
@@ -212,16 +215,8 @@ class Model:
         )
         for k, lam in enumerate(lambdas, start=1):
             here = job.start.towards(job.ins, lam) if lam < 1.0 else job.ins
-            self.core.set_instruments(here)
             try:
-                info = solver_mod.solve(
-                    self.core.instance,
-                    solver=job.solver,
-                    options=job.options,
-                    tee=False,
-                    progress=self._progress() if self.verbose else None,
-                    note=(lambda msg: _say(True, "    " + msg)) if self.verbose else None,
-                )
+                info = self._step(job, lambdas[k - 2] if k > 1 else 0.0, lam)
             except SolveError as exc:  # scale economies: say which cells make firm numbers indeterminate
                 hint = determinacy_hint(self.bench, self.core.structure.scale)
                 if not hint:
@@ -242,6 +237,50 @@ class Model:
             f"solved in {solves.seconds:.2f} s ({solves.summary()}); largest residual {info.max_residual:.2e}",
         )
         return path, solves
+
+    #: how many times a step of the path that Newton's method cannot take is halved before the
+    #: fallback (IPOPT) takes it: up to 2**HALVINGS points in place of one step
+    HALVINGS = 4
+    #: the iterations Newton's method is given on a step that can still be halved (a converging
+    #: step of the shipped scenarios takes fewer): a stalled step is halved early
+    TRIAL_ITER = 30
+
+    def _step(self, job: _Job, lo: float, hi: float, depth: int = 0) -> solver_mod.SolveInfo:
+        """Solve at the point ``hi`` of the path, warm-started from the solution at ``lo``.
+
+        Continuation: on the newton route, where Newton's method does not converge from the
+        solution at ``lo`` (a large step: trade flows respond to a trade cost with the power
+        ESUBM - 1, up to 33 here), the step is halved: the midpoint is solved first and is the
+        starting point, up to :attr:`HALVINGS` times; only then does the fallback apply.  The extra
+        points only serve as starting points: the answer at ``hi`` is the same root.
+        """
+        self.core.set_instruments(job.start.towards(job.ins, hi) if hi < 1.0 else job.ins)
+        last = job.solver != "newton" or depth == self.HALVINGS
+        started = time.perf_counter()
+        try:
+            return solver_mod.solve(
+                self.core.instance,
+                solver=job.solver,
+                options=job.options if last else {**job.options, **self._trial(job.options)},
+                tee=False,
+                progress=self._progress() if self.verbose else None,
+                note=(lambda msg: _say(True, "    " + msg)) if self.verbose else None,
+            )
+        except NewtonNoConvergence as exc:
+            if last:
+                raise
+            _say(self.verbose, f"    {exc}: the step from {lo:.4g} to {hi:.4g} of the path is halved")
+        failed = time.perf_counter() - started
+        first = self._step(job, lo, (lo + hi) / 2, depth + 1)
+        info = self._step(job, (lo + hi) / 2, hi, depth + 1)
+        info.seconds += failed + first.seconds
+        info.iterations = (info.iterations or 0) + (first.iterations or 0)
+        info.points += first.points
+        return info
+
+    def _trial(self, options: dict) -> dict:
+        """The options of a step that can still be halved: no fallback, at most TRIAL_ITER iterations."""
+        return {"fallback": False, "max_iter": min(int(options.get("max_iter", self.TRIAL_ITER)), self.TRIAL_ITER)}
 
     def _effects(self, path: list[xr.Dataset], steps: int, member: np.ndarray) -> xr.Dataset:
         """The solution with its effects (welfare decomposition along ``path``), units and names."""
@@ -281,6 +320,7 @@ class Model:
             "solver_iterations": int(solves.iterations),
             "solver_seconds": round(solves.seconds, 6),
             "solver_solves": solves.count,
+            "solver_points": solves.points,
             "decomposition_steps": steps,
             "max_residual": info.max_residual,
             "walras_residual_relative": abs(float(ds["walras_residual"])) / float(np.sum(ds["income"].values)),

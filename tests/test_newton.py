@@ -124,6 +124,20 @@ def test_failure_falls_back_to_ipopt(fta, monkeypatch):
     np.testing.assert_allclose(res.dataset["ev"].values, ref["ev"].values, rtol=1e-7, atol=1e-9)
 
 
+def test_a_step_newton_cannot_take_is_halved(fta, monkeypatch):
+    """Continuation (Model._step): given one iteration on a step that can still be halved, Newton's
+    method fails on every full step; the steps are halved until it converges, with the fallback
+    off, and the answer at every point of the path is the same root."""
+    ref = Model("default").solve(fta, steps=2).dataset
+    monkeypatch.setattr(Model, "TRIAL_ITER", 1)
+    sc = fta.model_copy(update={"solver": {"fallback": False}})
+    res = Model("default").solve(sc, steps=2)
+    assert res.dataset.attrs["solver_solves"] == 2 and res.dataset.attrs["solver_points"] > 2
+    assert res.info["solve"].solver == "newton" and res.dataset.attrs["solver_status"] == "converged"
+    for name in ("ev", "price", "welfare_decomposition_residual"):
+        np.testing.assert_allclose(res.dataset[name].values, ref[name].values, rtol=1e-9, atol=1e-12)
+
+
 def test_unknown_solver_names_the_routes():
     with pytest.raises(SolverNotAvailable, match="newton, cyipopt, ipopt"):
         solver.pick("path")

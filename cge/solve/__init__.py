@@ -27,7 +27,7 @@ import numpy as np
 import pyomo.core as pyo
 from pyomo.opt import TerminationCondition
 
-from cge.errors import SolveError, SolverNotAvailable
+from cge.errors import NewtonNoConvergence, SolveError, SolverNotAvailable
 
 
 def _drop_pyomo_scipy_hook() -> None:
@@ -89,6 +89,8 @@ class SolveInfo:
     options: dict = field(default_factory=dict)
     #: why Newton's method failed, when IPOPT finished the solve ("" if it did not fall back)
     fallback: str = ""
+    #: points of the path solved to reach this one (more than 1 where a step was halved, cge.runs)
+    points: int = 1
 
 
 def _cyipopt_ok() -> bool:
@@ -256,7 +258,7 @@ def _solve_newton(model, options: dict, fallback: bool, tee: bool, progress, not
         raise SolveError(f"the model cannot be solved: {exc}") from None
     except newton.NewtonFailed as exc:
         if not fallback:
-            raise SolveError(
+            raise NewtonNoConvergence(
                 f"newton did not converge ({exc}); the fallback to IPOPT is off (fallback: false)"
             ) from None
         others = [s for s in available() if s != "newton"]
