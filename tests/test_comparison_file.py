@@ -38,6 +38,10 @@ def test_ranking_from_a_comparison_file(tmp_path, capsys):
         m = ds["member"].values
         assert row["union EV%"] == pytest.approx(100 * ds["ev"].values[m].sum() / ds["income0"].values[m].sum())
         assert row["members"] == " ".join(ds["region"].values[m])
+        # EV per head of the union: its EV over its people, in the unit of ev_per_capita
+        column = f"union EV per head ({ds['ev_per_capita'].attrs['units']})"
+        people = ds["ev"].values[m] / ds["ev_per_capita"].values[m]
+        assert row[column] == pytest.approx(ds["ev"].values[m].sum() / people.sum())
 
 
 def test_bad_comparison_file(tmp_path, capsys):

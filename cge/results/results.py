@@ -97,7 +97,9 @@ class Comparison:
 
     def ranking(self, stage: str | None = None):
         """Each ladder (or scenario) by its union's EV% at ``stage`` (default: its last step), best first:
-        members, the union's EV and EV%, the non-members' and the world's EV%."""
+        members, the union's EV and EV%, the non-members' and the world's EV%; with a population,
+        the union's EV per head; on a benchmark of provinces, the change in the spread of income per
+        head among them (Theil's T and Gini, cge/results/inequality.py)."""
         import pandas as pd
 
         picked: dict[str, Results] = {}
@@ -106,21 +108,7 @@ class Comparison:
             if stage is None or attrs.get("stage") == stage:
                 ladder = r.scenario.ladder if r.scenario is not None and r.scenario.ladder else attrs["scenario"]
                 picked[ladder] = r  # the last step wins
-        rows = []
-        for name, r in picked.items():
-            ds, member = r.dataset, membership(r.dataset)
-            ev, inc0 = ds["ev"].values, ev_base(ds)
-            rows.append(
-                {
-                    "scenario": name,
-                    "stage": ds.attrs.get("stage", ""),
-                    "members": " ".join(str(x) for x in ds["region"].values[member]),
-                    "union EV": float(group_sum(ev, member, skipna=False)),
-                    "union EV%": float(group_ev_pct(ev, inc0, member)),
-                    "non-members EV%": float(group_ev_pct(ev, inc0, ~member)) if (~member).any() else np.nan,
-                    "world EV%": float(group_ev_pct(ev, inc0, np.ones_like(member))),
-                }
-            )
+        rows = [_ranking_row(name, r) for name, r in picked.items()]
         table = pd.DataFrame(rows).sort_values("union EV%", ascending=False, kind="stable")
         table.index = pd.RangeIndex(1, len(table) + 1, name="rank")
         return table
@@ -189,6 +177,31 @@ class Comparison:
 def _describe(ds: xr.Dataset) -> str:
     unit = units.short(ds.attrs.get("units", units.UNKNOWN), ds.attrs.get("dataset_year"))
     return f"dataset {html.escape(str(ds.attrs.get('dataset', '?')))} (money in {html.escape(unit)})"
+
+
+def _ranking_row(name: str, r: Results) -> dict:
+    """One row of :meth:`Comparison.ranking`: ``r``'s union and the rest of the world."""
+    ds, member = r.dataset, membership(r.dataset)
+    ev, inc0 = ds["ev"].values, ev_base(ds)
+    row = {
+        "scenario": name,
+        "stage": ds.attrs.get("stage", ""),
+        "members": " ".join(str(x) for x in ds["region"].values[member]),
+        "union EV": float(group_sum(ev, member, skipna=False)),
+        "union EV%": float(group_ev_pct(ev, inc0, member)),
+    }
+    if "ev_per_capita" in ds:  # the members' EV per head weighted by their people (income / income per head)
+        people = ds["income0"].values[member] / ds["income_per_capita0"].values[member]
+        per_head = ds["ev_per_capita"].values[member]
+        row[f"union EV per head ({ds['ev_per_capita'].attrs.get('units', '')})"] = float(
+            np.sum(per_head * people) / np.sum(people)
+        )
+    row["non-members EV%"] = float(group_ev_pct(ev, inc0, ~member)) if (~member).any() else np.nan
+    row["world EV%"] = float(group_ev_pct(ev, inc0, np.ones_like(member)))
+    for index in ("theil_provinces", "gini_provinces"):
+        if index in ds:
+            row[f"{index.split('_')[0]} change"] = float(ds[index] - ds[f"{index}0"])
+    return row
 
 
 def group_frame(ds: xr.Dataset):
