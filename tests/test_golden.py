@@ -3,7 +3,8 @@ redesign (issue 13).
 
 tests/golden/<scenario>.nc holds every numeric variable of every stage's results, recorded by
 tests/golden/record.py from the code as it was before the redesign (commit fffa0c5; the China ladders
-re-recorded for issue 15, see record.py).  Each value
+re-recorded for issue 15, see record.py; the city-cluster ladders of scenarios/china-clusters/, issue
+17, hold their key variables only).  Each value
 must agree to 1e-10 relative (absolute 1e-10 of the variable's largest magnitude, for values near
 zero; accounting residuals to 1e-10 of world income).  Every stage of every scenario (and every
 step of the path from the benchmark) must be solved by Newton's method: the fallback to IPOPT is
@@ -13,6 +14,7 @@ is solved (``pytest -m "not slow"`` leaves it out).
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import netCDF4
@@ -21,10 +23,12 @@ import pytest
 import xarray as xr
 
 import cge
+from cge.results.results import Comparison
+from tests.support.shipped import compact, scenario_files
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
-SCENARIOS = sorted(p.stem for p in (ROOT / "scenarios").glob("*.yaml"))
+SCENARIOS = sorted(scenario_files())
 RTOL = 1e-10
 #: accounting residuals and flows that are zero up to round-off: compared to 1e-10 of world income
 NEAR_ZERO = ("walras_residual", "welfare_decomposition_residual", "factor_flow", "welfare_endowment")
@@ -54,15 +58,28 @@ def accounts_problems(ds: xr.Dataset) -> list[str]:
     return out
 
 
+def no_fallback(stem: str) -> cge.Scenario:
+    scenario = cge.Scenario.from_yaml(scenario_files()[stem])
+    return scenario.model_copy(update={"solver": {**(scenario.solver or {}), "fallback": False}})
+
+
+@functools.cache
+def compact_results() -> dict[str, Comparison]:
+    """The compactly recorded ladders (the city clusters: one benchmark, one model) solved in one
+    comparison, which saves a model build and file per ladder; by stem, each ladder's stages."""
+    scenarios = {s: no_fallback(s) for s in SCENARIOS if compact(s)}
+    results = cge.compare(list(scenarios.values())).results
+    return {s: Comparison([r for r in results if r.scenario.ladder == sc.name]) for s, sc in scenarios.items()}
+
+
 def differences(stem: str) -> list[str]:
     """The variables of ``stem``'s results that differ from the stored reference, as messages."""
     reference = stored(stem)
-    scenario = cge.Scenario.from_yaml(ROOT / "scenarios" / f"{stem}.yaml")
-    no_fallback = scenario.model_copy(update={"solver": {**(scenario.solver or {}), "fallback": False}})
-    comparison = cge.compare([no_fallback])
-    assert comparison.labels == list(reference), "the stages differ from the reference"
+    comparison = compact_results()[stem] if compact(stem) else cge.compare([no_fallback(stem)])
+    labels, results = comparison.labels, comparison.results
+    assert labels == list(reference), "the stages differ from the reference"
     out = []
-    for label, res in zip(comparison.labels, comparison.results):
+    for label, res in zip(labels, results):
         out += accounts_problems(res.dataset)
         if res.dataset.attrs["solver"] != "newton" or res.dataset.attrs["solver_status"] != "converged":
             out.append(f"{label}: solved by {res.dataset.attrs['solver']} ({res.dataset.attrs['solver_status']})")

@@ -9,6 +9,9 @@ method, which no longer falls back to IPOPT): the isolated cell GDT in Qinghai, 
 activity IPOPT had left wherever it stopped, is pinned (cge/model/isolated.py), and the other values
 moved by IPOPT's tolerance (largest residual 1e-11 against Newton's 1e-14).
 china-yangtze-river-delta-scale was added for issue 14 (recorded at commit fe00d51, Newton on every step).
+The city-cluster ladders of scenarios/china-clusters/ (issue 17) are recorded compactly: only the key
+variables of tests/support/shipped.py (EV, incomes, prices, the spread among provinces), about 100 KB
+each instead of 1.4 MB; test_golden compares what a record holds.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import xarray as xr
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))  # run as a script: tests.support is importable
+from tests.support.shipped import KEY_VARIABLES, compact, scenario_files  # noqa: E402
 
 
 def numeric(ds: xr.Dataset) -> xr.Dataset:
@@ -37,12 +42,14 @@ def numeric(ds: xr.Dataset) -> xr.Dataset:
 def record(stem: str) -> Path:
     import cge
 
-    comparison = cge.compare([ROOT / "scenarios" / f"{stem}.yaml"])
+    comparison = cge.compare([scenario_files()[stem]])
     path = HERE / f"{stem}.nc"
     tmp = path.with_suffix(".part")
     tmp.unlink(missing_ok=True)
     for label, res in zip(comparison.labels, comparison.results):
         ds = numeric(res.dataset)
+        if compact(stem):
+            ds = ds[[v for v in KEY_VARIABLES if v in ds]]
         # zlib is lossless: every digit is kept, and the 36-region China ladders stay under 2 MiB
         encoding = {v: {"zlib": True, "complevel": 9, "shuffle": True} for v in ds.data_vars}
         ds.to_netcdf(tmp, mode="a" if tmp.exists() else "w", group=f"stage={label}", encoding=encoding)
@@ -51,6 +58,6 @@ def record(stem: str) -> Path:
 
 
 if __name__ == "__main__":
-    stems = sys.argv[1:] or sorted(p.stem for p in (ROOT / "scenarios").glob("*.yaml"))
+    stems = sys.argv[1:] or sorted(scenario_files())
     for stem in stems:
         print("recorded", record(stem), flush=True)
