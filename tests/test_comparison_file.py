@@ -27,8 +27,8 @@ def test_ranking_from_a_comparison_file(tmp_path, capsys):
     (tmp_path / "both.yaml").write_text(
         "name: both\ncompare: [north-america-fta.yaml, east-asia-fta.yaml]\nrank: fta\nsteps: 0\n"
     )
-    code, out, _ = _run(["compare", str(tmp_path / "both.yaml"), "--out", str(tmp_path / "out"), "-q"], capsys)
-    assert code == 0 and "ranked by the union's EV% at fta" in out
+    code, out, err = _run(["compare", str(tmp_path / "both.yaml"), "--out", str(tmp_path / "out"), "-q"], capsys)
+    assert code == 0 and "ranked by the union's EV% at fta" in out, err
     ranking = pd.read_csv(tmp_path / "out" / "ranking.csv", index_col="rank")
     assert list(ranking.index) == [1, 2]
     assert ranking["union EV%"].is_monotonic_decreasing

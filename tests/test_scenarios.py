@@ -47,7 +47,7 @@ def test_every_union_of_provinces_in_clusters_csv_has_its_ladder():
 
 
 def test_the_cluster_ladders_use_the_estimated_goods_border_cost():
-    goods = pd.read_csv(ROOT / "calibration" / "china" / "border-costs-goods.csv")
+    goods = pd.read_csv(CLUSTERS / "border-costs-goods.csv")
     pooled = goods[(goods["scope"] == "pooled") & (goods["border"] == "province")]["tariff_equivalent"].item()
     for row in TABLE[TABLE["scenario"] != ""].itertuples():
         full = cge.Scenario.from_yaml(ROOT / row.scenario).steps()[-1].integration()
