@@ -43,7 +43,12 @@ class SolveError(CGEError):
 
 
 class NewtonNoConvergence(SolveError):
-    """Newton's method did not converge and the fallback to IPOPT is off (``fallback: false``)."""
+    """Newton's method did not converge and the fallback to IPOPT is off (``fallback: false``);
+    ``reason``: Newton's own words (no descent, no convergence in so many iterations, ...)."""
+
+    def __init__(self, message: str, reason: str = ""):
+        super().__init__(message)
+        self.reason = reason
 
 
 class SolverNotAvailable(SolveError):

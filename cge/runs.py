@@ -269,7 +269,7 @@ class Model:
         except NewtonNoConvergence as exc:
             if last:
                 raise
-            _say(self.verbose, f"    {exc}: the step from {lo:.4g} to {hi:.4g} of the path is halved")
+            _say(self.verbose, f"    newton: {exc.reason}; the step from {lo:.4g} to {hi:.4g} of the path is halved")
         failed = time.perf_counter() - started
         first = self._step(job, lo, (lo + hi) / 2, depth + 1)
         info = self._step(job, (lo + hi) / 2, hi, depth + 1)
