@@ -27,7 +27,11 @@ def _fail(exc: CGEError):
 
 
 def _interrupted(exc: KeyboardInterrupt):
+    import logging
+
     from cge import io
+
+    logging.disable(logging.CRITICAL)  # the process only exits now: no library's shutdown noise (Dask's)
 
     name = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
     done = f"after writing {', '.join(map(str, io.WRITTEN))}" if io.WRITTEN else "nothing was written"

@@ -181,6 +181,63 @@ def test_compare_interrupted_leaves_the_earlier_comparison_whole(case, tmp_path)
     assert not leftovers(tmp_path)
 
 
+def _marked(mark: str) -> list[int]:
+    """The processes still running with ``CGE_FAULT_MARK=mark`` in their environment."""
+    out = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if f"CGE_FAULT_MARK={mark}".encode() in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                out.append(int(pid))
+        except OSError:
+            continue
+    return out
+
+
+@pytest.mark.parametrize(
+    "sig,when",
+    [
+        (signal.SIGINT, "starting a local Dask cluster"),
+        (signal.SIGTERM, "draws 60/"),
+        (signal.SIGTERM, "draws 200/"),  # the last draw in: about to write
+        (signal.SIGINT, "draws 200/"),
+    ],
+)
+def test_sensitivity_on_dask_interrupted(case, tmp_path, sig, when):
+    """`cge sensitivity` on a local Dask cluster of 2 workers, interrupted: exit 130 or 143, no
+    traceback (not the workers' either), no hang, no worker left running, nothing half-written, and
+    the earlier results in the folder untouched."""
+    d, sc = case
+    folder = tmp_path / "o"
+    out = cge("sensitivity", str(sc), "--scheduler", "serial", "--parameters", "esubd*", "--out", str(folder), "-q")
+    assert out.returncode == 0, out.stderr
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    mark = f"{os.getpid()}-{tmp_path.name}"
+    args = ["sensitivity", str(sc), "--workers", "2", "--method", "montecarlo", "--n", "200", "--out", str(folder)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cge", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**ENV, "CGE_FAULT_MARK": mark},
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if when in line:
+            break
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=90)  # never a hang
+    assert "Traceback" not in err and "Error" not in err, err
+    assert proc.returncode == {signal.SIGINT: 130, signal.SIGTERM: 143}[sig], err
+    assert "interrupted" in err
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert not leftovers(tmp_path)
+    deadline = time.time() + 20
+    while _marked(mark) and time.time() < deadline:  # the workers end with the cluster
+        time.sleep(0.5)
+    assert _marked(mark) == []
+
+
 def test_unwritable_cache_falls_back_to_a_temporary_folder(tmp_path):
     """The ASL reader is compiled into the user's cache on first use; if that cannot be written
     (here: $XDG_CACHE_HOME under a file), it goes to a folder of the user's in $TMPDIR."""

@@ -81,8 +81,10 @@ def run_dask(tasks: list[Task], scheduler: str | None, workers: int | None, prog
     if scheduler in (None, "local"):
         n = int(workers or os.cpu_count() or 1)
         progress.say(f"starting a local Dask cluster of {n} worker process(es) (a few seconds) ...")
+        # the cluster's own logs are silenced: a failed draw or a lost worker is reported below, and an
+        # interrupted run's workers must not print their shutdown errors (issue 18)
         cluster = LocalCluster(
-            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.CRITICAL
         )
         client = Client(cluster)
     else:
