@@ -7,6 +7,7 @@ asks to report it (the traceback only with ``--debug``).
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -463,6 +464,11 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     warnings.showwarning = _show_warning
+    # the cyclic garbage collector after every 10,000 new objects, not 700: building the Pyomo
+    # model and its model file makes millions of objects that live as long as the model, and the
+    # default thresholds spent 8 to 12% of a run rescanning them (china-yangtze-river-delta 1.1 s
+    # of 14, the default run 0.23 s of 2.1); 0.3 s and 0.1 s with these
+    gc.set_threshold(10_000, 10, 10)
     try:
         cli.main(args=argv, standalone_mode=True)
     except KeyboardInterrupt as exc:  # outside a command (while the options are read)
