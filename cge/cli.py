@@ -86,23 +86,21 @@ def _solve_options(command):
     return command
 
 
+#: True when :func:`main` runs the command line as its own process (the ``cge`` command), not when
+#: a command is run in-process (CliRunner in a test, a notebook)
+_OWN_PROCESS = False
+
+
 def _without_dask() -> None:
     """Mark Dask absent for a command that makes no Dask arrays (``sys.modules[name] = None``: an
     import of it then fails, as if it were not installed).  xarray imports Dask, and Dask's arrays
     import SciPy, at its first operation on any array, only to ask whether the array is Dask's:
     0.4 s of the default run's 2.5.  ``cge sensitivity`` keeps it (its local cluster is Dask's).
-    The mark is taken away when the command ends, so that a process that runs a command in-process
-    (a notebook, a test) can still use Dask afterwards."""
-    if "dask" in sys.modules:
-        return
-    sys.modules["dask"] = None  # type: ignore[assignment]
-    click.get_current_context().call_on_close(_dask_back)
-
-
-def _dask_back() -> None:
-    """Take away :func:`_without_dask`'s mark (only the mark: a real Dask module stays)."""
-    if "dask" in sys.modules and sys.modules["dask"] is None:
-        del sys.modules["dask"]
+    Only in the command line's own process and before xarray is loaded: xarray remembers whether
+    Dask is installed, so a mark set or taken away in a process that goes on (a notebook, a test
+    that runs commands in-process) would leave it wrong for what follows."""
+    if _OWN_PROCESS and "dask" not in sys.modules and "xarray" not in sys.modules:
+        sys.modules["dask"] = None  # type: ignore[assignment]
 
 
 def _positive(value: float, param) -> float:
@@ -461,6 +459,8 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 def main(argv=None):
     """The entry point: SIGTERM ends the command like SIGINT (clean-up runs; exit 143); warnings are
     one line each."""
+    global _OWN_PROCESS
+    _OWN_PROCESS = True
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     warnings.showwarning = _show_warning
