@@ -192,6 +192,17 @@ def test_failure_to_solve_exits_1_with_diagnosis(tmp_path, syn_file):
     assert not (tmp_path / "o" / "results.nc").exists()
 
 
+def test_fallback_false_in_a_scenario_refuses_ipopt(tmp_path, syn_file):
+    # the README's `solver: {fallback: false}`: Newton's method stopped after one step, no IPOPT
+    data = beside(tmp_path, syn_file)
+    shocks = [{"trade_cost": {"scale": 3.0}}]
+    sc = write(tmp_path, {"name": "x", "data": data, "solver": {"max_iter": 1, "fallback": False}, "shocks": shocks})
+    out = cge_cli("run", str(sc), "--out", str(tmp_path / "o"), "--solver", "newton")
+    assert out.returncode == 1, out.stderr
+    assert "the fallback to IPOPT is off" in out.stderr
+    assert not (tmp_path / "o" / "results.nc").exists()
+
+
 def test_missing_solver_is_a_clear_error(tmp_path, syn_file, monkeypatch):
     sc = write(tmp_path, {"name": "x", "data": beside(tmp_path, syn_file)})
     env = dict(os.environ, PATH="/nonexistent")

@@ -2,7 +2,7 @@
 the route that reads it, with a value of the right type and range (an unknown option is refused by
 name, never passed through).
 
-The newton route reads ``tol`` and ``max_iter``; the other options are IPOPT's (the cyipopt and
+The newton route reads ``tol``, ``max_iter`` and ``fallback``; the other options are IPOPT's (the cyipopt and
 ipopt routes, and newton's fallback to IPOPT).  A solve is accepted only when every residual is
 below ``cge.solve.RESIDUAL_TOL`` (1e-8), so a looser ``tol`` is refused.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-from pydantic import Field, ValidationError
+from pydantic import Field, StrictBool, ValidationError
 
 from cge.errors import ScenarioError
 from cge.schema import Finite, Integer, Strict, format_errors
@@ -28,6 +28,8 @@ class SolverOptions(Strict):
     # newton and IPOPT
     tol: Positive = Field(None, gt=0.0, le=1e-8)
     max_iter: Optional[Integer] = Field(None, ge=1, le=100_000)
+    # newton only: false refuses to fall back to IPOPT (a solve Newton's method does not finish fails)
+    fallback: Optional[StrictBool] = None
     # IPOPT only
     constr_viol_tol: Positive = Field(None, gt=0.0, le=1e-8)
     acceptable_tol: Positive = Field(None, gt=0.0, le=1e-8)
@@ -46,7 +48,7 @@ class SolverOptions(Strict):
 
 
 #: the options the newton route reads itself (the others apply if it falls back to IPOPT)
-NEWTON = ("name", "tol", "max_iter")
+NEWTON = ("name", "tol", "max_iter", "fallback")
 
 
 def check_solver_options(options: dict, where: str = "<scenario>") -> dict:
