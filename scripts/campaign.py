@@ -2,7 +2,7 @@
 line and classified.  One source of bad inputs: tests/test_fuzz.py draws a sample of each category
 from :func:`cases` (every category, a few cases each, in CI); this script runs all of them.
 
-    python scripts/campaign.py                 # every case (about 400; 2-3 minutes of CPU)
+    python scripts/campaign.py                 # every case (about 600; 3-4 minutes of CPU)
     python scripts/campaign.py --category csv  # one category
     python scripts/campaign.py --list          # the cases, not run
 
