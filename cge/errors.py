@@ -46,9 +46,11 @@ class NewtonNoConvergence(SolveError):
     """Newton's method did not converge and the fallback to IPOPT is off (``fallback: false``);
     ``reason``: Newton's own words (no descent, no convergence in so many iterations, ...)."""
 
-    def __init__(self, message: str, reason: str = ""):
+    def __init__(self, message: str, reason: str = "", singular_at_start: bool = False):
         super().__init__(message)
         self.reason = reason
+        #: the Jacobian is singular at the starting point: a shorter step of the path cannot help
+        self.singular_at_start = singular_at_start
 
 
 class SolverNotAvailable(SolveError):

@@ -251,7 +251,8 @@ class Model:
         Continuation: on the newton route, where Newton's method does not converge from the
         solution at ``lo`` (a large step: trade flows respond to a trade cost with the power
         ESUBM - 1, up to 33 here), the step is halved: the midpoint is solved first and is the
-        starting point, up to :attr:`HALVINGS` times; only then does the fallback apply.  The extra
+        starting point, up to :attr:`HALVINGS` times; only then does the fallback apply (at once
+        where the Jacobian is singular at the starting point, which halving cannot change).  The extra
         points only serve as starting points: the answer at ``hi`` is the same root.
         """
         self.core.set_instruments(job.start.towards(job.ins, hi) if hi < 1.0 else job.ins)
@@ -269,6 +270,8 @@ class Model:
         except NewtonNoConvergence as exc:
             if last:
                 raise
+            if exc.singular_at_start:  # the same start, the same singular Jacobian: no halving
+                return self._step(job, lo, hi, self.HALVINGS)
             _say(self.verbose, f"    newton: {exc.reason}; the step from {lo:.4g} to {hi:.4g} of the path is halved")
         failed = time.perf_counter() - started
         first = self._step(job, lo, (lo + hi) / 2, depth + 1)

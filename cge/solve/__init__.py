@@ -259,7 +259,9 @@ def _solve_newton(model, options: dict, fallback: bool, tee: bool, progress, not
     except newton.NewtonFailed as exc:
         if not fallback:
             raise NewtonNoConvergence(
-                f"newton did not converge ({exc}); the fallback to IPOPT is off (fallback: false)", str(exc)
+                f"newton did not converge ({exc}); the fallback to IPOPT is off (fallback: false)",
+                str(exc),
+                exc.singular_at_start,
             ) from None
         others = [s for s in available() if s != "newton"]
         if not others:

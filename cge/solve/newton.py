@@ -65,7 +65,15 @@ _LIB_ERROR = None
 
 
 class NewtonFailed(RuntimeError):
-    """Newton's method did not converge (the caller falls back to IPOPT)."""
+    """Newton's method did not converge (the caller falls back to IPOPT).  ``singular_at_start``:
+    the Jacobian is singular (or not finite) at the starting point itself, so that a nearer target
+    from the same start fails the same way (continuation cannot help)."""
+
+    singular_at_start = False
+
+
+class SingularJacobian(NewtonFailed):
+    """The Jacobian cannot be factorised (singular or not finite) at the current point."""
 
 
 class StructurallySingular(NewtonFailed):
@@ -289,12 +297,12 @@ class System:
             self.note(f"factorising the Jacobian ({self.n:,} unknowns, {linear.BlockKrylov.kind}) ...")
         jac = self.jacobian(x)
         if not np.all(np.isfinite(jac.values)):
-            raise NewtonFailed("the Jacobian has non-finite entries at the current point")
+            raise SingularJacobian("the Jacobian has non-finite entries at the current point")
         try:
             self.lu = linear.factorise(jac, self.blocks)
         except (RuntimeError, ValueError) as exc:
             where = singular.numerical(self.jacobian(x), self.unknowns, self.equations)
-            raise NewtonFailed(f"the Jacobian is singular at the current point ({exc}; {where})") from None
+            raise SingularJacobian(f"the Jacobian is singular at the current point ({exc}; {where})") from None
         self.factorisations += 1
         self.factorise_seconds += time.perf_counter() - t0
         return self.lu
@@ -370,42 +378,7 @@ def solve(model: pyo.ConcreteModel, tol: float = TOL, max_iter: int = 100, progr
     if F is None:
         raise NewtonFailed("the equations cannot be evaluated at the starting point")
     norm = float(np.max(np.abs(F))) if F.size else 0.0
-    iterations = 0
-    while norm > tol:
-        if iterations >= max_iter:
-            raise NewtonFailed(f"no convergence in {max_iter} iterations (largest residual {norm:.3g})")
-        iterations += 1
-        fresh = system.lu is None
-        if fresh:
-            system.factorise(x)
-        step = system.lu(-F)  # type: ignore[misc]
-        x_new, F_new, norm_new = _try(system, x, step, 1.0)
-        if not fresh:
-            # a chord step that overshoots (the kept factorisation is from another point): shorter
-            # ones first, which cost a residual evaluation each, not a factorisation
-            alpha = 1.0
-            while not (norm_new < 0.9 * norm) and alpha > 0.1:
-                alpha *= 0.5
-                x_new, F_new, norm_new = _try(system, x, step, alpha)
-        if not fresh and _refactorise(norm, norm_new, tol, *_worth(system)):
-            # the kept factorisation contracts too slowly to be worth keeping: a Newton step with
-            # a fresh Jacobian from x (quadratic convergence from there)
-            system.factorise(x)
-            fresh = True
-            step = system.lu(-F)  # type: ignore[misc]
-            x_new, F_new, norm_new = _try(system, x, step, 1.0)
-        if fresh and not (norm_new < norm):
-            alpha = 1.0
-            while not (norm_new < (1.0 - 1e-4 * alpha) * norm) and alpha > 1e-6:
-                alpha *= 0.5
-                x_new, F_new, norm_new = _try(system, x, step, alpha)
-            if not (norm_new < norm):
-                raise NewtonFailed(
-                    f"no descent from a largest residual of {norm:.3g} (the Newton step fails even when shortened)"
-                )
-        x, F, norm = x_new, F_new, norm_new
-        if progress is not None:
-            progress(iterations, norm)
+    x, F, norm, iterations = _iterate(system, x, F, norm, tol, max_iter, progress)
     # polish: more chord steps while they still cut the residual by 10%, so that the answer is
     # as exact as rounding allows (two runs of equivalent models then agree far below ``tol``)
     for _ in range(POLISH):
@@ -433,6 +406,53 @@ def solve(model: pyo.ConcreteModel, tol: float = TOL, max_iter: int = 100, progr
         "read_seconds": read,
         "factorise_seconds": system.factorise_seconds - fact0,
     }
+
+
+def _iterate(system: System, x, F, norm: float, tol: float, max_iter: int, progress):
+    """Newton's steps from ``x`` (residuals ``F``, largest ``norm``) until ``norm <= tol``: the
+    root's ``x, F, norm`` and the number of steps.  A Jacobian that cannot be factorised at ``x``
+    itself is marked :attr:`NewtonFailed.singular_at_start`."""
+    iterations, x0 = 0, x
+    try:
+        while norm > tol:
+            if iterations >= max_iter:
+                raise NewtonFailed(f"no convergence in {max_iter} iterations (largest residual {norm:.3g})")
+            iterations += 1
+            fresh = system.lu is None
+            if fresh:
+                system.factorise(x)
+            step = system.lu(-F)  # type: ignore[misc]
+            x_new, F_new, norm_new = _try(system, x, step, 1.0)
+            if not fresh:
+                # a chord step that overshoots (the kept factorisation is from another point): shorter
+                # ones first, which cost a residual evaluation each, not a factorisation
+                alpha = 1.0
+                while not (norm_new < 0.9 * norm) and alpha > 0.1:
+                    alpha *= 0.5
+                    x_new, F_new, norm_new = _try(system, x, step, alpha)
+            if not fresh and _refactorise(norm, norm_new, tol, *_worth(system)):
+                # the kept factorisation contracts too slowly to be worth keeping: a Newton step with
+                # a fresh Jacobian from x (quadratic convergence from there)
+                system.factorise(x)
+                fresh = True
+                step = system.lu(-F)  # type: ignore[misc]
+                x_new, F_new, norm_new = _try(system, x, step, 1.0)
+            if fresh and not (norm_new < norm):
+                alpha = 1.0
+                while not (norm_new < (1.0 - 1e-4 * alpha) * norm) and alpha > 1e-6:
+                    alpha *= 0.5
+                    x_new, F_new, norm_new = _try(system, x, step, alpha)
+                if not (norm_new < norm):
+                    raise NewtonFailed(
+                        f"no descent from a largest residual of {norm:.3g} (the Newton step fails even when shortened)"
+                    )
+            x, F, norm = x_new, F_new, norm_new
+            if progress is not None:
+                progress(iterations, norm)
+    except SingularJacobian as exc:
+        exc.singular_at_start = x is x0
+        raise
+    return x, F, norm, iterations
 
 
 def _worth(system: System) -> tuple[float, float]:
