@@ -267,6 +267,11 @@ def compare(scenarios, data, out, solver, quiet, steps, make_report):
     show_default=True,
     help="solves from the benchmark per draw (the decomposition path)",
 )
+@click.option(
+    "--stage",
+    default=None,
+    help="on a ladder: the stage whose result is drawn over (default: the ladder's last stage)",
+)
 @click.option("--solver", type=click.Choice(SOLVERS), default="auto", show_default=True, help="the solver route")
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar or messages")
 @click.option("--report", "make_report", is_flag=True, help="also write the report (HTML, CSV, LaTeX)")
@@ -283,12 +288,14 @@ def sensitivity(
     scheduler,
     workers,
     steps,
+    stage,
     solver,
     quiet,
     make_report,
 ):
-    """Systematic sensitivity analysis: solve SCENARIO at draws of uncertain elasticities (and shock size);
-    write OUT/sensitivity.nc; print EV% mean, sd and the 95% Chebyshev interval by region."""
+    """Systematic sensitivity analysis: solve SCENARIO (on a ladder, one stage: --stage) at draws of
+    uncertain elasticities (and shock size, border cost); write OUT/sensitivity.nc; print EV% mean,
+    sd and the 95% Chebyshev interval by region."""
     from cge.io import write_netcdf
     from cge.scenario.scenario import Scenario
     from cge.sensitivity import sensitivity as ssa
@@ -308,6 +315,7 @@ def sensitivity(
         scheduler=scheduler,
         workers=workers,
         steps=steps,
+        stage=stage,
         solver=solver,
         progress=not quiet,
     )

@@ -259,3 +259,23 @@ def test_sensitivity_draws_border_cost_from_its_estimate(tmp_path):
     assert ev[np.argmax(z)] > ev[np.argmin(z)]  # a larger border removed, a larger gain
     with pytest.raises(InputError, match="a number has no distribution"):
         sensitivity(scenario(0.3), data=ds, parameters="border_cost", scheduler="serial", progress=False)
+
+    # a ladder: its last stage (or the one named), solved as that stage's own scenario
+    ladder = Scenario.from_dict(
+        {
+            "name": "b",
+            "union": {"name": "U", "members": ["R1", "R2"]},
+            "stages": ["fta", "economic_union", "full_integration"],
+            "stage_options": {"ntb_cut": 0.1, "border_cost": {"file": "est.csv"}},
+        },
+        where=str(tmp_path / "b.yaml"),
+    )
+    kw = dict(data=ds, parameters="border_cost", scheduler="serial", progress=False)
+    on_ladder = sensitivity(ladder, **kw)
+    assert on_ladder["ev_pct"].values.tolist() == out["ev_pct"].values.tolist()
+    named = sensitivity(ladder, stage="full_integration", **kw)
+    assert named["ev_pct"].values.tolist() == out["ev_pct"].values.tolist()
+    with pytest.raises(InputError, match="not a stage of the ladder \\(fta, economic_union, full_integration\\)"):
+        sensitivity(ladder, stage="customs_union", **kw)
+    with pytest.raises(InputError, match="not a ladder"):
+        sensitivity(scenario({"file": "est.csv"}), stage="fta", **kw)

@@ -28,6 +28,7 @@ def sensitivity(
     scheduler: str | None = None,
     workers: int | None = None,
     steps: int = 1,
+    stage: str | None = None,
     solver: str | None = None,
     progress: bool = True,
     options: dict | None = None,
@@ -37,7 +38,8 @@ def sensitivity(
 ) -> xr.Dataset:
     """Systematic sensitivity analysis of one scenario; returns the draws and their summaries.
 
-    ``scenario``: a :class:`Scenario`, dict or YAML path (not a ladder).  ``parameters``: specs
+    ``scenario``: a :class:`Scenario`, dict or YAML path; of a ladder, the stage ``stage`` (default
+    its last), solved from the benchmark as that stage's own scenario.  ``parameters``: specs
     (``"esubd,esubm,esubva"``; ``esubd:AGR+MAN``; ``esubd*`` scales a group together; ``shock``)
     or :class:`Uncertain` objects; ``distribution`` and ``spread`` apply to the specs given as
     strings.  ``method``: ``quadrature`` (Stroud degree 3, ``2n`` draws) or ``montecarlo`` (``n``
@@ -54,12 +56,7 @@ def sensitivity(
     """
     from cge.runs import _as_scenario, _data_path
 
-    sc = _as_scenario(scenario)
-    if sc.is_ladder:
-        raise InputError(
-            f"{sc.where}: a ladder of stages gives one result per stage; run the sensitivity "
-            f"analysis on one stage (stage: {sc.stages[-1]})"  # type: ignore[index]
-        )
+    sc = one_stage(_as_scenario(scenario), stage)
     if config is None:
         config = SSAConfig(parse_parameters(parameters, distribution, spread), method, n, seed, steps)
     if scheduler not in (None, "local", "serial") and not isinstance(scheduler, str):
@@ -101,3 +98,18 @@ def sensitivity(
     if out is not None:
         write(ds, out)
     return ds
+
+
+def one_stage(sc, stage: str | None):
+    """The scenario drawn over: ``sc`` itself, or the stage ``stage`` of a ladder (default its last)
+    as that stage's own scenario (:meth:`Scenario.steps`: the options that stage reads)."""
+    if not sc.is_ladder:
+        if stage is not None:
+            raise InputError(f"{sc.where}: --stage {stage}: the scenario is not a ladder (stages: is not given)")
+        return sc
+    rungs = {rung.stage: rung for rung in sc.steps()}
+    if stage is None:
+        return list(rungs.values())[-1]
+    if stage not in rungs:
+        raise InputError(f"{sc.where}: --stage {stage}: not a stage of the ladder ({', '.join(rungs)})")
+    return rungs[stage]
