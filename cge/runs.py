@@ -45,6 +45,10 @@ class _Job:
     options: dict
     member: np.ndarray
 
+    def at(self, lam: float) -> Instruments:
+        """The instruments at the point ``lam`` of the path (0 the start, 1 the scenario's own)."""
+        return self.start.towards(self.ins, lam) if lam < 1.0 else self.ins
+
 
 @dataclass
 class _Solves:
@@ -214,7 +218,6 @@ class Model:
             + " ...",
         )
         for k, lam in enumerate(lambdas, start=1):
-            here = job.start.towards(job.ins, lam) if lam < 1.0 else job.ins
             try:
                 info = self._step(job, lambdas[k - 2] if k > 1 else 0.0, lam)
             except SolveError as exc:  # scale economies: say which cells make firm numbers indeterminate
@@ -231,7 +234,7 @@ class Model:
                     f"  step {k}/{len(lambdas)}: {info.solver + ' after newton' if info.fallback else info.status}, "
                     f"{info.seconds:.2f} s, largest residual {info.max_residual:.1e}",
                 )
-            path.append(extract(self.core, here, job.member))
+            path.append(extract(self.core, job.at(lam), job.member))
         _say(
             self.verbose,
             f"solved in {solves.seconds:.2f} s ({solves.summary()}); largest residual {info.max_residual:.2e}",
@@ -255,7 +258,7 @@ class Model:
         where the Jacobian is singular at the starting point, which halving cannot change).  The extra
         points only serve as starting points: the answer at ``hi`` is the same root.
         """
-        self.core.set_instruments(job.start.towards(job.ins, hi) if hi < 1.0 else job.ins)
+        self.core.set_instruments(job.at(hi))
         last = job.solver != "newton" or depth == self.HALVINGS
         started = time.perf_counter()
         try:
