@@ -129,7 +129,7 @@ class Model:
         self.core = EquationSystem(b, self.options)
         #: the benchmark the model is built on (the dataset with the options' elasticities)
         self.bench = self.core.bench
-        n_var = sum(1 for v in self.core.unknowns())
+        n_var = self.core.n_unknowns
         self.build_seconds = time.perf_counter() - t0
         _say(
             verbose,
@@ -165,7 +165,7 @@ class Model:
         bench_ds = self.benchmark_solution(job.member)
         if not warm_start:  # a cold start: the benchmark, and nothing kept from earlier solves
             self.core.reset_start()
-            solver_mod.forget(self.core.instance)
+            solver_mod.forget(self.core)
         lambdas = [k / steps for k in range(1, steps + 1)] if steps > 0 else [1.0]
         path, solves = self._walk(job, lambdas, bench_ds)
         sub = None
@@ -263,7 +263,7 @@ class Model:
         started = time.perf_counter()
         try:
             return solver_mod.solve(
-                self.core.instance,
+                self.core,
                 solver=job.solver,
                 options=job.options if last else {**job.options, **self._trial(job.options)},
                 tee=False,
@@ -346,7 +346,7 @@ class Model:
     def _solve_at(self, ins: Instruments, name: str, opts: dict, member: np.ndarray) -> xr.Dataset:
         """The solution at ``ins`` (warm-started, quietly), as :func:`extract` lays it out."""
         self.core.set_instruments(ins)
-        solver_mod.solve(self.core.instance, solver=name, options=opts, tee=False)
+        solver_mod.solve(self.core, solver=name, options=opts, tee=False)
         return extract(self.core, ins, member)
 
     def _subtotals(self, job: _Job, path: list[xr.Dataset], lambdas: list[float]) -> xr.Dataset:
@@ -405,11 +405,10 @@ class Model:
         """The benchmark as a solution (every index 1), without solving; variables are reset."""
         ins = Instruments.benchmark(self.bench)
         self.core.set_instruments(ins)
-        saved = {id(v): v.value for v in self.core.unknowns()}
+        saved = self.core.point()
         self.core.reset_start()
         ds = extract(self.core, ins, member)
-        for v in self.core.unknowns():  # keep the warm start
-            v.set_value(saved[id(v)], skip_validation=True)
+        self.core.restore(saved)  # keep the warm start
         return ds
 
 

@@ -51,15 +51,28 @@ def labels(index) -> str:
     return "[" + ", ".join(repr(str(k)) for k in index) + "]"
 
 
+def _parts(item) -> tuple:
+    """(component name, index) of a Pyomo variable or constraint, or of a ``(name, index)`` label
+    (the model on arrays, :mod:`cge.model.arrays`)."""
+    if isinstance(item, tuple):
+        return item
+    return item.parent_component().local_name, item.index()
+
+
 def unknown(var) -> str:
     """An unknown by its MODEL.md symbol and labels, e.g. ``W['res', 'SHH'] (price of a mobile factor)``."""
-    name = var.parent_component().local_name
+    name, index = _parts(var)
     symbol, what = UNKNOWNS.get(name, (name, "unknown"))
-    return f"{symbol}{labels(var.index())} ({what})"
+    return f"{symbol}{labels(index)} ({what})"
 
 
 def equation(con) -> str:
     """An equation by its name and labels, and the MODEL.md equation it states, e.g.
     ``output_clearing['GDT', 'QIH'] (market clearing for output)``."""
-    name = con.parent_component().local_name
-    return f"{name}{labels(con.index())} ({EQUATIONS.get(name, 'equation')})"
+    name, index = _parts(con)
+    return f"{name}{labels(index)} ({EQUATIONS.get(name, 'equation')})"
+
+
+def label(component: str, index) -> str:
+    """A component and index as Pyomo names them: ``('PY', ('MAN', 'CHN'))`` -> ``PY[MAN,CHN]``."""
+    return component if index is None else f"{component}[{','.join(map(str, index))}]"

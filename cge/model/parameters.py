@@ -101,17 +101,12 @@ def set_instruments(m: pyo.ConcreteModel, st: Structure, ins) -> None:
     built with the tax instruments (:class:`InputError` otherwise).
     """
     b, sets, at = st.bm, st.sets, st.bm.coords.at
+    check_instruments(st, ins)
     _assign(m.t, sets.ROUTES, ins.tariff, ROUTE, st)
     _assign(m.tau, sets.ROUTES, ins.tau, ROUTE, st)
     if st.options.taxes:
         _assign(m.te, sets.ROUTES, ins.export_tax, ROUTE, st)
         _assign(m.to, sets.YR, ins.output_tax, SECTOR_REGION, st)
-    elif np.any(ins.output_tax != 0) or np.any(ins.export_tax[:, ~np.eye(len(b.regions), dtype=bool)] != 0):
-        raise InputError(
-            "output or export taxes are set, but this model was built without the tax "
-            "instruments: build it with model option taxes: true (docs/extensions.md)"
-        )
-    _check_capital(st, ins)
     endowment = b.F0 * ins.endowment
     _assign(m.endow_m, sets.FM, endowment.sum(axis=1), FACTOR_REGION, st)
     _assign(m.endow_s, sets.FS, endowment, FACTOR_SECTOR_REGION, st)
@@ -122,6 +117,19 @@ def set_instruments(m: pyo.ConcreteModel, st: Structure, ins) -> None:
     _assign(m.fpool, sets.FM, ins.factor_pool, FACTOR_REGION, st)
     for f in m.any_fpool:
         m.any_fpool[f] = float(ins.factor_pool[b.coords.index(("factor",), f)].any())
+
+
+def check_instruments(st: Structure, ins) -> None:
+    """Refuse instruments the model cannot take: taxes without the tax instruments, a capital
+    shock under the steady-state closure (:class:`InputError`)."""
+    if not st.options.taxes and (
+        np.any(ins.output_tax != 0) or np.any(ins.export_tax[:, ~np.eye(len(st.bm.regions), dtype=bool)] != 0)
+    ):
+        raise InputError(
+            "output or export taxes are set, but this model was built without the tax "
+            "instruments: build it with model option taxes: true (docs/extensions.md)"
+        )
+    _check_capital(st, ins)
 
 
 #: instrument component -> (its variables at the keys, their positions in the arrays): looked up
@@ -183,8 +191,9 @@ def check_elasticity(st: Structure, name: str, sector: str, value: float) -> Non
         )
 
 
-def set_elasticities(m: pyo.ConcreteModel, st: Structure, **given) -> None:
-    """Set the elasticities (arrays by sector, in the dataset's order; absent or ``None`` keeps them).
+def set_elasticities(m: pyo.ConcreteModel | None, st: Structure, **given) -> None:
+    """Set the elasticities (arrays by sector, in the dataset's order; absent or ``None`` keeps them)
+    in the Pyomo model ``m`` (if built) and the benchmark (which the model on arrays reads).
 
     The benchmark stays an equilibrium (calibrated share form), so no recalibration is needed.
     The benchmark's arrays are replaced too, so the accounts and effects that are computed from a
@@ -202,8 +211,7 @@ def set_elasticities(m: pyo.ConcreteModel, st: Structure, **given) -> None:
             check_elasticity(st, name, i, float(v))
         new[name] = vals
     for name, vals in new.items():
-        par = getattr(m, name)
         for i, v in zip(b.sectors, vals):
-            if (name, i) not in st.structural:
-                par[i] = float(v)
+            if m is not None and (name, i) not in st.structural:
+                getattr(m, name)[i] = float(v)
         object.__setattr__(b, name, vals.copy())  # Benchmark is frozen; the accounts read these

@@ -50,6 +50,8 @@ def solution(core) -> dict[str, np.ndarray]:
     variable): ``PY``, ``Y``, ``PM`` (sector, region), ``inc`` (region), ``W`` (factor, sector,
     region: a mobile factor's price repeated over its using sectors), ``NF`` (factor, region, 0
     where not mobile), ``WU`` (factor), and the CET's ``PD``, ``PE`` where built (PY elsewhere)."""
+    if core.arrays is not None:
+        return _array_solution(core)
     b, m, sets = core.bench, core.instance, core.idx
     grid, dims = b.coords.grid, SET_DIMS
 
@@ -81,6 +83,38 @@ def solution(core) -> dict[str, np.ndarray]:
             out["PD"][b.coords.index(dims["CET"], k)] = m.PD[k].value
             out["PE"][b.coords.index(dims["CET"], k)] = m.PE[k].value
     return out
+
+
+def _array_solution(core) -> dict:
+    """:func:`solution` from the point of the model on arrays (:mod:`cge.model.arrays`)."""
+    am, x, b = core.arrays, core.x, core.bench
+
+    def grid(name: str, cells, fill=np.nan) -> np.ndarray:
+        s, n = am.offset[name]
+        out = np.full(b.coords.shape(SET_DIMS[cells] if cells != "R" else ("region",)), fill)
+        out[getattr(am, cells).idx if cells != "R" else slice(None)] = x[s : s + n]
+        return out
+
+    s, n = am.offset["WU"]
+    WU = np.full(len(b.factors), np.nan)
+    WU[[b.factors.index(f) for (f,) in am.P]] = x[s : s + n]
+    Wm, Ws = grid("Wm", "FM"), grid("Ws", "FS")
+    f, _, r = am.FU.idx
+    mobile = np.array([core.idx.mobile[k] for k in b.factors])
+    W = np.full(b.coords.shape(SET_DIMS["FU"]), np.nan)
+    W[am.FU.idx] = np.where(mobile[f], Wm[f, r], Ws[am.FU.idx])
+    return {
+        "PY": grid("PY", "YR"),
+        "Y": grid("Y", "YR"),
+        "PM": grid("PM", "MR"),
+        "inc": grid("inc", "R"),
+        "W": W,
+        "NF": grid("NF", "FM", fill=0.0),
+        "WU": WU,
+        "Wm": Wm,
+        "PD": None,
+        "PE": None,
+    }
 
 
 _SR, _SSD, _FR, _FSR = (

@@ -2,8 +2,9 @@
 
 Three routes are supported, tried in this order:
 
-``newton``   cge's own Newton method (:mod:`cge.solve.newton`): the model file is written once per model,
-             residuals and Jacobian come from the AMPL Solver Library, and the factorised Jacobian
+``newton``   cge's own Newton method (:mod:`cge.solve.newton`): residuals and Jacobian come from the
+             model stated on arrays (:mod:`cge.model.arrays`), or, for the extensions it does not
+             cover, from Pyomo's model file through the AMPL Solver Library; the factorised Jacobian
              is kept between solves, so a warm re-solve usually needs no new factorisation.  If it
              does not converge, the solve falls back to IPOPT (the next route available) from the
              same starting point, and the status says so.
@@ -148,15 +149,24 @@ def max_residual(model: pyo.ConcreteModel):
     return worst, where
 
 
+def _newton_target(model):
+    """What Newton's method solves: a model's statement on arrays where it has one
+    (:class:`cge.model.build.EquationSystem`), else its Pyomo model."""
+    if getattr(model, "arrays", None) is not None:
+        return model
+    return getattr(model, "instance", model)
+
+
 def solve(
-    model: pyo.ConcreteModel,
+    model,
     solver: str | None = None,
     options: dict | None = None,
     tee: bool = False,
     progress=None,
     note=None,
 ) -> SolveInfo:
-    """Solve the square system in place; raise :class:`SolveError` with a diagnosis on failure.
+    """Solve the square system of ``model`` in place (a :class:`cge.model.build.EquationSystem`,
+    or a Pyomo model); raise :class:`SolveError` with a diagnosis on failure.
 
     ``progress(iteration, residual)`` is called at every iteration (newton and cyipopt routes);
     ``note(message)`` announces the long stages of the newton route (reading the model file,
@@ -171,6 +181,15 @@ def solve(
     fallback = options.pop("fallback", True)
     if name == "newton":
         return _solve_newton(model, options, bool(fallback), tee, progress, note)
+    if isinstance(model, pyo.ConcreteModel):
+        return _solve_ipopt(model, name, options, tee, progress)
+    info = _solve_ipopt(model.instance, name, options, tee, progress)
+    model.pull()
+    return info
+
+
+def _solve_ipopt(model: pyo.ConcreteModel, name: str, options: dict, tee: bool, progress) -> SolveInfo:
+    """Solve the Pyomo model by IPOPT (route ``name``: cyipopt or ipopt) in place."""
     opts = {**DEFAULT_OPTIONS, **options}
     opts.setdefault("print_level", 5 if tee else 0)
     start = time.perf_counter()
@@ -242,10 +261,10 @@ def _solver_factory():
     return pyomo.environ.SolverFactory
 
 
-def forget(model: pyo.ConcreteModel) -> None:
+def forget(model) -> None:
     """Forget what earlier solves left behind (the newton route's kept factorisation), so that the
     next solve's answer depends only on its starting point and instruments, bit for bit."""
-    newton.forget(model)
+    newton.forget(_newton_target(model))
 
 
 def _solve_newton(model, options: dict, fallback: bool, tee: bool, progress, note) -> SolveInfo:
@@ -253,7 +272,7 @@ def _solve_newton(model, options: dict, fallback: bool, tee: bool, progress, not
     tol = float(options.get("tol", newton.TOL))
     max_iter = int(options.get("max_iter", 100))
     try:
-        out = newton.solve(model, tol=tol, max_iter=max_iter, progress=progress, note=note)
+        out = newton.solve(_newton_target(model), tol=tol, max_iter=max_iter, progress=progress, note=note)
     except newton.StructurallySingular as exc:
         raise SolveError(f"the model cannot be solved: {exc}") from None
     except newton.NewtonFailed as exc:

@@ -4,11 +4,15 @@ The model is square (as many equations as unknowns), so its equilibrium is a roo
 ``F(x; p) = 0``, where ``p`` are the instruments (tariffs, trade costs, endowments, elasticities...).
 This module solves it directly:
 
-* **The model file is written once per model.**  Pyomo writes an AMPL ``.nl`` file in which the
-  instruments are variables too (:func:`cge.model.ces.instrument` makes them fixed variables; they are
-  unfixed while the file is written).  A counterfactual only changes their values in ``x``: nothing
-  is rewritten or rebuilt.  The residuals and the sparse Jacobian are evaluated by the AMPL Solver
-  Library (ASL), through the small C reader in ``cge/_asl/cge_asl.c`` (first derivatives only).
+* **The system is evaluated without rebuilding anything.**  Where the model can be stated on
+  arrays (:mod:`cge.model.arrays`: MODEL.md's model with the tax extension, every closure), the
+  residuals and the exact sparse Jacobian are a few numpy operations per block of equations
+  (:class:`ArraySystem`), and no Pyomo model is built at all.  For the other extensions, Pyomo
+  writes an AMPL ``.nl`` file once per model, in which the instruments are variables too
+  (:func:`cge.model.ces.instrument` makes them fixed variables; they are unfixed while the file is
+  written), and the AMPL Solver Library (ASL) evaluates it through the small C reader in
+  ``cge/_asl/cge_asl.c`` (:class:`FileSystem`).  Either way a counterfactual only changes the
+  instruments' values: nothing is rewritten or rebuilt.
 * **The factorisation is reused.**  Factorising the Jacobian is the cost that matters at scale:
   after elimination a multi-region, multi-sector system is nearly dense (README, Performance).
   Each solve first takes chord steps with the factorisation it already has (from an earlier
@@ -42,6 +46,8 @@ from pathlib import Path
 
 import numpy as np
 import pyomo.core as pyo
+
+from cge.model import names
 
 from . import linear, singular
 
@@ -184,13 +190,115 @@ def available() -> bool:
 
 # ---------------------------------------------------------------------------- the system
 class System:
+    """A square system ``F(x) = 0`` as Newton's method sees it: residuals, Jacobian, bounds, and
+    the factorisation kept between solves.
+
+    ``unknowns`` and ``equations`` label the columns and rows (for messages, :mod:`cge.model.names`);
+    ``names`` are the equations' names.  Two kinds: :class:`FileSystem` (a Pyomo model through its
+    model file and the ASL) and :class:`ArraySystem` (the model stated on arrays,
+    :mod:`cge.model.arrays`).
+    """
+
+    n: int
+    unknowns: list
+    equations: list
+    names: list[str]
+    lower: np.ndarray
+    upper: np.ndarray
+    #: the region of every equation and unknown (the blocks of :class:`linear.BlockKrylov`)
+    blocks: tuple[np.ndarray, np.ndarray] | None
+
+    def _start(self, rows: np.ndarray, cols: np.ndarray) -> None:
+        """The solve state, once the layout is known; refuses a structurally singular pattern."""
+        #: the factorisation kept between solves, and how many were made
+        self.lu: linear.LinearSolve | None = None
+        self.factorisations = 0
+        self.factorise_seconds = 0.0
+        #: where to announce long stages (a callable taking a message), or None
+        self.note = None
+        defect = singular.structural(rows, cols, self.unknowns, self.equations)
+        if defect is not None:
+            raise StructurallySingular(defect)
+
+    def load(self) -> np.ndarray:
+        """The starting point (and, for a model file, the instruments)."""
+        raise NotImplementedError
+
+    def store(self, x: np.ndarray) -> None:
+        """Keep the root ``x`` as the model's point."""
+        raise NotImplementedError
+
+    def residuals(self, x: np.ndarray) -> np.ndarray | None:
+        """``F(x)``, or ``None`` if an equation cannot be evaluated there (e.g. a negative price)."""
+        raise NotImplementedError
+
+    def jacobian(self, x: np.ndarray) -> linear.Jacobian:
+        raise NotImplementedError
+
+    def unknown_name(self, k: int) -> str:
+        return names.unknown(self.unknowns[k])
+
+    def factorise(self, x: np.ndarray) -> linear.LinearSolve:
+        """Evaluate the Jacobian at x and prepare its linear solve (kept in :attr:`lu`)."""
+        t0 = time.perf_counter()
+        self.lu = None  # free the old factors before making new ones
+        if self.note is not None and self.n >= linear.KRYLOV_FROM:
+            self.note(f"factorising the Jacobian ({self.n:,} unknowns, {linear.BlockKrylov.kind}) ...")
+        jac = self.jacobian(x)
+        if not np.all(np.isfinite(jac.values)):
+            raise SingularJacobian("the Jacobian has non-finite entries at the current point")
+        try:
+            self.lu = linear.factorise(jac, self.blocks)
+        except (RuntimeError, ValueError) as exc:
+            where = singular.numerical(self.jacobian(x), self.unknowns, self.equations)
+            raise SingularJacobian(f"the Jacobian is singular at the current point ({exc}; {where})") from None
+        self.factorisations += 1
+        self.factorise_seconds += time.perf_counter() - t0
+        return self.lu
+
+
+class FileSystem(System):
     """The square system of one Pyomo model, read once through the ASL.
 
     ``unknowns``: the Pyomo variables solved for (the model's free variables), in column order;
-    ``names``: the equations, in row order.  Residuals are ``body - rhs`` of each equation.
+    ``equations``: its constraints, in row order.  Residuals are ``body - rhs`` of each equation.
     """
 
     def __init__(self, model: pyo.ConcreteModel):
+        path_info = self._write(model)
+        info, n_var, n_con, nnz, fixed = path_info
+        self.variables = list(info.variables)
+        self.equations = list(info.constraints)
+        if (n_var, n_con) != (len(self.variables), len(self.equations)) or getattr(info, "eliminated_vars", None):
+            raise NewtonFailed("the model file and Pyomo disagree on its size")
+        fixed_ids = {id(v) for v in fixed}
+        self.is_unknown = np.array([id(v) not in fixed_ids for v in self.variables])
+        self.unknowns = [v for v, u in zip(self.variables, self.is_unknown) if u]
+        if any(c.lb is None or c.ub is None or c.lb != c.ub for c in self.equations):
+            raise NewtonFailed("the model has inequalities; Newton's method needs a square system of equations")
+        if len(self.unknowns) != n_con:
+            raise NewtonFailed(f"the system is not square: {len(self.unknowns)} unknowns, {n_con} equations")
+        self.names = [c.name for c in self.equations]
+        self.rhs = np.array([c.lb for c in self.equations], dtype=float)
+        self.lower = np.array([-np.inf if v.lb is None else v.lb for v in self.unknowns])
+        self.upper = np.array([np.inf if v.ub is None else v.ub for v in self.unknowns])
+        rows, cols = np.zeros(nnz, np.int32), np.zeros(nnz, np.int32)
+        self._lib.cge_asl_structure(self._handle, rows.ctypes.data, cols.ctypes.data)
+        keep = self.is_unknown[cols]
+        column = np.cumsum(self.is_unknown) - 1  # full column -> unknown column
+        self._keep = np.flatnonzero(keep)
+        self._rows, self._cols = rows[keep], column[cols[keep]]
+        self._x = np.zeros(n_var)
+        self._g = np.zeros(n_con)
+        self._jac = np.zeros(nnz)
+        self.n = n_con
+        self.blocks = _blocks(model, self.equations, self.unknowns)
+        self.signature = signature(model)
+        self._start(self._rows, self._cols)
+
+    def _write(self, model: pyo.ConcreteModel):
+        """Write the model file (instruments unfixed, so that they are variables in it) and open
+        it through the ASL: Pyomo's file information, its size and the fixed variables."""
         from pyomo.repn.plugins.nl_writer import NLWriter
 
         fixed = [v for v in model.component_data_objects(pyo.Var) if v.fixed]
@@ -219,51 +327,16 @@ class System:
             shutil.rmtree(tmpdir, ignore_errors=True)
         if not self._handle:
             raise NewtonFailed("the AMPL Solver Library could not read the model file")
-        n_var, n_con, nnz = list(n)
-        self.variables = list(info.variables)
-        self.equations = list(info.constraints)
-        if (n_var, n_con) != (len(self.variables), len(self.equations)) or getattr(info, "eliminated_vars", None):
-            raise NewtonFailed("the model file and Pyomo disagree on its size")
-        fixed_ids = {id(v) for v in fixed}
-        self.is_unknown = np.array([id(v) not in fixed_ids for v in self.variables])
-        self.unknowns = [v for v, u in zip(self.variables, self.is_unknown) if u]
-        if any(c.lb is None or c.ub is None or c.lb != c.ub for c in self.equations):
-            raise NewtonFailed("the model has inequalities; Newton's method needs a square system of equations")
-        if len(self.unknowns) != n_con:
-            raise NewtonFailed(f"the system is not square: {len(self.unknowns)} unknowns, {n_con} equations")
-        self.names = [c.name for c in self.equations]
-        self.rhs = np.array([c.lb for c in self.equations], dtype=float)
-        self.lower = np.array([-np.inf if v.lb is None else v.lb for v in self.unknowns])
-        self.upper = np.array([np.inf if v.ub is None else v.ub for v in self.unknowns])
-        rows, cols = np.zeros(nnz, np.int32), np.zeros(nnz, np.int32)
-        self._lib.cge_asl_structure(self._handle, rows.ctypes.data, cols.ctypes.data)
-        keep = self.is_unknown[cols]
-        column = np.cumsum(self.is_unknown) - 1  # full column -> unknown column
-        self._keep = np.flatnonzero(keep)
-        self._rows, self._cols = rows[keep], column[cols[keep]]
-        self._x = np.zeros(n_var)
-        self._g = np.zeros(n_con)
-        self._jac = np.zeros(nnz)
-        self.n = n_con
-        #: the region of every equation and unknown (the blocks of :class:`linear.BlockKrylov`)
-        self.blocks = _blocks(model, self.equations, self.unknowns)
-        #: the factorisation kept between solves, and how many were made
-        self.lu: linear.LinearSolve | None = None
-        self.factorisations = 0
-        self.factorise_seconds = 0.0
-        #: where to announce long stages (a callable taking a message), or None
-        self.note = None
-        self.signature = signature(model)
-        defect = singular.structural(self._rows, self._cols, self.unknowns, self.equations)
-        if defect is not None:
-            raise StructurallySingular(defect)
+        return (info, *list(n), fixed)
 
     def __del__(self):
         handle, self._handle = getattr(self, "_handle", None), None
         if handle:
             self._lib.cge_asl_close(handle)
 
-    # -------------------------------------------------------------- values
+    def unknown_name(self, k: int) -> str:
+        return self.unknowns[k].name
+
     def load(self) -> np.ndarray:
         """Read the instruments and the starting point from the Pyomo variables; returns x."""
         self._x[:] = [v.value for v in self.variables]
@@ -275,7 +348,6 @@ class System:
             v.set_value(val, skip_validation=True)
 
     def residuals(self, x: np.ndarray) -> np.ndarray | None:
-        """``F(x)``, or ``None`` if an equation cannot be evaluated there (e.g. a negative price)."""
         self._x[self.is_unknown] = x
         with np.errstate(all="ignore"):
             if self._lib.cge_asl_residuals(self._handle, self._x.ctypes.data, self._g.ctypes.data) != 0:
@@ -289,23 +361,41 @@ class System:
             raise NewtonFailed("the Jacobian cannot be evaluated at the current point")
         return linear.Jacobian(self._rows, self._cols, self._jac[self._keep], self.n)
 
-    def factorise(self, x: np.ndarray) -> linear.LinearSolve:
-        """Evaluate the Jacobian at x and prepare its linear solve (kept in :attr:`lu`)."""
-        t0 = time.perf_counter()
-        self.lu = None  # free the old factors before making new ones
-        if self.note is not None and self.n >= linear.KRYLOV_FROM:
-            self.note(f"factorising the Jacobian ({self.n:,} unknowns, {linear.BlockKrylov.kind}) ...")
-        jac = self.jacobian(x)
-        if not np.all(np.isfinite(jac.values)):
-            raise SingularJacobian("the Jacobian has non-finite entries at the current point")
-        try:
-            self.lu = linear.factorise(jac, self.blocks)
-        except (RuntimeError, ValueError) as exc:
-            where = singular.numerical(self.jacobian(x), self.unknowns, self.equations)
-            raise SingularJacobian(f"the Jacobian is singular at the current point ({exc}; {where})") from None
-        self.factorisations += 1
-        self.factorise_seconds += time.perf_counter() - t0
-        return self.lu
+
+class ArraySystem(System):
+    """The square system of the model stated on arrays (:class:`cge.model.arrays.ArrayModel`):
+    no model file.  The point is the model's own (``point.x``, e.g. an
+    :class:`~cge.model.build.EquationSystem`), so that a solve starts from the last root."""
+
+    def __init__(self, model, point):
+        self.model, self.point = model, point
+        self.unknowns, self.equations = model.unknowns, model.equations
+        self.names = [names.label(*e) for e in model.equations]
+        self.lower, self.upper, self.n = model.lower, model.upper, model.n
+        regions = list(model.st.bm.regions)
+        self.blocks = (
+            linear.region_blocks([k or () for _, k in model.equations], regions),
+            linear.region_blocks([k for _, k in model.unknowns], regions),
+        )
+        self._start(*model.pattern())
+
+    def load(self) -> np.ndarray:
+        return self.point.x.copy()
+
+    def store(self, x: np.ndarray) -> None:
+        self.point.x = x
+
+    def residuals(self, x: np.ndarray) -> np.ndarray | None:
+        with np.errstate(all="ignore"):
+            F = self.model.residuals(x)
+        return F if np.all(np.isfinite(F)) else None
+
+    def jacobian(self, x: np.ndarray) -> linear.Jacobian:
+        from cge.model.arrays import nonzeros
+
+        with np.errstate(all="ignore"):
+            _, J = self.model.jacobian(x)
+        return linear.Jacobian(*nonzeros(J), self.n)
 
 
 def signature(model: pyo.ConcreteModel) -> tuple:
@@ -336,23 +426,27 @@ def _blocks(model: pyo.ConcreteModel, equations: list, unknowns: list) -> tuple[
 
 #: model -> its System (weak keys: the file is freed with the model; clones and pickles of the
 #: Pyomo model do not carry it)
-_SYSTEMS: weakref.WeakKeyDictionary[pyo.ConcreteModel, System] = weakref.WeakKeyDictionary()
+_SYSTEMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def system_of(model: pyo.ConcreteModel, note=None) -> System:
-    """The model's :class:`System`, read on first use (announced through ``note``) and kept for the
-    model's lifetime."""
+def system_of(model, note=None) -> System:
+    """The model's :class:`System`, made on first use and kept for the model's lifetime: a Pyomo
+    model's :class:`FileSystem` (its file written and read, announced through ``note``), or, for a
+    model with an ``arrays`` statement (:class:`cge.model.build.EquationSystem`), its
+    :class:`ArraySystem`."""
     sys_ = _SYSTEMS.get(model)
-    if sys_ is None or sys_.signature != signature(model):
-        _SYSTEMS.pop(model, None)
-        if note is not None:
-            note("writing and reading the model file for Newton's method (once per model) ...")
-        sys_ = System(model)
-        _SYSTEMS[model] = sys_
+    if isinstance(model, pyo.ConcreteModel):
+        if sys_ is None or sys_.signature != signature(model):
+            _SYSTEMS.pop(model, None)
+            if note is not None:
+                note("writing and reading the model file for Newton's method (once per model) ...")
+            sys_ = _SYSTEMS[model] = FileSystem(model)
+    elif sys_ is None:
+        sys_ = _SYSTEMS[model] = ArraySystem(model.arrays, model)
     return sys_
 
 
-def forget(model: pyo.ConcreteModel) -> None:
+def forget(model) -> None:
     """Drop the kept factorisation: the next solve depends only on its start and instruments."""
     sys_ = _SYSTEMS.get(model)
     if sys_ is not None:
@@ -360,8 +454,9 @@ def forget(model: pyo.ConcreteModel) -> None:
 
 
 # ---------------------------------------------------------------------------- the method
-def solve(model: pyo.ConcreteModel, tol: float = TOL, max_iter: int = 100, progress=None, note=None) -> dict:
-    """Solve the square system in place, starting from the variables' current values.
+def solve(model, tol: float = TOL, max_iter: int = 100, progress=None, note=None) -> dict:
+    """Solve the square system of ``model`` (see :func:`system_of`) in place, starting from its
+    current point (a Pyomo model's variables' values).
 
     Returns ``{"iterations", "factorisations", "residual", "worst", "read_seconds",
     "factorise_seconds"}`` (reading the model file, on a model's first solve only); raises
@@ -393,7 +488,7 @@ def solve(model: pyo.ConcreteModel, tol: float = TOL, max_iter: int = 100, progr
     if np.any(low | high):
         k = int(np.flatnonzero(low | high)[0])
         raise NewtonFailed(
-            f"the root has {system.unknowns[k].name} = {x[k]:.6g}, outside its bounds "
+            f"the root has {system.unknown_name(k)} = {x[k]:.6g}, outside its bounds "
             f"[{system.lower[k]:g}, {system.upper[k]:g}]"
         )
     system.store(x)

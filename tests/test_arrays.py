@@ -1,0 +1,121 @@
+"""The model on arrays (cge/model/arrays.py) is the Pyomo model's system, to round-off.
+
+Its residuals and Jacobian are compared with the Pyomo model's, evaluated by the AMPL Solver
+Library from Pyomo's model file (cge.solve.newton.FileSystem), equation by equation and unknown
+by unknown (matched by name), at random points with random instruments (tariffs, trade costs,
+endowments, revenue and factor pooling, taxes), on every dataset shipped and every closure; and a
+scenario solved on arrays has the root the Pyomo model's own Newton solve finds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cge.dataset.schema import load_dataset
+from cge.model import names
+from cge.model.arrays import ArrayModel, unsupported
+from cge.model.benchmark import benchmark
+from cge.model.build import EquationSystem
+from cge.scenario.options import resolve as resolve_options
+from cge.scenario.scenario import Instruments
+from cge.solve import available, newton
+
+pytestmark = pytest.mark.skipif("newton" not in available(), reason="cge's ASL reader is not built (scripts/setup.sh)")
+
+CASES = {
+    "default": ("default", None),
+    "default, taxes, world income, utility-price numeraire": (
+        "default",
+        {"taxes": True, "closure": {"trade_balance": "world_income", "numeraire": {"utility_price": "USA"}}},
+    ),
+    "default, one region's labour as numeraire": (
+        "default",
+        {"closure": {"numeraire": {"factor_price": "USA", "factor": "labour"}}},
+    ),
+    "china-provinces (specific factor, isolated cell)": ("china-provinces", None),
+    "wiod2011": ("wiod2011", None),
+}
+
+
+def _core(data: str, options) -> EquationSystem:
+    b = benchmark(load_dataset(data))
+    return EquationSystem(b, resolve_options(options, b, "model options") if options else None)
+
+
+def _random_instruments(core: EquationSystem, rng) -> Instruments:
+    ins = Instruments.benchmark(core.bench)
+    ins.tariff[...] *= rng.uniform(0.2, 1.5, ins.tariff.shape)
+    ins.tau[...] = rng.uniform(0.9, 1.1, ins.tau.shape)
+    ins.endowment[...] = rng.uniform(0.9, 1.1, ins.endowment.shape)
+    ins.factor_pool[...] = rng.uniform(0.0, 1.0, ins.factor_pool.shape)
+    ins.revenue_pool[...] = rng.uniform(0.0, 1.0, ins.revenue_pool.shape)
+    ins.revenue_share[...] = rng.uniform(0.0, 1.0, ins.revenue_share.shape)
+    if core.options.taxes:
+        ins.output_tax[...] = rng.uniform(0.0, 0.1, ins.output_tax.shape)
+        ins.export_tax[...] = rng.uniform(0.0, 0.1, ins.export_tax.shape)
+    return ins
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_residuals_and_jacobian_are_the_pyomo_models(case):
+    import scipy.sparse as sp
+
+    core = _core(*CASES[case])
+    am = core.arrays
+    assert am is not None
+    rng = np.random.default_rng(7)
+    core.set_instruments(_random_instruments(core, rng))
+    pyomo_system = newton.FileSystem(core.instance)  # the instance shows the instruments set
+    column = {v.name: k for k, v in enumerate(pyomo_system.unknowns)}
+    row = {name: k for k, name in enumerate(pyomo_system.names)}
+    cols = np.array([column[names.label(*u)] for u in am.unknowns])
+    rows = np.array([row[names.label(*e)] for e in am.equations])
+    assert sorted(cols.tolist()) == list(range(am.n)) and sorted(rows.tolist()) == list(range(am.n))
+
+    x = am.start() * rng.uniform(0.8, 1.2, am.n)
+    s, n = am.offset["NF"]
+    x[s : s + n] = rng.uniform(-0.1, 0.1, n)
+    x_file = np.empty(am.n)
+    x_file[cols] = x
+    pyomo_system.load()  # the instruments, from the Pyomo model
+    F_file = pyomo_system.residuals(x_file)[rows]
+    F, J = am.jacobian(x)
+    np.testing.assert_allclose(am.residuals(x), F, rtol=0, atol=0)  # one statement, with or without J
+    scale = np.maximum(1.0, np.abs(F_file))
+    assert np.max(np.abs(F - F_file) / scale) < 1e-13
+
+    jf = pyomo_system.jacobian(x_file)
+    J = sp.csr_matrix(J)  # dense for a small system
+    J_file = sp.csr_matrix((jf.values, (jf.rows, jf.cols)), shape=(am.n, am.n))[rows][:, cols]
+    diff = abs(J - J_file).max()
+    assert diff < 1e-13 * max(1.0, abs(J_file).max())
+    J.eliminate_zeros()
+    assert J.nnz <= J_file.nnz  # no entry the model file does not have
+
+
+def test_a_scenario_solved_on_arrays_is_the_pyomo_models_root():
+    core = _core("default", None)
+    ins = Instruments.benchmark(core.bench)
+    ins.tariff[...] = 0.0  # free trade everywhere
+    core.set_instruments(ins)
+    newton.solve(core)  # on arrays
+    on_arrays = core.x.copy()
+    core.reset_start()
+    instance = core.instance
+    newton.solve(instance)  # the Pyomo model's own file
+    from_file = np.array([getattr(instance, c)[k].value for c, k in core.arrays.unknowns])
+    assert np.max(np.abs(on_arrays - from_file)) < 1e-12
+    assert np.max(np.abs(on_arrays - core.arrays.start())) > 1e-3  # it moved
+
+
+def test_extensions_keep_the_pyomo_model():
+    b = benchmark(load_dataset("default"))
+    for options, why in (
+        ({"etrans": 2.0}, "CET"),
+        ({"esubt": 0.5}, "production nests"),
+    ):
+        core = EquationSystem(b, resolve_options(options, b, "model options"))
+        assert core.arrays is None and why in unsupported(core.structure)
+        with pytest.raises(ValueError, match=why):
+            ArrayModel(core.structure)
