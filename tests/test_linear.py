@@ -27,6 +27,64 @@ def coupled_blocks(n_regions=12, size=40, coupling=0.3, seed=3):
     return entries(dense), region
 
 
+def interleaved_bordered(n_regions=7, size=9, seed=4):
+    """A Jacobian laid out as the model lays it out at GTAP size: the regions alternate from one
+    index to the next, region 0 holds one unknown more than equations (pinned by the numeraire's
+    equation), and three equations and two unknowns belong to no region (the numeraire and two
+    union-wide factor markets, which reach every region).  Returns the Jacobian, the blocks and
+    the dense matrix of the entries the preconditioner keeps."""
+    rng = np.random.default_rng(seed)
+    row_block = np.r_[np.tile(np.arange(n_regions), size), -1, -1, -1]
+    col_block = np.r_[np.tile(np.arange(n_regions), size), 0, -1, -1]
+    n = len(row_block)
+    same = row_block[:, None] == col_block[None, :]
+    border = (row_block[:, None] < 0) | (col_block[None, :] < 0)
+    kept = np.where(same | border, rng.standard_normal((n, n)), 0.0)
+    kept[same] *= rng.random(same.sum()) < 0.5
+    square = np.flatnonzero(row_block >= 0)
+    kept[square, square] += 3.0 * size**0.5  # the diagonal of the blocks (region 0's extra unknown is past it)
+    trade = ~(same | border) & (rng.random((n, n)) < 0.1)
+    return entries(kept + np.where(trade, 0.3 * rng.standard_normal((n, n)), 0.0)), (row_block, col_block), kept
+
+
+def test_preconditioner_solves_the_bordered_blocks_to_round_off():
+    jac, (row_block, col_block), kept = interleaved_bordered()
+    krylov = linear.BlockKrylov(jac, row_block, col_block)
+    for seed in range(3):
+        b = np.random.default_rng(seed).standard_normal(jac.n)
+        x = krylov.precondition(b)
+        np.testing.assert_allclose(x, np.linalg.solve(kept, b), rtol=0, atol=1e-12 * np.abs(x).max())
+        np.testing.assert_allclose(kept @ x, b, rtol=0, atol=1e-12 * np.abs(b).max())
+
+
+def test_a_new_jacobian_of_the_same_pattern_is_solved_with_its_own_values():
+    # the pattern (orders, masks) is kept between factorisations of the same arrays: only the
+    # values change, and a new pattern in another order is made afresh
+    jac, blocks, kept = interleaved_bordered(seed=7)
+    linear.BlockKrylov(jac, *blocks)
+    scaled = linear.Jacobian(jac.rows, jac.cols, jac.values * np.linspace(0.5, 2.0, len(jac.values)), jac.n)
+    b = np.random.default_rng(4).standard_normal(jac.n)
+    dense = scaled.dense()
+    np.testing.assert_allclose(
+        linear.BlockKrylov(scaled, *blocks).precondition(b),
+        np.linalg.solve(np.where(kept != 0, dense, 0.0), b),
+        rtol=1e-10,
+    )
+    flip = np.arange(len(jac.values))[::-1]
+    other = linear.Jacobian(jac.rows[flip], jac.cols[flip], jac.values[flip], jac.n)
+    np.testing.assert_allclose(linear.BlockKrylov(other, *blocks).precondition(b), np.linalg.solve(kept, b), rtol=1e-10)
+
+
+def test_krylov_step_on_bordered_blocks_equals_the_dense_solve(monkeypatch):
+    monkeypatch.setattr(linear, "RTOL", 1e-13)
+    jac, blocks, _ = interleaved_bordered(seed=6)
+    by_col = np.lexsort((jac.rows, jac.cols))  # the entries by column, as the ASL gives them
+    jac = linear.Jacobian(jac.rows[by_col], jac.cols[by_col], jac.values[by_col], jac.n)
+    b = np.random.default_rng(3).standard_normal(jac.n)
+    s = linear.BlockKrylov(jac, *blocks)(b)
+    np.testing.assert_allclose(s, np.linalg.solve(jac.dense(), b), rtol=0, atol=1e-10 * np.abs(s).max())
+
+
 def entries(dense):
     rows, cols = np.nonzero(dense)
     return linear.Jacobian(rows, cols, dense[rows, cols], dense.shape[0])
