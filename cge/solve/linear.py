@@ -25,7 +25,6 @@ reproducible bit for bit whatever the number of cores.
 
 from __future__ import annotations
 
-import weakref
 from typing import NamedTuple
 
 import numpy as np
@@ -224,20 +223,21 @@ def _indptr(sorted_major: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-#: the last pattern made, with weak references to the arrays it was made from (newton.System
-#: passes the same ``rows``, ``cols`` and blocks at every factorisation; they are never changed)
-_LAST: tuple[tuple, int, _Pattern] | None = None
+#: the last pattern made, and copies of the arrays it was made from
+_LAST: tuple[tuple[np.ndarray, ...], _Pattern] | None = None
 
 
 def _pattern(jac: Jacobian, row_block: np.ndarray, col_block: np.ndarray) -> _Pattern:
-    """The :class:`_Pattern` of ``jac`` and its regions, made afresh unless it is the last one's."""
+    """The :class:`_Pattern` of ``jac`` and its regions, made afresh unless the entries' positions
+    and the regions are those of the last one (compared by value: the arrays are new at each
+    Jacobian, and an entry that happens to be zero may be left out; GTAP size: 10 ms)."""
     global _LAST
     arrays = (jac.rows, jac.cols, row_block, col_block)
-    if _LAST is not None and _LAST[1] == jac.n and all(ref() is a for ref, a in zip(_LAST[0], arrays)):
-        return _LAST[2]
+    if _LAST is not None and all(np.array_equal(kept, a) for kept, a in zip(_LAST[0], arrays)):
+        return _LAST[1]
     _LAST = None  # free the old one first
     made = _Pattern(jac.rows, jac.cols, jac.n, row_block, col_block)
-    _LAST = (tuple(weakref.ref(a) for a in arrays), jac.n, made)
+    _LAST = (tuple(a.copy() for a in arrays), made)
     return made
 
 
