@@ -119,3 +119,27 @@ def test_extensions_keep_the_pyomo_model():
         assert core.arrays is None and why in unsupported(core.structure)
         with pytest.raises(ValueError, match=why):
             ArrayModel(core.structure)
+
+
+def test_labels_are_named_as_model_md_names_them():
+    assert names.unknown(("Wm", ("res", "SHH"))) == "W['res', 'SHH'] (price of a mobile factor)"
+    assert names.equation(("numeraire", None)) == "numeraire (numeraire)"
+    assert names.label("PY", ("MAN", "CHN")) == "PY[MAN,CHN]" and names.label("numeraire", None) == "numeraire"
+
+
+def test_the_structural_check_starts_from_the_natural_matching():
+    # every equation but the numeraire is matched to the unknown it is named after; the matching
+    # found is perfect and agrees with a search from scratch
+    from cge.solve import singular
+
+    am = _core("china-provinces", None).arrays
+    rows, cols = am.pattern()
+    hint = am.natural_columns()
+    assert (hint < 0).sum() == 1 and len(set(hint[hint >= 0].tolist())) == am.n - 1
+    assert singular.structural(rows, cols, am.unknowns, am.equations, hint) is None
+    matched = singular.matching(rows, cols, am.n, am.n, hint)
+    assert sorted(matched.tolist()) == list(range(am.n))
+    assert (singular.matching(rows, cols, am.n, am.n) >= 0).all()
+    # without the isolated cells' pins the same check names what is left over
+    keep = ~np.isin(rows, [k for k, (name, _) in enumerate(am.equations) if name == "isolated_activity"])
+    assert "structurally singular" in singular.structural(rows[keep], cols[keep], am.unknowns, am.equations, hint)

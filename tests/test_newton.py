@@ -62,17 +62,20 @@ def test_resolve_reuses_the_factorisation_and_is_exact(fta, monkeypatch):
     np.testing.assert_allclose(warm.dataset["ev"].values, cold.dataset["ev"].values, rtol=1e-10, atol=1e-12)
 
 
-def test_instruments_change_without_rewriting_the_model_file(fta):
+@pytest.mark.parametrize("route", ["arrays", "model file"])
+def test_instruments_change_without_rewriting_the_model_file(fta, route):
     m = Model("default")
     m.solve(None, steps=1)
-    system = newton.system_of(m.core.instance)
+    target = (lambda: m.core) if route == "arrays" else (lambda: m.core.instance)  # the instance shows the instruments
+    system = newton.system_of(target())
+    assert isinstance(system, newton.ArraySystem if route == "arrays" else newton.FileSystem)
     x = system.load()
     assert np.abs(system.residuals(x)).max() < 1e-12  # the benchmark is the root
     m.core.set_instruments(fta.instruments(m.bench))
-    x = system.load()
+    x = system.load() if route == "arrays" else newton.system_of(target()).load()
     assert np.abs(system.residuals(x)).max() > 1e-3  # the new tariffs are seen ...
-    m.solve(fta, steps=1)
-    assert newton.system_of(m.core.instance) is system  # ... by the same file, read once
+    newton.solve(target())
+    assert newton.system_of(target()) is system  # ... by the same system, made once
 
 
 @pytest.mark.parametrize("krylov_from", [linear.KRYLOV_FROM, 0], ids=["sparse LU", "Krylov"])
@@ -92,7 +95,7 @@ def test_krylov_route_gives_the_same_root(fta, monkeypatch):
     monkeypatch.setattr(linear, "KRYLOV_FROM", 0)
     model = Model("default")
     res = model.solve(fta, steps=1)
-    assert isinstance(newton.system_of(model.core.instance).lu, linear.BlockKrylov)
+    assert isinstance(newton.system_of(model.core).lu, linear.BlockKrylov)
     assert res.info["solve"].max_residual < 1e-12
     np.testing.assert_allclose(res.dataset["ev"].values, ref["ev"].values, rtol=1e-10, atol=1e-12)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from cge.model.ces import LB
-from cge.model.dual import Dual, assemble, ces_price
+from cge.model.dual import CesTerms, Dual, assemble, ces_price
 from cge.model.structure import Structure
 
 #: systems smaller than this have a dense Jacobian (no SciPy to import: cge.model.dual)
@@ -114,6 +114,7 @@ class ArrayModel:
         self.ISO = Cells(sets.ISOLATED, SR, st)
         self.R = [(r,) for r in b.regions]
         self.P = [(f,) for f in sets.pooled_factors]
+        self._kept: dict = {}
         self._offsets()
         self._equations()
         self.set_instruments(None)
@@ -164,6 +165,27 @@ class ArrayModel:
         )
         if len(self.equations) != self.n:
             raise ValueError(f"the system is not square: {self.n} unknowns, {len(self.equations)} equations")
+
+    #: the unknown each equation is named after (its natural match in the structural check)
+    NATURAL = {
+        "pm_def": "PM",
+        "zero_profit": "PY",
+        "composite_demand": "QA",
+        "output_clearing": "Y",
+        "factor_clearing_mobile": "Wm",
+        "factor_pool_link": "NF",
+        "factor_pool_clearing": "WU",
+        "factor_clearing_specific": "Ws",
+        "tariff_def": "TRS",
+        "income": "inc",
+        "isolated_price": "PY",
+        "isolated_activity": "Y",
+    }
+
+    def natural_columns(self) -> np.ndarray:
+        """The column of the unknown each equation is named after (-1 for the numeraire)."""
+        column = {label: k for k, label in enumerate(self.unknowns)}
+        return np.array([column.get((self.NATURAL.get(name, ""), key), -1) for name, key in self.equations])
 
     def start(self) -> np.ndarray:
         """The benchmark: every index 1, net factor flows 0, benchmark tariff revenue."""
@@ -256,100 +278,126 @@ class ArrayModel:
 
     # ------------------------------------------------------------ prices (cge.model.prices)
     def _prices(self, u: dict) -> dict:
-        """PG (routes), the CES price of imports (MR), PA (AR), PVA (VR), W (FU), PU (R)."""
-        b, st, par, rt = self.st.bm, self.st, self.par, self.ROUTES
+        """PG (routes), the CES price of imports (MR), PA (AR), PVA (VR), W (FU)."""
+        b, par, rt = self.st.bm, self.par, self.ROUTES
         i, s, r = rt.idx
-        PY = u["PY"]
-        cif = PY.take(self.YR.of(i, s)).scaled((1.0 + par.te) * par.tau)
+        cif = u["PY"].take(self._once("source cell", lambda: self.YR.of(i, s))).scaled((1.0 + par.te) * par.tau)
         PG = cif.scaled(1.0 + par.t)
-        structural = st.structural
-        cd = {k: np.array([structural.get((k, sec)) == 1.0 for sec in b.sectors]) for k in ("esubd", "esubm", "esubva")}
-        pm_group = self.MR.of(i, r)
-        PM_ces = ces_price(
-            b.thM[rt.idx],
-            PG.scaled(1.0 / b.PG0[rt.idx]),
-            pm_group,
-            b.esubm[self.MR.idx[0]],
-            cd["esubm"][self.MR.idx[0]],
-        )
-        PA = self._composite_price(u, cd["esubd"])
+        cd = self._once("cobb-douglas", self._cobb_douglas)
+        mi, vj = self.MR.idx[0], self.VR.idx[0]
+        pm_terms = self._once("import terms", lambda: CesTerms.of(self.MR.of(i, r), self.MR.n, cd["esubm"][mi]))
+        PG0, thM = self._once("route shares", lambda: (b.PG0[rt.idx], b.thM[rt.idx]))
+        PM_ces = ces_price(thM, PG.scaled(1.0 / PG0), pm_terms, b.esubm[mi])
         W = self._factor_price(u)
-        fi, fj, fr = self.FU.idx
-        PVA = ces_price(
-            b.thF[self.FU.idx], W, self.VR.of(fj, fr), b.esubva[self.VR.idx[0]], cd["esubva"][self.VR.idx[0]]
-        )
-        return {"cif": cif, "PG": PG, "PM_ces": PM_ces, "PA": PA, "W": W, "PVA": PVA}
+        _, fj, fr = self.FU.idx
+        va_terms = self._once("value-added terms", lambda: CesTerms.of(self.VR.of(fj, fr), self.VR.n, cd["esubva"][vj]))
+        PVA = ces_price(self._once("factor shares", lambda: b.thF[self.FU.idx]), W, va_terms, b.esubva[vj])
+        return {"cif": cif, "PG": PG, "PM_ces": PM_ces, "PA": self._composite_price(u, cd["esubd"]), "W": W, "PVA": PVA}
+
+    def _once(self, key: str, make):
+        """``make()``, computed on the first call with this ``key`` and kept (positions, masks and
+        benchmark values, which depend only on the benchmark)."""
+        if key not in self._kept:
+            self._kept[key] = make()
+        return self._kept[key]
+
+    def _cobb_douglas(self) -> dict:
+        """By elasticity, the sectors whose nest is built in Cobb-Douglas form (dataset value 1)."""
+        sectors, structural = self.st.bm.sectors, self.st.structural
+        return {k: np.array([structural.get((k, sec)) == 1.0 for sec in sectors]) for k in ("esubd", "esubm", "esubva")}
 
     def _utility_price(self, PA: Dual) -> Dual:
         """PU (R): Cobb-Douglas over the composites with final demand."""
         b, (ai, ar) = self.st.bm, self.AR.idx
         k = np.flatnonzero(b.beta[ai, ar] > 0)
         n = len(b.regions)
-        return ces_price(b.beta[ai, ar][k], PA.take(k), ar[k], np.ones(n), np.ones(n, dtype=bool))
+        terms = CesTerms.of(ar[k], n, np.ones(n, dtype=bool))
+        return ces_price(b.beta[ai, ar][k], PA.take(k), terms, np.ones(n))
 
     def _composite_price(self, u: dict, cd: np.ndarray) -> Dual:
         """PA: the CES of the domestic price PY (where there are domestic sales) and PM (where imports)."""
-        b, (ai, ar) = self.st.bm, self.AR.idx
-        dom = np.flatnonzero(b.D0[ai, ar] > 0)
-        imp = np.flatnonzero(b.M0[ai, ar] > 0)
-        thD = b.thD[ai, ar]
-        theta = np.concatenate([thD[dom], 1.0 - thD[imp]])
-        prices = Dual.concat([u["PY"].take(self.YR.of(ai[dom], ar[dom])), u["PM"].take(self.MR.of(ai[imp], ar[imp]))])
-        group = np.concatenate([dom, imp])
-        keep = theta > 0
-        k = np.flatnonzero(keep)
-        return ces_price(theta[k], prices.take(k), group[k], b.esubd[ai], cd[ai])
+        b, ai = self.st.bm, self.AR.idx[0]
+        dom, imp, terms, theta, k = self._once("composite terms", lambda: self._composite_terms(cd[ai]))
+        prices = Dual.concat([u["PY"].take(dom), u["PM"].take(imp)])
+        return ces_price(theta[k], prices.take(k), terms, b.esubd[ai])
+
+    def _composite_terms(self, cobb_douglas: np.ndarray) -> tuple:
+        """PA's terms, domestic (DR cells) then imported (MR cells): the positions of their prices
+        in PY and PM, their groups (:class:`CesTerms`), shares (thD, 1 - thD) and the positive ones."""
+        b = self.st.bm
+        dom, imp = self.YR.of(*self.DR.idx), np.arange(self.MR.n)
+        group = np.concatenate([self.AR.of(*self.DR.idx), self.AR.of(*self.MR.idx)])
+        theta = np.concatenate([b.thD[self.DR.idx], 1.0 - b.thD[self.MR.idx]])
+        k = np.flatnonzero(theta > 0)
+        return dom, imp, CesTerms.of(group[k], self.AR.n, cobb_douglas), theta, k
 
     def _factor_price(self, u: dict) -> Dual:
         """W by factor use (FU): the mobile factor's price in its region, or the specific factor's."""
+        m, s, mobile_cell, specific_cell = self._once("factor uses", self._factor_uses)
+        parts = [(m, u["Wm"].take(mobile_cell))]
+        if s.size:
+            parts.append((s, u["Ws"].take(specific_cell)))
+        return assemble(self.FU.n, parts)
+
+    def _factor_uses(self) -> tuple:
+        """The FU cells of mobile and of specific factors, and their positions in FM and FS."""
         b, (f, j, r) = self.st.bm, self.FU.idx
         mobile = np.array([self.st.sets.mobile[x] for x in b.factors])[f]
         m, s = np.flatnonzero(mobile), np.flatnonzero(~mobile)
-        parts = [(m, u["Wm"].take(self.FM.of(f[m], r[m])))]
-        if s.size:
-            parts.append((s, u["Ws"].take(self.FS.of(f[s], j[s], r[s]))))
-        return assemble(self.FU.n, parts)
+        return m, s, self.FM.of(f[m], r[m]), self.FS.of(f[s], j[s], r[s]) if s.size else s
 
     # ------------------------------------------------------------ production (cge.model.production)
     def _zero_profit(self, u: dict, p: dict) -> Dual:
         """PY / (1 + to) = unit cost: intermediates at PA and value added at PVA, shares of Y0."""
         b, yr = self.st.bm, self.YR
-        ii, jj, rr = np.nonzero(b.intermediate)
-        a = b.intermediate[ii, jj, rr]
-        inputs = p["PA"].take(self.AR.of(ii, rr)).scaled(a / b.Y0[jj, rr])
+        use = self._once("intermediate uses", self._intermediate_uses)
+        inputs = p["PA"].take(use["input"]).scaled(use["value"] / b.Y0[use["idx"][1:]])
         va = p["PVA"].scaled(b.VA0[self.VR.idx] / b.Y0[self.VR.idx])
-        cost = Dual.concat([inputs, va]).sum_by(np.concatenate([yr.of(jj, rr), yr.of(*self.VR.idx)]), yr.n)
+        user = self._once("cost group", lambda: np.concatenate([use["user"], yr.of(*self.VR.idx)]))
+        cost = Dual.concat([inputs, va]).sum_by(user, yr.n)
         PY = u["PY"] if not self.st.options.taxes else u["PY"] / (1.0 + self.par.to)
         return (PY - cost).take(np.flatnonzero(self.profit_rows))
+
+    def _intermediate_uses(self) -> dict:
+        """The cells (i, j, r) of intermediate use: their positions, benchmark values, the AR
+        cell of the input (i, r) and the YR cell of the user (j, r)."""
+        inter = self.st.bm.intermediate
+        ii, jj, rr = np.nonzero(inter)
+        return {
+            "idx": (ii, jj, rr),
+            "value": inter[ii, jj, rr],
+            "input": self.AR.of(ii, rr),
+            "user": self.YR.of(jj, rr),
+        }
 
     # ------------------------------------------------------------ demand and trade
     def _quantities(self, u: dict, p: dict) -> dict:
         """D (DR), M (MR), X (routes) and FD (FU) (cge.model.trade, cge.model.demand)."""
         b, rt = self.st.bm, self.ROUTES
         di, dr = self.DR.idx
-        ai_d = self.AR.of(di, dr)
-        D = (u["QA"].take(ai_d) * (p["PA"].take(ai_d) / u["PY"].take(self.YR.of(di, dr))).power(b.esubd[di])).scaled(
-            b.D0[di, dr]
-        )
+        ai_d = self._once("composite of domestic", lambda: self.AR.of(di, dr))
+        yr_d = self._once("output of domestic", lambda: self.YR.of(di, dr))
+        D = (u["QA"].take(ai_d) * (p["PA"].take(ai_d) / u["PY"].take(yr_d)).power(b.esubd[di])).scaled(b.D0[di, dr])
         mi, mr = self.MR.idx
-        ai_m = self.AR.of(mi, mr)
+        ai_m = self._once("composite of imports", lambda: self.AR.of(mi, mr))
         M = (u["QA"].take(ai_m) * (p["PA"].take(ai_m) / u["PM"]).power(b.esubd[mi])).scaled(b.M0[mi, mr])
         i, s, r = rt.idx
-        mpos = self.MR.of(i, r)
-        rel = p["PG"].scaled(1.0 / b.PG0[rt.idx])
-        X = (M.take(mpos).scaled(1.0 / b.M0[i, r]) * (u["PM"].take(mpos) / rel).power(b.esubm[i])).scaled(b.X0[rt.idx])
-        f, j, fr = self.FU.idx
-        vr = self.VR.of(j, fr)
-        FD = (u["Y"].take(self.YR.of(j, fr)) * (p["PVA"].take(vr) / p["W"]).power(b.esubva[j])).scaled(
-            b.F0[self.FU.idx]
+        mpos = self._once("import cell", lambda: self.MR.of(i, r))
+        PG0, M0, X0 = self._once("route benchmark", lambda: (b.PG0[rt.idx], b.M0[i, r], b.X0[rt.idx]))
+        X = (M.take(mpos).scaled(1.0 / M0) * (u["PM"].take(mpos) / p["PG"].scaled(1.0 / PG0)).power(b.esubm[i])).scaled(
+            X0
         )
+        f, j, fr = self.FU.idx
+        vr = self._once("value-added cell", lambda: self.VR.of(j, fr))
+        yr_f = self._once("output of factor use", lambda: self.YR.of(j, fr))
+        FD = (u["Y"].take(yr_f) * (p["PVA"].take(vr) / p["W"]).power(b.esubva[j])).scaled(b.F0[self.FU.idx])
         return {"D": D, "M": M, "X": X, "FD": FD}
 
     def _composite_demand(self, u: dict, p: dict) -> Dual:
         """QA = (intermediate demand + final demand C) / A0, with C = fd0 INC / PA (Cobb-Douglas)."""
         b, (ai, ar) = self.st.bm, self.AR.idx
-        ii, jj, rr = np.nonzero(b.intermediate)
-        inter = u["Y"].take(self.YR.of(jj, rr)).scaled(b.intermediate[ii, jj, rr]).sum_by(self.AR.of(ii, rr), self.AR.n)
+        use = self._once("intermediate uses", self._intermediate_uses)
+        inter = u["Y"].take(use["user"]).scaled(use["value"]).sum_by(use["input"], self.AR.n)
         C = (u["inc"].take(ar) / p["PA"]).scaled(b.final_demand[ai, ar])
         return u["QA"] - (inter + C).scaled(1.0 / b.A0[ai, ar])
 
@@ -358,7 +406,7 @@ class ArrayModel:
         """Y = (D + sum_s tau X[i,r,s]) / Y0 (the dropped market and isolated cells left out)."""
         b, yr, (i, s, _) = self.st.bm, self.YR, self.ROUTES.idx
         sold = Dual.concat([q["D"], q["X"].scaled(self.par.tau)])
-        where = np.concatenate([yr.of(*self.DR.idx), yr.of(i, s)])
+        where = self._once("seller", lambda: np.concatenate([yr.of(*self.DR.idx), yr.of(i, s)]))
         supply = sold.sum_by(where, yr.n).scaled(1.0 / b.Y0[yr.idx])
         return (u["Y"] - supply).take(np.flatnonzero(self.clearing_rows))
 
@@ -366,21 +414,22 @@ class ArrayModel:
         """Mobile and specific factor clearing, and the common market's pool (MODEL.md 7.4)."""
         b, fm, par = self.st.bm, self.FM, self.par
         E0 = b.endowment0[fm.idx]
-        f, j, r = self.FU.idx
-        mobile = np.array([self.st.sets.mobile[x] for x in b.factors])[f]
-        m = np.flatnonzero(mobile)
-        used = q["FD"].take(m).sum_by(fm.of(f[m], r[m]), fm.n)
+        m, s, mobile_cell, _ = self._once("factor uses", self._factor_uses)
+        used = q["FD"].take(m).sum_by(mobile_cell, fm.n)
         clearing_m = (used - (u["NF"] + par.endow_m)).scaled(1.0 / E0)
-        factor = np.array([self.P.index((b.factors[k],)) for k in fm.idx[0]], dtype=np.intp)
+        factor = self._once("pooled factor", self._pooled_factor)
         link = u["NF"].scaled((1.0 - par.fpool) / E0) - (u["Wm"] - u["WU"].take(factor)).scaled(par.fpool)
         e_tot = np.bincount(factor, weights=E0, minlength=len(self.P))
         pool = u["NF"].scaled(par.fpool).sum_by(factor, len(self.P)).scaled(1.0 / e_tot) + (u["WU"] - 1.0).scaled(
             1.0 - par.any_fpool
         )
-        s = np.flatnonzero(~mobile)
         F0 = b.F0[self.FS.idx]
         clearing_s = (q["FD"].take(s) - par.endow_s).scaled(1.0 / F0) if s.size else q["FD"].take(s)
         return [clearing_m, link, pool, clearing_s]
+
+    def _pooled_factor(self) -> np.ndarray:
+        """The position in P (the pooled factors) of every FM cell's factor."""
+        return np.array([self.P.index((f,)) for f, _ in self.FM.keys], dtype=np.intp)
 
     # ------------------------------------------------------------ closure (cge.model.closure)
     def _numeraire(self, u: dict, p: dict) -> Dual:
@@ -422,7 +471,7 @@ class ArrayModel:
     def _factor_income(self, u: dict) -> Dual:
         """W endowment of every factor, plus (W - WU) NF on a pooled factor's net inflow."""
         par, n, fm, fs = self.par, len(self.R), self.FM, self.FS
-        factor = np.array([self.P.index((f,)) for f, _ in fm.keys], dtype=np.intp)
+        factor = self._once("pooled factor", self._pooled_factor)
         mobile = u["Wm"].scaled(par.endow_m) + (u["Wm"] - u["WU"].take(factor)) * u["NF"]
         specific = u["Ws"].scaled(par.endow_s)
         return Dual.concat([mobile, specific]).sum_by(np.concatenate([fm.idx[1], fs.idx[2]]), n)
@@ -431,7 +480,11 @@ class ArrayModel:
         """Extension: export taxes (collected by the source) and output taxes."""
         b, par, n, yr = self.st.bm, self.par, len(self.R), self.YR
         i, s, r = self.ROUTES.idx
-        exports = (u["PY"].take(yr.of(i, s)) * q["X"]).scaled(par.te * par.tau).sum_by(s, n)
+        exports = (
+            (u["PY"].take(self._once("source cell", lambda: yr.of(i, s))) * q["X"])
+            .scaled(par.te * par.tau)
+            .sum_by(s, n)
+        )
         output = (u["PY"] * u["Y"]).scaled(par.to / (1.0 + par.to) * b.Y0[yr.idx]).sum_by(yr.idx[1], n)
         return exports + output
 

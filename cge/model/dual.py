@@ -14,6 +14,7 @@ Solver Library's.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -145,23 +146,47 @@ def assemble(n: int, parts: Sequence[tuple[np.ndarray, Dual]]) -> Dual:
     return Dual.concat([d for _, d in parts]).take(order)
 
 
-def ces_price(theta: np.ndarray, price: Dual, group: np.ndarray, sigma: np.ndarray, cobb_douglas: np.ndarray) -> Dual:
+@dataclass(frozen=True)
+class CesTerms:
+    """How the terms of a block of CES prices fall into its ``n`` groups (made once per block):
+    groups of a single term (the price is that term's), groups built in Cobb-Douglas form, and
+    generic CES groups; for each kind its terms, its groups and each term's slot among them."""
+
+    n: int
+    single: np.ndarray  # terms alone in their group
+    single_group: np.ndarray
+    cd: tuple[np.ndarray, np.ndarray, np.ndarray]  # (terms, groups, slot of each term)
+    generic: tuple[np.ndarray, np.ndarray, np.ndarray]
+    order: np.ndarray  # assembles [single, cd, generic] results into group order
+
+    @classmethod
+    def of(cls, group: np.ndarray, n: int, cobb_douglas: np.ndarray) -> CesTerms:
+        """``group`` of every term; ``cobb_douglas`` by group (a nest built in that form)."""
+        count = np.bincount(group, minlength=n)
+        single = count[group] == 1
+        cd = cobb_douglas[group] & ~single
+        kinds = []
+        for mask in (cd, ~single & ~cd):
+            terms, groups = np.flatnonzero(mask), np.unique(group[mask])
+            kinds.append((terms, groups, np.searchsorted(groups, group[terms])))
+        where = np.concatenate([group[single], kinds[0][1], kinds[1][1]])
+        order = np.empty(n, dtype=np.intp)
+        order[where] = np.arange(len(where))
+        return cls(n, np.flatnonzero(single), group[single], kinds[0], kinds[1], order)
+
+
+def ces_price(theta: np.ndarray, price: Dual, terms: CesTerms, sigma: np.ndarray) -> Dual:
     """CES unit costs ``(sum theta p^(1-sigma))^(1/(1-sigma))`` of the groups of terms (MODEL.md
-    section 5; :func:`cge.model.ces.ces_price` term by term): ``theta``, ``price``, ``group`` by
-    term (terms with ``theta > 0`` only), ``sigma`` and ``cobb_douglas`` (a nest built in
-    Cobb-Douglas form: ``prod p^theta``) by group.  A group of a single term is that term's price."""
-    n = len(sigma)
-    count = np.bincount(group, minlength=n)
-    single, cd = count[group] == 1, cobb_douglas[group] & (count[group] > 1)
-    generic = ~single & ~cd
-    parts = [(group[single], price.take(np.flatnonzero(single)))]
-    if cd.any():
-        k, g = np.flatnonzero(cd), np.unique(group[cd])
-        logs = price.take(k).log().scaled(theta[k]).sum_by(np.searchsorted(g, group[k]), len(g))
-        parts.append((g, logs.exp()))
-    if generic.any():
-        k, g = np.flatnonzero(generic), np.unique(group[generic])
-        e = 1.0 - sigma[group[k]]
-        total = price.take(k).power(e).scaled(theta[k]).sum_by(np.searchsorted(g, group[k]), len(g))
-        parts.append((g, total.power(1.0 / (1.0 - sigma[g]))))
-    return assemble(n, parts)
+    section 5; :func:`cge.model.ces.ces_price` term by term): ``theta``, ``price`` by term (terms
+    with ``theta > 0`` only), ``sigma`` by group; Cobb-Douglas groups are ``prod p^theta``, and a
+    group of a single term is that term's price (:class:`CesTerms`)."""
+    parts = [price.take(terms.single)]
+    k, g, slot = terms.cd
+    if k.size:
+        parts.append(price.take(k).log().scaled(theta[k]).sum_by(slot, len(g)).exp())
+    k, g, slot = terms.generic
+    if k.size:
+        e = 1.0 - sigma[g]
+        total = price.take(k).power(e[slot]).scaled(theta[k]).sum_by(slot, len(g))
+        parts.append(total.power(1.0 / e))
+    return Dual.concat(parts).take(terms.order)

@@ -208,15 +208,16 @@ class System:
     #: the region of every equation and unknown (the blocks of :class:`linear.BlockKrylov`)
     blocks: tuple[np.ndarray, np.ndarray] | None
 
-    def _start(self, rows: np.ndarray, cols: np.ndarray) -> None:
-        """The solve state, once the layout is known; refuses a structurally singular pattern."""
+    def _start(self, rows: np.ndarray, cols: np.ndarray, hint=None) -> None:
+        """The solve state, once the layout is known; refuses a structurally singular pattern
+        (``hint``: see :func:`singular.structural`)."""
         #: the factorisation kept between solves, and how many were made
         self.lu: linear.LinearSolve | None = None
         self.factorisations = 0
         self.factorise_seconds = 0.0
         #: where to announce long stages (a callable taking a message), or None
         self.note = None
-        defect = singular.structural(rows, cols, self.unknowns, self.equations)
+        defect = singular.structural(rows, cols, self.unknowns, self.equations, hint)
         if defect is not None:
             raise StructurallySingular(defect)
 
@@ -377,7 +378,7 @@ class ArraySystem(System):
             linear.region_blocks([k or () for _, k in model.equations], regions),
             linear.region_blocks([k for _, k in model.unknowns], regions),
         )
-        self._start(*model.pattern())
+        self._start(*model.pattern(), model.natural_columns())
 
     def load(self) -> np.ndarray:
         return self.point.x.copy()

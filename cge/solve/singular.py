@@ -25,12 +25,15 @@ from cge.solve.linear import KRYLOV_FROM, Jacobian
 NUMERICAL_UP_TO = 6000
 
 
-def structural(rows: np.ndarray, cols: np.ndarray, unknowns, equations) -> str | None:
+def structural(rows: np.ndarray, cols: np.ndarray, unknowns, equations, hint=None) -> str | None:
     """``None`` if a perfect matching of equations to unknowns exists in the Jacobian's pattern
-    (entries at ``rows``, ``cols``); else which ones are left out."""
+    (entries at ``rows``, ``cols``); else which ones are left out.  ``hint``: a likely unknown
+    (column) of every equation, -1 for none (the unknown each equation is named after,
+    :meth:`cge.model.arrays.ArrayModel.natural_columns`): the matching starts from it and
+    only the rest is searched (GTAP size: milliseconds instead of 13 s of Hopcroft-Karp)."""
     n = len(equations)
-    if n < KRYLOV_FROM:
-        column_of_row = matching(rows, cols, n, len(unknowns))
+    if n < KRYLOV_FROM or hint is not None:
+        column_of_row = matching(rows, cols, n, len(unknowns), hint)
     else:
         import scipy.sparse as sp
         from scipy.sparse.csgraph import maximum_bipartite_matching
@@ -49,15 +52,21 @@ def structural(rows: np.ndarray, cols: np.ndarray, unknowns, equations) -> str |
     )
 
 
-def matching(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> np.ndarray:
+def matching(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int, hint=None) -> np.ndarray:
     """A maximum matching of rows to columns through the entries at ``rows``, ``cols``: the column
-    of every row (-1 if unmatched).  Each row in turn takes a free column of its own, or else one
-    freed along an augmenting path (depth first, Kuhn's method: ``O(rows x entries)`` at worst)."""
+    of every row (-1 if unmatched).  Each row in turn takes its ``hint`` column (if that is an
+    entry and still free), or a free column of its own, or else one freed along an augmenting path
+    (depth first, Kuhn's method: ``O(rows x entries)`` at worst)."""
     order = np.lexsort((cols, rows))
     adj = cols[order].tolist()
     starts = np.searchsorted(rows[order], np.arange(n_rows + 1)).tolist()
     col_of_row, row_of_col = [-1] * n_rows, [-1] * n_cols
+    if hint is not None:
+        entries = rows[order].astype(np.int64) * n_cols + cols[order]  # sorted: by row, then column
+        _take_hint(entries, np.asarray(hint), col_of_row, row_of_col)
     for r in range(n_rows):  # the cheap part first: a free column of its own
+        if col_of_row[r] >= 0:
+            continue
         c = next((c for c in adj[starts[r] : starts[r + 1]] if row_of_col[c] < 0), -1)
         if c >= 0:
             col_of_row[r], row_of_col[c] = c, r
@@ -65,6 +74,18 @@ def matching(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> np
         if col_of_row[root] < 0:
             _augment(root, adj, starts, col_of_row, row_of_col)
     return np.array(col_of_row, dtype=np.int64)
+
+
+def _take_hint(entries: np.ndarray, hint: np.ndarray, col_of_row: list, row_of_col: list) -> None:
+    """Match each row to its hint column where that is an entry of the row (``entries``: sorted
+    ``row * n_cols + col``), first come first served."""
+    n_cols = len(row_of_col)
+    r = np.flatnonzero(hint >= 0)
+    key = r.astype(np.int64) * n_cols + hint[r]
+    pos = np.minimum(np.searchsorted(entries, key), len(entries) - 1)
+    for row, col in zip(r[entries[pos] == key].tolist(), hint[r[entries[pos] == key]].tolist()):
+        if row_of_col[col] < 0:
+            col_of_row[row], row_of_col[col] = col, row
 
 
 def _augment(root: int, adj: list, starts: list, col_of_row: list, row_of_col: list) -> None:
