@@ -111,6 +111,19 @@ def test_krylov_step_equals_the_direct_solve(monkeypatch):
     np.testing.assert_allclose(linear.DenseInverse(jac)(b), s, rtol=1e-9, atol=1e-12)
 
 
+def test_gmres_restarts_until_the_residual_asked_for():
+    # cycles of 2 iterations, restarted from the true residual, reach 1e-10 of |b|
+    jac, region = coupled_blocks(coupling=0.6)
+    krylov = linear.BlockKrylov(jac, region, region)
+    b = np.random.default_rng(6).standard_normal(jac.n)
+    matrix = jac.dense()
+    x, iterations = linear.gmres(lambda v: matrix @ v, krylov.precondition, b, 1e-10, 2, 100)
+    assert iterations > 2 and np.linalg.norm(matrix @ x - b) <= 1e-10 * np.linalg.norm(b)
+    _, few = linear.gmres(lambda v: matrix @ v, krylov.precondition, b, 1e-10, 2, 1)
+    assert few == 2  # one cycle is not enough: the answer above took restarts
+    np.testing.assert_allclose(x, np.linalg.solve(matrix, b), rtol=0, atol=1e-8 * np.abs(x).max())
+
+
 def test_krylov_is_reproducible_bit_for_bit():
     jac, region = coupled_blocks(seed=5)
     b = np.random.default_rng(2).standard_normal(jac.n)
