@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from cge.model.ces import LB
-from cge.model.dual import CesTerms, Dual, assemble, ces_price
+from cge.model.dual import CesTerms, Dual, Tape, assemble, ces_price
 from cge.model.structure import Structure
 
 #: systems smaller than this have a dense Jacobian (no SciPy to import: cge.model.dual)
@@ -115,6 +115,7 @@ class ArrayModel:
         self.R = [(r,) for r in b.regions]
         self.P = [(f,) for f in sets.pooled_factors]
         self._kept: dict = {}
+        self._tape = Tape()
         self._offsets()
         self._equations()
         self.set_instruments(None)
@@ -219,7 +220,8 @@ class ArrayModel:
             _, J = self.jacobian(x)
         finally:
             self.par = saved
-        return nonzeros(J)[:2]
+        rows, cols, values = nonzeros(J)
+        return rows[values != 0], cols[values != 0]
 
     # ------------------------------------------------------------ instruments
     def set_instruments(self, ins) -> None:
@@ -257,10 +259,14 @@ class ArrayModel:
     def jacobian(self, x: np.ndarray):
         """``F(x)`` and its Jacobian (rows = equations, columns = unknowns): a dense array below
         :data:`DENSE_BELOW` unknowns, else SciPy's CSR."""
-        F = self._system(x, jacobian="dense" if self.n < DENSE_BELOW else "sparse")
-        return F.v, F.J
+        if self.n < DENSE_BELOW:
+            F = self._system(x, jacobian="dense")
+            return F.v, F.J
+        self._tape.at = 0  # the operations' patterns, made on the first evaluation (cge.model.dual.Tape)
+        F = self._system(x, jacobian=self._tape)
+        return F.v, F.J.scipy()
 
-    def _system(self, x: np.ndarray, jacobian: str | None) -> Dual:
+    def _system(self, x: np.ndarray, jacobian: str | Tape | None) -> Dual:
         u = {name: Dual.unknowns(x, s, n, jacobian) for name, (s, n) in self.offset.items()}
         p = self._prices(u)
         q = self._quantities(u, p)
@@ -508,6 +514,5 @@ def nonzeros(J) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if isinstance(J, np.ndarray):
         rows, cols = np.nonzero(J)
         return rows, cols, J[rows, cols]
-    J = J.tocoo()
-    keep = J.data != 0
-    return J.row[keep], J.col[keep], J.data[keep]
+    J = J.tocoo()  # every entry of the model's pattern, zero or not (cge.model.dual)
+    return J.row, J.col, J.data

@@ -19,10 +19,63 @@ from dataclasses import dataclass
 import numpy as np
 
 
-def _sparse():
-    import scipy.sparse as sp
+class Pattern:
+    """Where a sparse Jacobian's entries are: row pointers ``indptr`` and column ``indices``
+    (CSR, repeated columns summed, zeros kept, so that it depends on the model only)."""
 
-    return sp
+    __slots__ = ("_rows", "indices", "indptr", "n_cols")
+
+    def __init__(self, indptr: np.ndarray, indices: np.ndarray, n_cols: int):
+        self.indptr, self.indices, self.n_cols = indptr, indices, n_cols
+        self._rows: np.ndarray | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.indptr) - 1
+
+    @property
+    def rows(self) -> np.ndarray:
+        """The row of every entry."""
+        if self._rows is None:
+            self._rows = np.repeat(np.arange(self.n), np.diff(self.indptr))
+        return self._rows
+
+
+class Tape:
+    """The patterns of every sparse operation of an evaluation of the system, made on its first
+    evaluation and replayed on the next (the operations and their patterns are the same every time:
+    only the values change), so that a Jacobian costs arithmetic on its entries, no sorting."""
+
+    def __init__(self):
+        self.steps: list = []
+        self.at = 0
+
+    def step(self, make, *inputs: Pattern):
+        """The next operation's (output pattern, recipe): made by ``make()`` the first time."""
+        if self.at == len(self.steps):
+            self.steps.append((tuple(p.indices.size for p in inputs), make()))
+        sizes, out = self.steps[self.at]
+        if sizes != tuple(p.indices.size for p in inputs):
+            raise RuntimeError("the system's operations changed between evaluations (cge.model.dual.Tape)")
+        self.at += 1
+        return out
+
+
+class Rows:
+    """A sparse Jacobian: its :class:`Pattern`, the values of its entries, and the tape of the
+    evaluation it belongs to."""
+
+    __slots__ = ("data", "pattern", "tape")
+
+    def __init__(self, pattern: Pattern, data: np.ndarray, tape: Tape):
+        self.pattern, self.data, self.tape = pattern, data, tape
+
+    def scipy(self):
+        """As SciPy's CSR matrix."""
+        import scipy.sparse as sp
+
+        p = self.pattern
+        return sp.csr_matrix((self.data, p.indices, p.indptr), shape=(p.n, p.n_cols))
 
 
 class Dual:
@@ -36,9 +89,9 @@ class Dual:
 
     # ------------------------------------------------------------ making
     @classmethod
-    def unknowns(cls, x: np.ndarray, start: int, n: int, jacobian: str | None) -> Dual:
+    def unknowns(cls, x: np.ndarray, start: int, n: int, jacobian: str | Tape | None) -> Dual:
         """The ``n`` unknowns ``x[start:start + n]`` (their derivative: the identity's columns);
-        ``jacobian``: ``"sparse"``, ``"dense"`` or ``None`` (values only)."""
+        ``jacobian``: ``"dense"``, a :class:`Tape` (sparse) or ``None`` (values only)."""
         v = x[start : start + n]
         if jacobian is None:
             return cls(v)
@@ -46,8 +99,9 @@ class Dual:
             J = np.zeros((n, len(x)))
             J[np.arange(n), np.arange(start, start + n)] = 1.0
             return cls(v, J)
-        J = _sparse().csr_matrix((np.ones(n), np.arange(start, start + n), np.arange(n + 1)), shape=(n, len(x)))
-        return cls(v, J)
+        assert isinstance(jacobian, Tape)
+        pattern = jacobian.step(lambda: Pattern(np.arange(n + 1), np.arange(start, start + n), len(x)))
+        return cls(v, Rows(pattern, np.ones(n), jacobian))
 
     @classmethod
     def concat(cls, parts: Sequence[Dual]) -> Dual:
@@ -57,12 +111,14 @@ class Dual:
             return cls(v)
         if isinstance(parts[0].J, np.ndarray):
             return cls(v, np.concatenate([p.J for p in parts]))
-        return cls(v, _sparse().vstack([p.J for p in parts], format="csr"))
+        Js = [p.J for p in parts]
+        pattern = Js[0].tape.step(lambda: _stacked([J.pattern for J in Js]), *[J.pattern for J in Js])
+        return cls(v, Rows(pattern, np.concatenate([J.data for J in Js]), Js[0].tape))
 
     # ------------------------------------------------------------ indexing
     def take(self, idx: np.ndarray) -> Dual:
         """The cells at positions ``idx`` (repeats allowed)."""
-        return Dual(self.v[idx], None if self.J is None else self.J[idx])
+        return Dual(self.v[idx], None if self.J is None else _take(self.J, idx))
 
     def sum_by(self, group: np.ndarray, n: int) -> Dual:
         """``out[g] = sum of the cells k with group[k] == g``, for g < n."""
@@ -73,8 +129,10 @@ class Dual:
             out = np.zeros((n, self.J.shape[1]))
             np.add.at(out, group, self.J)
             return Dual(v, out)
-        S = _sparse().csr_matrix((np.ones(len(group)), (group, np.arange(len(group)))), shape=(n, len(group)))
-        return Dual(v, (S @ self.J).tocsr())
+        J = self.J
+        p = J.pattern
+        pattern, target = J.tape.step(lambda: _merge(p.indices, group[p.rows], n, p.n_cols), p)
+        return Dual(v, Rows(pattern, np.bincount(target, weights=J.data, minlength=pattern.indices.size), J.tape))
 
     # ------------------------------------------------------------ arithmetic
     def scaled(self, d) -> Dual:
@@ -84,7 +142,7 @@ class Dual:
 
     def __add__(self, other) -> Dual:
         if isinstance(other, Dual):
-            return Dual(self.v + other.v, None if self.J is None else self.J + other.J)
+            return Dual(self.v + other.v, None if self.J is None else _add(self.J, other.J))
         return Dual(self.v + other, self.J)
 
     __radd__ = __add__
@@ -104,7 +162,7 @@ class Dual:
         v = self.v * other.v
         if self.J is None:
             return Dual(v)
-        return Dual(v, _scale_rows(self.J, other.v) + _scale_rows(other.J, self.v))
+        return Dual(v, _add(_scale_rows(self.J, other.v), _scale_rows(other.J, self.v)))
 
     __rmul__ = __mul__
 
@@ -130,12 +188,61 @@ class Dual:
         return Dual(v, None if self.J is None else _scale_rows(self.J, v))
 
 
+def _take(J, idx: np.ndarray):
+    """The rows ``idx`` of ``J``."""
+    if isinstance(J, np.ndarray):
+        return J[idx]
+
+    def make():
+        p = J.pattern
+        lengths = np.diff(p.indptr)[idx]
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        pos = np.repeat(p.indptr[idx] - indptr[:-1], lengths) + np.arange(indptr[-1])
+        return Pattern(indptr, p.indices[pos], p.n_cols), pos
+
+    pattern, pos = J.tape.step(make, J.pattern)
+    return Rows(pattern, J.data[pos], J.tape)
+
+
+def _add(A, B):
+    """``A + B`` (same rows), keeping every entry of either, even where the sum is zero."""
+    if isinstance(A, np.ndarray):
+        return A + B
+
+    a, b = A.pattern, B.pattern
+    pattern, target = A.tape.step(
+        lambda: _merge(np.concatenate([a.indices, b.indices]), np.concatenate([a.rows, b.rows]), a.n, a.n_cols), a, b
+    )
+    data = np.bincount(target, weights=np.concatenate([A.data, B.data]), minlength=pattern.indices.size)
+    return Rows(pattern, data, A.tape)
+
+
+def _merge(indices: np.ndarray, row: np.ndarray, n: int, n_cols: int) -> tuple[Pattern, np.ndarray]:
+    """The pattern of entries in columns ``indices`` and rows ``row`` (of ``n``), repeated
+    columns of a row merged; and the entry of that pattern each of them adds to."""
+    key = row.astype(np.int64) * n_cols + indices
+    order = np.argsort(key, kind="stable")
+    ordered = key[order]
+    first = np.concatenate([[True], ordered[1:] != ordered[:-1]])
+    target = np.empty(key.size, dtype=np.intp)
+    target[order] = np.cumsum(first) - 1
+    kept = ordered[first]
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(kept // n_cols, minlength=n))])
+    return Pattern(indptr, kept % n_cols, n_cols), target
+
+
+def _stacked(patterns: list[Pattern]) -> Pattern:
+    """The rows of ``patterns`` one after the other."""
+    offsets = np.cumsum([0] + [p.indices.size for p in patterns[:-1]])
+    indptr = np.concatenate([[0]] + [p.indptr[1:] + o for p, o in zip(patterns, offsets)])
+    return Pattern(indptr, np.concatenate([p.indices for p in patterns]), patterns[0].n_cols)
+
+
 def _scale_rows(J, d: np.ndarray):
-    """``diag(d) @ J`` for a CSR or dense matrix ``J``."""
+    """``diag(d) @ J`` for a sparse or dense ``J``."""
     if isinstance(J, np.ndarray):
         return J * d[:, None]
-    data = J.data * np.repeat(d, np.diff(J.indptr))
-    return type(J)((data, J.indices, J.indptr), shape=J.shape)
+    return Rows(J.pattern, J.data * d[J.pattern.rows], J.tape)
 
 
 def assemble(n: int, parts: Sequence[tuple[np.ndarray, Dual]]) -> Dual:
