@@ -151,12 +151,16 @@ def child(size: str, progress: str, t_launch: float, seed: int) -> int:
         half = bench.copy()
         half.tariff[inner] *= 0.5
 
+        from cge.solve import linear
+
         def solve(label, ins):
             out["phase"] = label
             save()
+            counts = dict(linear.COUNTS)
             t = time.perf_counter()
             res = model.solve(ins, steps=1)
             wall = time.perf_counter() - t
+            krylov = {k: v - counts[k] for k, v in linear.COUNTS.items()}
             attrs = res.dataset.attrs
             solver_s = res.info.get("solve_seconds", attrs.get("solver_seconds"))
             ev = res.dataset["ev_pct"].values
@@ -175,6 +179,10 @@ def child(size: str, progress: str, t_launch: float, seed: int) -> int:
                     for k, v in res.info["solve"].options.items()
                     if k in ("factorisations", "factorise_seconds", "read_seconds")
                 },
+                # the Krylov route's linear algebra alone (cge.solve.linear.COUNTS)
+                "krylov": {k: round(v, 4) for k, v in krylov.items()}
+                if krylov["factorisations"] + krylov["solves"]
+                else None,
             }
             phase(label, wall)
             return res
@@ -369,6 +377,22 @@ def table(records) -> str:
     return "\n".join([line(rows[0]), "-" * len(line(rows[0]))] + [line(r) for r in rows[1:]])
 
 
+def krylov_lines(records) -> list[str]:
+    """Per size and solve: the blocks' factorisations and their seconds, GMRES solves, iterations
+    and seconds (the rest of a solve is evaluating residuals and Jacobians)."""
+    out = []
+    for r in records:
+        for label in ("solve", "resolve"):
+            k = (r.get(label) or {}).get("krylov")
+            if k:
+                out.append(
+                    f"  {r['size']:<9} {label:<7}  {k['factorisations']} factorisations"
+                    f" {fmt(k['factorise_seconds'])} s,"
+                    f"  {k['solves']} GMRES solves, {k['iterations']} iterations {fmt(k['solve_seconds'])} s"
+                )
+    return out
+
+
 def verdict(ok):
     return "n/a " if ok is None else ("PASS" if ok else "MISS")
 
@@ -551,6 +575,10 @@ def main(argv=None) -> int:
         "solve columns: wall seconds of Model.solve(..., steps=1) (seconds in cge.solve.solve); "
         "peak MB: the size's process"
     )
+    krylov = krylov_lines(records)
+    if krylov:
+        print("\nlinear algebra of the Krylov route (cge.solve.linear; GMRES preconditioned by the regions' blocks):")
+        print("\n".join(krylov))
     tg = targets(records, e2e)
     print("\ntargets (issue 6):")
     w = max(len(t["target"]) for t in tg)

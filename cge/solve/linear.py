@@ -26,6 +26,7 @@ reproducible bit for bit whatever the number of cores.
 from __future__ import annotations
 
 import math
+import time
 from typing import NamedTuple
 
 import numpy as np
@@ -42,6 +43,12 @@ RTOL = 1e-3
 RESTART = 100
 #: ... at most this many times
 RESTARTS = 5
+
+
+#: what the Krylov route did in this process (bench/bench.py prints it per solve): preconditioners
+#: made and their seconds, GMRES solves, their iterations and seconds.  Read only, by
+#: benchmarks: no decision depends on it
+COUNTS = {"factorisations": 0, "factorise_seconds": 0.0, "solves": 0, "iterations": 0, "solve_seconds": 0.0}
 
 
 class Jacobian(NamedTuple):
@@ -127,7 +134,7 @@ class BlockKrylov(LinearSolve):
         import scipy.sparse as sp
         import scipy.sparse.linalg as spla
 
-        n = jac.n
+        t0, n = time.perf_counter(), jac.n
         self._pattern = pattern = _pattern(jac, row_block, col_block)
         pre = sp.csc_matrix((jac.values[pattern.pre_take], pattern.pre_indices, pattern.pre_indptr), shape=(n, n))
         # no column ordering: in the regions' order the elimination stays inside each region's
@@ -140,6 +147,8 @@ class BlockKrylov(LinearSolve):
         self._jac = matrix((values, pattern.jac_indices, pattern.jac_indptr), shape=(n, n))
         #: GMRES iterations of the last solve
         self.iterations = 0
+        COUNTS["factorisations"] += 1
+        COUNTS["factorise_seconds"] += time.perf_counter() - t0
 
     def precondition(self, b: np.ndarray) -> np.ndarray:
         """The solve with the preconditioner itself (the kept entries of ``J``), exact to round-off."""
@@ -148,8 +157,12 @@ class BlockKrylov(LinearSolve):
         return out
 
     def __call__(self, b: np.ndarray) -> np.ndarray:
+        t0 = time.perf_counter()
         with _one_blas_thread():
             s, self.iterations = gmres(self._jac.dot, self.precondition, b, RTOL, RESTART, RESTARTS)
+        COUNTS["solves"] += 1
+        COUNTS["iterations"] += self.iterations
+        COUNTS["solve_seconds"] += time.perf_counter() - t0
         # not converged within RESTARTS: the step is still the best GMRES found, and Newton's
         # method judges it by the residuals it gives (a slow step leads to a fresh Jacobian)
         return s
