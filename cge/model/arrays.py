@@ -22,11 +22,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from cge.model.ces import LB
-from cge.model.dual import CesTerms, Dual, Tape, assemble, ces_price
+from cge.model.dual import CesTerms, Dual, Rows, Tape, assemble, ces_price
 from cge.model.structure import Structure
 
-#: systems smaller than this have a dense Jacobian (no SciPy to import: cge.model.dual)
-DENSE_BELOW = 1500
 #: the unknowns, in column order: (name, index set, lower bound)
 UNKNOWNS = (
     ("PY", "YR", LB),
@@ -256,17 +254,14 @@ class ArrayModel:
         """``F(x)``: every equation's left side less its right side, in row order."""
         return self._system(x, jacobian=None).v
 
-    def jacobian(self, x: np.ndarray):
-        """``F(x)`` and its Jacobian (rows = equations, columns = unknowns): a dense array below
-        :data:`DENSE_BELOW` unknowns, else SciPy's CSR."""
-        if self.n < DENSE_BELOW:
-            F = self._system(x, jacobian="dense")
-            return F.v, F.J
+    def jacobian(self, x: np.ndarray) -> tuple[np.ndarray, Rows]:
+        """``F(x)`` and its Jacobian (rows = equations, columns = unknowns; ``.scipy()`` for SciPy's CSR)."""
         self._tape.at = 0  # the operations' patterns, made on the first evaluation (cge.model.dual.Tape)
         F = self._system(x, jacobian=self._tape)
-        return F.v, F.J.scipy()
+        assert F.J is not None
+        return F.v, F.J
 
-    def _system(self, x: np.ndarray, jacobian: str | Tape | None) -> Dual:
+    def _system(self, x: np.ndarray, jacobian: Tape | None) -> Dual:
         u = {name: Dual.unknowns(x, s, n, jacobian) for name, (s, n) in self.offset.items()}
         p = self._prices(u)
         q = self._quantities(u, p)
@@ -509,10 +504,6 @@ class ArrayModel:
         return [self.par.pnum - u["PY"].take(k), u["Y"].take(k) - 1.0]  # the model file's sign: PNUM - PY
 
 
-def nonzeros(J) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The rows, columns and values of a Jacobian's nonzero entries (dense or sparse)."""
-    if isinstance(J, np.ndarray):
-        rows, cols = np.nonzero(J)
-        return rows, cols, J[rows, cols]
-    J = J.tocoo()  # every entry of the model's pattern, zero or not (cge.model.dual)
-    return J.row, J.col, J.data
+def nonzeros(J: Rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows, columns and values of every entry of a Jacobian's pattern (zero or not)."""
+    return J.pattern.rows, J.pattern.indices, J.data

@@ -2,9 +2,8 @@
 model stated on arrays (:mod:`cge.model.arrays`).
 
 A :class:`Dual` is a vector of values ``v`` (one per cell of some index set) and, when the
-Jacobian is wanted, the matrix ``J`` of their derivatives with respect to the ``N`` unknowns (one
-row per cell): sparse (SciPy's CSR), or, for a small system, a dense numpy array (SciPy's sparse
-matrices take 0.16 s to import, a tenth of a small run).  The operations are the few the model's
+Jacobian is wanted, the sparse matrix ``J`` of their derivatives with respect to the ``N``
+unknowns (one row per cell, :class:`Rows`: numpy only, no SciPy to import).  The operations are the few the model's
 equations use: gathering cells, sums over groups of cells, products, quotients, constant powers,
 logarithms and exponentials; each applies the chain rule to ``J`` row by row.  Without ``J``
 (residuals only) they are plain numpy.  The derivatives are exact (analytic), like the AMPL
@@ -79,7 +78,7 @@ class Rows:
 
 
 class Dual:
-    """Values ``v`` (n,) and their Jacobian ``J`` (n x N: CSR or dense) or ``None`` (values only)."""
+    """Values ``v`` (n,) and their Jacobian ``J`` (n x N, :class:`Rows`) or ``None`` (values only)."""
 
     __slots__ = ("J", "v")
 
@@ -89,17 +88,12 @@ class Dual:
 
     # ------------------------------------------------------------ making
     @classmethod
-    def unknowns(cls, x: np.ndarray, start: int, n: int, jacobian: str | Tape | None) -> Dual:
+    def unknowns(cls, x: np.ndarray, start: int, n: int, jacobian: Tape | None) -> Dual:
         """The ``n`` unknowns ``x[start:start + n]`` (their derivative: the identity's columns);
-        ``jacobian``: ``"dense"``, a :class:`Tape` (sparse) or ``None`` (values only)."""
+        ``jacobian``: the :class:`Tape` of the evaluation, or ``None`` (values only)."""
         v = x[start : start + n]
         if jacobian is None:
             return cls(v)
-        if jacobian == "dense":
-            J = np.zeros((n, len(x)))
-            J[np.arange(n), np.arange(start, start + n)] = 1.0
-            return cls(v, J)
-        assert isinstance(jacobian, Tape)
         pattern = jacobian.step(lambda: Pattern(np.arange(n + 1), np.arange(start, start + n), len(x)))
         return cls(v, Rows(pattern, np.ones(n), jacobian))
 
@@ -109,8 +103,6 @@ class Dual:
         v = np.concatenate([p.v for p in parts])
         if parts[0].J is None:
             return cls(v)
-        if isinstance(parts[0].J, np.ndarray):
-            return cls(v, np.concatenate([p.J for p in parts]))
         Js = [p.J for p in parts]
         pattern = Js[0].tape.step(lambda: _stacked([J.pattern for J in Js]), *[J.pattern for J in Js])
         return cls(v, Rows(pattern, np.concatenate([J.data for J in Js]), Js[0].tape))
@@ -125,10 +117,6 @@ class Dual:
         v = np.bincount(group, weights=self.v, minlength=n)
         if self.J is None:
             return Dual(v)
-        if isinstance(self.J, np.ndarray):
-            out = np.zeros((n, self.J.shape[1]))
-            np.add.at(out, group, self.J)
-            return Dual(v, out)
         J = self.J
         p = J.pattern
         pattern, target = J.tape.step(lambda: _merge(p.indices, group[p.rows], n, p.n_cols), p)
@@ -190,8 +178,6 @@ class Dual:
 
 def _take(J, idx: np.ndarray):
     """The rows ``idx`` of ``J``."""
-    if isinstance(J, np.ndarray):
-        return J[idx]
 
     def make():
         p = J.pattern
@@ -206,8 +192,6 @@ def _take(J, idx: np.ndarray):
 
 def _add(A, B):
     """``A + B`` (same rows), keeping every entry of either, even where the sum is zero."""
-    if isinstance(A, np.ndarray):
-        return A + B
 
     a, b = A.pattern, B.pattern
     pattern, target = A.tape.step(
@@ -239,9 +223,7 @@ def _stacked(patterns: list[Pattern]) -> Pattern:
 
 
 def _scale_rows(J, d: np.ndarray):
-    """``diag(d) @ J`` for a sparse or dense ``J``."""
-    if isinstance(J, np.ndarray):
-        return J * d[:, None]
+    """``diag(d) @ J``."""
     return Rows(J.pattern, J.data * d[J.pattern.rows], J.tape)
 
 
