@@ -137,6 +137,7 @@ class Model:
             f"(Walras): output_clearing{list(self.core.dropped)}",
         )
         self.closure = Closure.from_options(self.options, f"output_clearing[{','.join(self.core.dropped)}]")
+        self._benchmark: tuple | None = None  # (key, the benchmark as a solution): benchmark_solution
 
     # ------------------------------------------------------------------
     #: steps along the path from the benchmark used for the welfare decomposition
@@ -402,14 +403,20 @@ class Model:
         return report
 
     def benchmark_solution(self, member=None) -> xr.Dataset:
-        """The benchmark as a solution (every index 1), without solving; variables are reset."""
-        ins = Instruments.benchmark(self.bench)
-        self.core.set_instruments(ins)
-        saved = self.core.point()
-        self.core.reset_start()
-        ds = extract(self.core, ins, member)
-        self.core.restore(saved)  # keep the warm start
-        return ds
+        """The benchmark as a solution (every index 1), without solving; the point is kept.  Made
+        once for the union members and elasticities in use (a shallow copy each time)."""
+        key = (
+            None if member is None else np.asarray(member, dtype=bool).tobytes(),
+            *(v.tobytes() for v in self.core.elasticities().values()),
+        )
+        if self._benchmark is None or self._benchmark[0] != key:
+            ins = Instruments.benchmark(self.bench)
+            self.core.set_instruments(ins)
+            saved = self.core.point()
+            self.core.reset_start()
+            self._benchmark = (key, extract(self.core, ins, member))
+            self.core.restore(saved)  # keep the warm start
+        return self._benchmark[1].copy(deep=False)
 
 
 # ---------------------------------------------------------------------- API

@@ -36,6 +36,7 @@ weights: benchmark tariffs times the change in flows, benchmark trade times the 
 from __future__ import annotations
 
 import itertools
+import weakref
 from typing import Any
 
 import numpy as np
@@ -80,7 +81,27 @@ def trade_effects(dX: np.ndarray, member: np.ndarray):
 
 
 # ----------------------------------------------------------------- welfare decomposition
+#: id(dataset) -> (weak reference to it, its _state): each part of the decomposition reads the
+#: same two or more states, made once
+_STATES: dict[int, tuple] = {}
+
+
 def _state(ds: xr.Dataset) -> dict:
+    """:func:`_make_state`, made once per dataset (while it lives)."""
+    hit = _STATES.get(id(ds))
+    if hit is not None and hit[0]() is ds:
+        return hit[1]
+    out = _make_state(ds)
+    key = id(ds)
+
+    def forget(_ref) -> None:
+        _STATES.pop(key, None)
+
+    _STATES[key] = (weakref.ref(ds, forget), out)
+    return out
+
+
+def _make_state(ds: xr.Dataset) -> dict:
     """The arrays the decomposition needs, NaN-free (cells with no flow are zero).
 
     ``cif``: price per delivered unit of imports, ``PE_s (1 + te) tau``; ``fob``: price per unit
