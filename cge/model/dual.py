@@ -25,7 +25,8 @@ class Pattern:
     __slots__ = ("_rows", "indices", "indptr", "n_cols")
 
     def __init__(self, indptr: np.ndarray, indices: np.ndarray, n_cols: int):
-        self.indptr, self.indices, self.n_cols = indptr, indices, n_cols
+        # positions in 32 bits: the patterns of a GTAP-size evaluation take half a gigabyte so
+        self.indptr, self.indices, self.n_cols = indptr, indices.astype(np.int32), n_cols
         self._rows: np.ndarray | None = None
 
     @property
@@ -36,7 +37,7 @@ class Pattern:
     def rows(self) -> np.ndarray:
         """The row of every entry."""
         if self._rows is None:
-            self._rows = np.repeat(np.arange(self.n), np.diff(self.indptr))
+            self._rows = np.repeat(np.arange(self.n, dtype=np.int32), np.diff(self.indptr))
         return self._rows
 
 
@@ -183,7 +184,7 @@ def _take(J, idx: np.ndarray):
         p = J.pattern
         lengths = np.diff(p.indptr)[idx]
         indptr = np.concatenate([[0], np.cumsum(lengths)])
-        pos = np.repeat(p.indptr[idx] - indptr[:-1], lengths) + np.arange(indptr[-1])
+        pos = (np.repeat(p.indptr[idx] - indptr[:-1], lengths) + np.arange(indptr[-1])).astype(np.int32)
         return Pattern(indptr, p.indices[pos], p.n_cols), pos
 
     pattern, pos = J.tape.step(make, J.pattern)
@@ -208,7 +209,7 @@ def _merge(indices: np.ndarray, row: np.ndarray, n: int, n_cols: int) -> tuple[P
     order = np.argsort(key, kind="stable")
     ordered = key[order]
     first = np.concatenate([[True], ordered[1:] != ordered[:-1]])
-    target = np.empty(key.size, dtype=np.intp)
+    target = np.empty(key.size, dtype=np.int32)
     target[order] = np.cumsum(first) - 1
     kept = ordered[first]
     indptr = np.concatenate([[0], np.cumsum(np.bincount(kept // n_cols, minlength=n))])
