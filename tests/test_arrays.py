@@ -143,3 +143,41 @@ def test_the_structural_check_starts_from_the_natural_matching():
     # without the isolated cells' pins the same check names what is left over
     keep = ~np.isin(rows, [k for k, (name, _) in enumerate(am.equations) if name == "isolated_activity"])
     assert "structurally singular" in singular.structural(rows[keep], cols[keep], am.unknowns, am.equations, hint)
+
+
+def test_a_replayed_jacobian_is_the_recorded_one_on_the_same_pattern():
+    # the tape records each operation's pattern on the first evaluation and replays it: a second
+    # evaluation elsewhere has the same pattern and the values a fresh recording gives there
+    core = _core("default", None)
+    am, rng = core.arrays, np.random.default_rng(3)
+    x1, x2 = am.start() * rng.uniform(0.9, 1.1, am.n), am.start() * rng.uniform(0.9, 1.1, am.n)
+    _, J1 = am.jacobian(x1)
+    F2, J2 = am.jacobian(x2)  # replayed
+    _, J2_fresh = _core("default", None).arrays.jacobian(x2)  # recorded
+    assert np.array_equal(J1.pattern.indices, J2.pattern.indices) and np.array_equal(
+        J1.pattern.indptr, J2.pattern.indptr
+    )
+    np.testing.assert_array_equal(J2.data, J2_fresh.data)
+    np.testing.assert_array_equal(F2, am.residuals(x2))
+
+
+def test_dual_sums_and_products_differentiate_exactly():
+    from cge.model.dual import Dual, Tape
+
+    x = np.array([2.0, 3.0, 5.0])
+    tape = Tape()
+    u = Dual.unknowns(x, 0, 3, tape)
+    y = (
+        (u * u.take(np.array([1, 2, 0]))).power(0.5).sum_by(np.array([0, 0, 1]), 2)
+    )  # sqrt(x0 x1) + sqrt(x1 x2), sqrt(x2 x0)
+    J = y.J.scipy().toarray()
+    expected = np.array(
+        [
+            [0.5 * np.sqrt(3 / 2), 0.5 * np.sqrt(2 / 3) + 0.5 * np.sqrt(5 / 3), 0.5 * np.sqrt(3 / 5)],
+            [0.5 * np.sqrt(5 / 2), 0.0, 0.5 * np.sqrt(2 / 5)],
+        ]
+    )
+    np.testing.assert_allclose(y.v, [np.sqrt(6) + np.sqrt(15), np.sqrt(10)], rtol=1e-15)
+    np.testing.assert_allclose(J, expected, rtol=1e-14)
+    empty = Dual.unknowns(x, 0, 0, tape).sum_by(np.zeros(0, dtype=np.intp), 2)  # no cells: zeros, no entries
+    assert empty.v.tolist() == [0.0, 0.0] and empty.J.data.size == 0

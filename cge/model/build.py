@@ -20,19 +20,41 @@ set-and-resolve, never a rebuild.
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyomo.core as pyo
 
 from cge.model import arrays as arrays_mod
-from cge.model import closure, demand, income, isolated, markets, parameters, prices, production, trade, unknowns
+from cge.model import parameters
 from cge.model.arrays import ArrayModel
 from cge.model.benchmark import Benchmark
 from cge.model.structure import ELASTICITIES, Structure
 from cge.scenario.options import ModelOptions
 
-#: the equation blocks, in the order they are added (MODEL.md section 5)
-BLOCKS = (prices, production, demand, trade, markets, closure, income, isolated)
+if TYPE_CHECKING:
+    import pyomo.core as pyo
+
+
+def pyomo_core():
+    """``pyomo.core``, imported on first use (the model on arrays needs no Pyomo: 0.1 s of a run),
+    with Pyomo's hook on the import of SciPy dropped: whoever imports SciPy after Pyomo would also
+    import ``scipy.stats``, ``scipy.integrate`` and ``scipy.spatial``, which cge never uses (0.3 to
+    0.5 s); Pyomo's own deferred ``scipy`` still imports them when Pyomo uses it (the IPOPT route)."""
+    import pyomo.core
+    from pyomo.common import dependencies
+
+    callbacks = getattr(getattr(dependencies, "DeferredImportCallbackFinder", None), "_callbacks", None)
+    if isinstance(callbacks, dict):
+        callbacks.pop("scipy", None)
+    return pyomo.core
+
+
+def blocks() -> tuple:
+    """The equation blocks, in the order they are added (MODEL.md section 5)."""
+    pyomo_core()
+    from cge.model import closure, demand, income, isolated, markets, prices, production, trade
+
+    return (prices, production, demand, trade, markets, closure, income, isolated)
 
 
 class EquationSystem:
@@ -69,14 +91,16 @@ class EquationSystem:
 
     def _build(self) -> pyo.ConcreteModel:
         """The Pyomo model, in MODEL.md's order (see the module's doc)."""
-        st = self.structure
+        from cge.model import unknowns
+
+        st, pyo = self.structure, pyomo_core()
         m = pyo.ConcreteModel(name="cge_core")
         # the regions, by which the solver splits the system into blocks (cge.solve.linear)
         m.regions = pyo.Set(initialize=list(st.bm.regions), ordered=True, doc="regions")
         parameters.declare(m, st)
         #: the benchmark value of the unknowns that do not start at 1
         self.start = unknowns.declare(m, st)
-        for block in BLOCKS:
+        for block in blocks():
             block.add(m, st)
         m.obj = pyo.Objective(expr=0.0)  # a square system: feasibility only
         parameters.fix_all(m)
@@ -146,7 +170,8 @@ class EquationSystem:
     def _unknowns(self) -> tuple:
         """The unknowns, listed once (the model is complete when built)."""
         skip = {id(c) for c in self.instruments()}
-        return tuple(v for v in self.instance.component_data_objects(pyo.Var) if id(v.parent_component()) not in skip)
+        variables = self.instance.component_data_objects(pyomo_core().Var)
+        return tuple(v for v in variables if id(v.parent_component()) not in skip)
 
     @cached_property
     def _start_values(self) -> list:

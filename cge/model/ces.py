@@ -10,7 +10,6 @@ benchmark; quantities (``D``, ``M``, ``X``, ``A``, ``C``, ``FD``) are in benchma
 from __future__ import annotations
 
 import numpy as np
-import pyomo.core as pyo
 
 #: lower bound of every price and activity index (keeps CES powers real)
 LB = 1e-9
@@ -25,6 +24,8 @@ def instrument(*index, initialize, doc):
     model and a counterfactual only changes their values.  Pyomo's IPOPT route writes fixed
     variables as constants, exactly like parameters.
     """
+    import pyomo.core as pyo
+
     return pyo.Var(*index, initialize=initialize, doc=doc, dense=True)
 
 

@@ -208,7 +208,8 @@ def _merge(indices: np.ndarray, row: np.ndarray, n: int, n_cols: int) -> tuple[P
     key = row.astype(np.int64) * n_cols + indices
     order = np.argsort(key, kind="stable")
     ordered = key[order]
-    first = np.concatenate([[True], ordered[1:] != ordered[:-1]])
+    first = np.ones(key.size, dtype=bool)  # the first entry of each (row, column)
+    first[1:] = ordered[1:] != ordered[:-1]
     target = np.empty(key.size, dtype=np.int32)
     target[order] = np.cumsum(first) - 1
     kept = ordered[first]

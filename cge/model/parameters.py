@@ -8,13 +8,16 @@ scenario's :class:`~cge.scenario.Instruments` (arrays along the benchmark's dime
 from __future__ import annotations
 
 import weakref
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyomo.core as pyo
 
 from cge.errors import InputError
 from cge.model.ces import instrument
 from cge.model.structure import ELASTICITIES, Structure
+
+if TYPE_CHECKING:
+    import pyomo.core as pyo
 
 #: the fixed variables that act as mutable parameters
 INSTRUMENTS = ELASTICITIES + (

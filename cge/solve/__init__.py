@@ -23,30 +23,17 @@ import math
 import shutil
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyomo.core as pyo
-from pyomo.opt import TerminationCondition
 
 from cge.errors import NewtonNoConvergence, SolveError, SolverNotAvailable
+from cge.model.build import pyomo_core
 
+from . import newton
 
-def _drop_pyomo_scipy_hook() -> None:
-    """Pyomo hooks the import of SciPy: whoever imports it first (:mod:`cge.solve.singular`, or
-    xarray through dask.array) also imports ``scipy.stats``, ``scipy.integrate`` and
-    ``scipy.spatial``, which cge never uses (0.3 to 0.5 s of a run's 2).  The hook is dropped
-    before :mod:`cge.solve.newton` is imported; Pyomo's own deferred ``scipy`` still imports them
-    when Pyomo uses it (the IPOPT route)."""
-    from pyomo.common import dependencies
-
-    callbacks = getattr(getattr(dependencies, "DeferredImportCallbackFinder", None), "_callbacks", None)
-    if isinstance(callbacks, dict):
-        callbacks.pop("scipy", None)
-
-
-_drop_pyomo_scipy_hook()
-
-from . import newton  # noqa: E402  (after the hook is dropped: from 1,500 unknowns newton imports SciPy)
+if TYPE_CHECKING:
+    import pyomo.core as pyo
 
 INSTALL_HELP = (
     "No IPOPT solver is available to Pyomo. Install one with the project's set-up script:\n"
@@ -138,7 +125,7 @@ def pick(name: str | None = None) -> str:
 
 def max_residual(model: pyo.ConcreteModel):
     """Largest absolute residual over the active equality constraints, and its name."""
-    worst, where = 0.0, ""
+    worst, where, pyo = 0.0, "", pyomo_core()
     for con in model.component_data_objects(pyo.Constraint, active=True):
         body = pyo.value(con.body, exception=False)
         if body is None or not math.isfinite(body):
@@ -181,7 +168,7 @@ def solve(
     fallback = options.pop("fallback", True)
     if name == "newton":
         return _solve_newton(model, options, bool(fallback), tee, progress, note)
-    if isinstance(model, pyo.ConcreteModel):
+    if not hasattr(model, "arrays"):  # a Pyomo model
         return _solve_ipopt(model, name, options, tee, progress)
     info = _solve_ipopt(model.instance, name, options, tee, progress)
     model.pull()
@@ -190,6 +177,8 @@ def solve(
 
 def _solve_ipopt(model: pyo.ConcreteModel, name: str, options: dict, tee: bool, progress) -> SolveInfo:
     """Solve the Pyomo model by IPOPT (route ``name``: cyipopt or ipopt) in place."""
+    from pyomo.opt import TerminationCondition
+
     opts = {**DEFAULT_OPTIONS, **options}
     opts.setdefault("print_level", 5 if tee else 0)
     start = time.perf_counter()
@@ -325,13 +314,12 @@ def _iterations(res) -> int | None:
 
 def versions(solver: str = "cyipopt") -> dict:
     """Versions of Pyomo and of the solver route that ran (``cyipopt`` or an ``ipopt`` executable)."""
-    out = {"pyomo": pyo.__version__ if hasattr(pyo, "__version__") else None}
-    try:
-        import pyomo.version
+    from importlib.metadata import PackageNotFoundError, version
 
-        out["pyomo"] = pyomo.version.version
-    except Exception:
-        pass
+    try:  # without importing Pyomo (the model on arrays needs none)
+        out: dict = {"pyomo": version("pyomo")}
+    except PackageNotFoundError:
+        out = {"pyomo": None}
     if solver == "newton":
         import scipy
 

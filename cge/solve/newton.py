@@ -43,13 +43,17 @@ import tempfile
 import time
 import weakref
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyomo.core as pyo
 
 from cge.model import names
+from cge.model.build import pyomo_core
 
 from . import linear, singular
+
+if TYPE_CHECKING:
+    import pyomo.core as pyo
 
 #: chord steps still needed (at the observed rate) beyond which a fresh factorisation is made
 #: (:func:`_refactorise`)
@@ -302,7 +306,7 @@ class FileSystem(System):
         it through the ASL: Pyomo's file information, its size and the fixed variables."""
         from pyomo.repn.plugins.nl_writer import NLWriter
 
-        fixed = [v for v in model.component_data_objects(pyo.Var) if v.fixed]
+        fixed = [v for v in model.component_data_objects(pyomo_core().Var) if v.fixed]
         for v in fixed:
             v.unfix()
         tmpdir = tempfile.mkdtemp(prefix="cge-newton-")
@@ -402,6 +406,7 @@ class ArraySystem(System):
 def signature(model: pyo.ConcreteModel) -> tuple:
     """What the model file depends on: the active equations and the variables (a cheap check, made
     at every solve; cge never changes which variables are fixed)."""
+    pyo = pyomo_core()
     return (
         sum(1 for _ in model.component_data_objects(pyo.Constraint, active=True)),
         sum(len(c) for c in model.component_objects(pyo.Var)),
@@ -436,7 +441,7 @@ def system_of(model, note=None) -> System:
     model with an ``arrays`` statement (:class:`cge.model.build.EquationSystem`), its
     :class:`ArraySystem`."""
     sys_ = _SYSTEMS.get(model)
-    if isinstance(model, pyo.ConcreteModel):
+    if getattr(model, "arrays", None) is None:  # a Pyomo model
         if sys_ is None or sys_.signature != signature(model):
             _SYSTEMS.pop(model, None)
             if note is not None:
