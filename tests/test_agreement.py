@@ -18,10 +18,10 @@ each warm-started from the last (the first from IPOPT's economic union): IPOPT f
 agrees to 2e-12 (one step with the bound at 0 did not converge in 5 minutes; neither did the exact
 Hessian in 200 iterations).
 
-Slow: some 3 minutes of CPU for scenarios/*.yaml (IPOPT on the China ladders), and 4.7 minutes for
-the seven cluster ladders compared in CI (measured with this file run as a script, Newton and IPOPT:
-Pan-Pearl River Delta 104 s, Chengdu-Chongqing 41, Guanzhong 37, Yangtze River Delta 33, Northeast
-revival 25, Central Plains 21, Jing-Jin-Ji 20).  The two slowest, Rise of Central China (47 s) and
+Slow: some 3 minutes of CPU for scenarios/*.yaml (IPOPT on the China ladders; 2.2 under pytest at
+856e3d6), and 4.3 minutes for the seven cluster ladders compared in CI (pytest --durations at 856e3d6,
+Newton and IPOPT: Pan-Pearl River Delta 101 s, Chengdu-Chongqing 38, Guanzhong 32, Yangtze River
+Delta 31, Northeast revival 22, Central Plains 18, Jing-Jin-Ji 17; 4.7 run as scripts).  The two slowest, Rise of Central China (47 s) and
 Western Development (64 s), are left out of CI for time (BY_HAND); they agree to 5e-15 and 8e-12.
 Compare them with ``CGE_AGREEMENT_ALL=1 pytest tests/test_agreement.py -k clusters`` or ``python
 tests/test_agreement.py china-clusters/rise-of-central-china china-clusters/western-development``.
