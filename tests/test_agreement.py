@@ -12,18 +12,19 @@ currency units).
 Pan-Pearl River Delta's full integration (FINER): gas in Hainan nearly closes (output 1e-3 of the
 benchmark) and the price of its resource falls to 4.7e-16, below the model's lower bound of 1e-9
 (cge/model/ces.py LB); Newton's method accepts a root within 1e-9 of a bound, IPOPT keeps to its
-bounds and stops at a point of local infeasibility (output_clearing[GAS,HAI] 0.017, in one step).  On IPOPT's model
-that bound is 0 for this ladder, and the stage is reached along a path of 8 steps from the benchmark,
-each warm-started from the last (the first from IPOPT's economic union): IPOPT finds 4.68e-16 and
-agrees to 2e-12 (one step with the bound at 0 did not converge in 5 minutes; neither did the exact
-Hessian in 200 iterations).
+bounds and stops at a point of local infeasibility (output_clearing[GAS,HAI] 0.017, in one step). On
+IPOPT's model that bound is 0 for this ladder, and the stage is reached along a path of 8 steps from
+the benchmark, each warm-started from the last (the first from IPOPT's economic union): IPOPT finds
+4.68e-16 and agrees to 2e-12 (one step with the bound at 0 did not converge in 5 minutes; neither
+did the exact Hessian in 200 iterations).
 
 Slow: some 3 minutes of CPU for scenarios/*.yaml (IPOPT on the China ladders; 2.2 under pytest at
-856e3d6), and 4.3 minutes for the seven cluster ladders compared in CI (pytest --durations at 856e3d6,
-Newton and IPOPT: Pan-Pearl River Delta 101 s, Chengdu-Chongqing 38, Guanzhong 32, Yangtze River
-Delta 31, Northeast revival 22, Central Plains 18, Jing-Jin-Ji 17; 4.7 run as scripts).  The two slowest, Rise of Central China (47 s) and
-Western Development (64 s), are left out of CI for time (BY_HAND); they agree to 5e-15 and 8e-12.
-Compare them with ``CGE_AGREEMENT_ALL=1 pytest tests/test_agreement.py -k clusters`` or ``python
+efaa671), and 4.3 minutes for the seven cluster ladders compared in CI (pytest --durations at
+efaa671, Newton and IPOPT: Pan-Pearl River Delta 101 s, Chengdu-Chongqing 38, Guanzhong 32,
+Yangtze River Delta 31, Northeast revival 22, Central Plains 18, Jing-Jin-Ji 17; 4.7 run as
+scripts).  The two slowest, Rise of Central China (47 s) and Western Development (64 s), are left
+out of CI for time (BY_HAND); they agree to 5e-15 and 8e-12.  Compare them with
+``CGE_AGREEMENT_ALL=1 pytest tests/test_agreement.py -k clusters`` or ``python
 tests/test_agreement.py china-clusters/rise-of-central-china china-clusters/western-development``.
 """
 
