@@ -35,6 +35,7 @@ CASES = {
     ),
     "china-provinces (specific factor, isolated cell)": ("china-provinces", None),
     "wiod2011": ("wiod2011", None),
+    "wiod2000": ("wiod2000", None),
 }
 
 
