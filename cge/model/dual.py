@@ -63,12 +63,20 @@ class Tape:
 
 class Rows:
     """A sparse Jacobian: its :class:`Pattern`, the values of its entries, and the tape of the
-    evaluation it belongs to."""
+    evaluation it belongs to.  A row scaling is kept pending (``scale``, one number a row) until
+    the entries are read, so that a chain of scalings and gathers passes over the entries once."""
 
-    __slots__ = ("data", "pattern", "tape")
+    __slots__ = ("_data", "pattern", "scale", "tape")
 
-    def __init__(self, pattern: Pattern, data: np.ndarray, tape: Tape):
-        self.pattern, self.data, self.tape = pattern, data, tape
+    def __init__(self, pattern: Pattern, data: np.ndarray, tape: Tape, scale: np.ndarray | None = None):
+        self.pattern, self._data, self.tape, self.scale = pattern, data, tape, scale
+
+    @property
+    def data(self) -> np.ndarray:
+        """The entries' values (the pending row scaling applied, once)."""
+        if self.scale is not None:
+            self._data, self.scale = self._data * self.scale[self.pattern.rows], None
+        return self._data
 
     def scipy(self):
         """As SciPy's CSR matrix."""
@@ -106,7 +114,10 @@ class Dual:
             return cls(v)
         Js = [p.J for p in parts]
         pattern = Js[0].tape.step(lambda: _stacked([J.pattern for J in Js]), *[J.pattern for J in Js])
-        return cls(v, Rows(pattern, np.concatenate([J.data for J in Js]), Js[0].tape))
+        scale = None
+        if any(J.scale is not None for J in Js):
+            scale = np.concatenate([np.ones(J.pattern.n) if J.scale is None else J.scale for J in Js])
+        return cls(v, Rows(pattern, np.concatenate([J._data for J in Js]), Js[0].tape, scale))
 
     # ------------------------------------------------------------ indexing
     def take(self, idx: np.ndarray) -> Dual:
@@ -188,7 +199,7 @@ def _take(J, idx: np.ndarray):
         return Pattern(indptr, p.indices[pos], p.n_cols), pos
 
     pattern, pos = J.tape.step(make, J.pattern)
-    return Rows(pattern, J.data[pos], J.tape)
+    return Rows(pattern, J._data[pos], J.tape, None if J.scale is None else J.scale[idx])
 
 
 def _add(A, B):
@@ -225,8 +236,8 @@ def _stacked(patterns: list[Pattern]) -> Pattern:
 
 
 def _scale_rows(J, d: np.ndarray):
-    """``diag(d) @ J``."""
-    return Rows(J.pattern, J.data * d[J.pattern.rows], J.tape)
+    """``diag(d) @ J`` (pending: :class:`Rows`)."""
+    return Rows(J.pattern, J._data, J.tape, d if J.scale is None else J.scale * d)
 
 
 def assemble(n: int, parts: Sequence[tuple[np.ndarray, Dual]]) -> Dual:
