@@ -182,3 +182,25 @@ def test_dual_sums_and_products_differentiate_exactly():
     np.testing.assert_allclose(J, expected, rtol=1e-14)
     empty = Dual.unknowns(x, 0, 0, tape).sum_by(np.zeros(0, dtype=np.intp), 2)  # no cells: zeros, no entries
     assert empty.v.tolist() == [0.0, 0.0] and empty.J.data.size == 0
+
+
+def test_the_pyomo_model_shows_the_point_of_record_after_a_failed_ipopt_solve():
+    # IPOPT solves the Pyomo model; when it fails the point of record (x) stays, and the Pyomo
+    # model shows it again, not IPOPT's last iterate
+    import cge
+    from cge import solve as solver
+
+    if "cyipopt" not in available():
+        pytest.skip("IPOPT (cyipopt) is not installed (scripts/setup.sh)")
+    core = _core("default", None)
+    start = core.x.copy()
+    ins = Instruments.benchmark(core.bench)
+    ins.tariff[...] = 0.0
+    core.set_instruments(ins)
+    with pytest.raises(cge.SolveError, match="did not converge"):
+        solver.solve(core, solver="cyipopt", options={"max_iter": 1, "hessian_approximation": "exact"})
+    np.testing.assert_array_equal(core.x, start)
+    shown = np.array([getattr(core.instance, c)[k].value for c, k in core.arrays.unknowns])
+    np.testing.assert_array_equal(shown, start)
+    solver.solve(core, solver="cyipopt")  # a successful solve becomes the point of record
+    assert np.max(np.abs(core.x - start)) > 1e-3 and np.max(np.abs(core.arrays.residuals(core.x))) < 1e-8

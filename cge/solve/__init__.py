@@ -170,7 +170,11 @@ def solve(
         return _solve_newton(model, options, bool(fallback), tee, progress, note)
     if not hasattr(model, "arrays"):  # a Pyomo model
         return _solve_ipopt(model, name, options, tee, progress)
-    info = _solve_ipopt(model.instance, name, options, tee, progress)
+    try:
+        info = _solve_ipopt(model.instance, name, options, tee, progress)
+    except SolveError:
+        model.x = model.x  # the point of record stays; the Pyomo model is shown it again on next use
+        raise
     model.pull()
     return info
 
